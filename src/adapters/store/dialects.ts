@@ -1,0 +1,53 @@
+import type { ColumnDataType } from 'kysely';
+
+/**
+ * What differs between the backends, as data (pg-boss's habit): the store and the migrations
+ * read these flags instead of branching on a dialect name.
+ */
+export interface DialectCapabilities {
+  readonly name: 'sqlite' | 'postgres';
+  /** Column type for epoch-millisecond times and counters that may pass 2^31. */
+  readonly bigint: ColumnDataType;
+  /** Column type for JSON documents. */
+  readonly json: ColumnDataType;
+  /** Whether the driver hands back JSON columns already parsed. */
+  readonly jsonParsedByDriver: boolean;
+  /** Column type of an auto-incrementing surrogate key. */
+  readonly serial: ColumnDataType;
+  /** `FOR UPDATE SKIP LOCKED` for claiming rows while other instances claim too. */
+  readonly skipLocked: boolean;
+  /** Bound parameters one statement may carry (SQLite ≥ 3.32: 32,766; PostgreSQL wire protocol: 65,535). */
+  readonly maxParameters: number;
+}
+
+export const SQLITE: DialectCapabilities = {
+  name: 'sqlite',
+  bigint: 'integer',
+  json: 'text',
+  jsonParsedByDriver: false,
+  serial: 'integer',
+  skipLocked: false,
+  maxParameters: 32_766,
+};
+
+export const POSTGRES: DialectCapabilities = {
+  name: 'postgres',
+  bigint: 'bigint',
+  json: 'jsonb',
+  jsonParsedByDriver: true,
+  serial: 'bigserial',
+  skipLocked: true,
+  maxParameters: 65_535,
+};
+
+export function encodeJson(caps: DialectCapabilities, value: unknown): unknown {
+  if (value === undefined || value === null) return null;
+  // pg serialises objects itself, but a bare string would be sent as text, not as JSON.
+  return JSON.stringify(value);
+}
+
+export function decodeJson<T>(caps: DialectCapabilities, value: unknown): T | undefined {
+  if (value === null || value === undefined) return undefined;
+  if (caps.jsonParsedByDriver && typeof value !== 'string') return value as T;
+  return JSON.parse(String(value)) as T;
+}

@@ -1,0 +1,208 @@
+import { Migrator, sql, type Kysely, type Selectable } from 'kysely';
+import type { RefundFilter, RefundStore, TrackResult } from '../../app/ports.js';
+import type { NewRefund, TimelineEntry, TimelineKind, TrackedRefund, TrackingStatus } from '../../domain/refund.js';
+import { decodeJson, encodeJson, type DialectCapabilities } from './dialects.js';
+import { migrationProvider } from './migrations.js';
+import type { Database, RefundsTable } from './schema.js';
+
+const REFUND_COLUMNS = 35;
+const TIMELINE_COLUMNS = 5;
+
+/**
+ * The RefundStore over Kysely: one implementation for SQLite and PostgreSQL, with what differs
+ * between them read from `caps`.
+ */
+export function createKyselyStore(db: Kysely<Database>, caps: DialectCapabilities): RefundStore {
+  let closing: Promise<void> | undefined;
+  const json = (value: unknown) => encodeJson(caps, value);
+  // Multi-row inserts are split so a statement never exceeds the backend's parameter limit.
+  const refundRowsPerStatement = Math.floor(caps.maxParameters / REFUND_COLUMNS);
+  const timelineRowsPerStatement = Math.floor(caps.maxParameters / TIMELINE_COLUMNS);
+
+  function toRow(r: NewRefund, now: number, firstPollAt: number): RefundsTable {
+    return {
+      key: r.id,
+      refund_id: r.refundId ?? null,
+      refund_request_id: r.refundRequestId ?? null,
+      payment_id: r.paymentId,
+      amount_currency: r.refundAmount?.currency ?? null,
+      amount_value: r.refundAmount?.value ?? null,
+      merchant_account_id: r.merchantAccountId ?? null,
+      payment_method_type: r.paymentMethodType ?? null,
+      refund_reason: r.refundReason ?? null,
+      customer_email: r.customer?.email ?? null,
+      customer_name: r.customer?.name ?? null,
+      customer_locale: r.customer?.locale ?? null,
+      metadata: json(r.metadata) as unknown,
+      initiated_at: r.initiatedAt,
+      origin: json(r.origin) as unknown,
+      status: 'pending',
+      last_refund_status: null,
+      reason_code: null,
+      result_code: null,
+      result_message: null,
+      refund_time: null,
+      detected_by: null,
+      escalated: 0,
+      inquiries: 0,
+      consecutive_errors: 0,
+      next_poll_at: firstPollAt,
+      lease_owner: null,
+      lease_expires_at: null,
+      recorded_at: now,
+      updated_at: now,
+      stalled_at: null,
+      given_up_at: null,
+      finalized_at: null,
+      version: 0,
+    };
+  }
+
+  function fromRow(row: Selectable<RefundsTable>): TrackedRefund {
+    const customer =
+      row.customer_email || row.customer_name || row.customer_locale
+        ? {
+            email: row.customer_email ?? undefined,
+            name: row.customer_name ?? undefined,
+            locale: row.customer_locale ?? undefined,
+          }
+        : undefined;
+    return {
+      id: row.key,
+      refundId: row.refund_id ?? undefined,
+      refundRequestId: row.refund_request_id ?? undefined,
+      paymentId: row.payment_id,
+      refundAmount:
+        row.amount_currency && row.amount_value !== null
+          ? { currency: row.amount_currency, value: row.amount_value }
+          : undefined,
+      merchantAccountId: row.merchant_account_id ?? undefined,
+      paymentMethodType: row.payment_method_type ?? undefined,
+      refundReason: row.refund_reason ?? undefined,
+      customer,
+      initiatedAt: row.initiated_at,
+      metadata: decodeJson(caps, row.metadata),
+      origin: decodeJson(caps, row.origin) ?? { topic: '', partition: -1, offset: '-1' },
+      status: row.status as TrackingStatus,
+      lastRefundStatus: row.last_refund_status ?? undefined,
+      reasonCode: row.reason_code ?? undefined,
+      resultCode: row.result_code ?? undefined,
+      resultMessage: row.result_message ?? undefined,
+      refundTime: row.refund_time ?? undefined,
+      detectedBy: (row.detected_by as 'poll' | 'notify' | null) ?? undefined,
+      escalated: Boolean(row.escalated),
+      inquiries: Number(row.inquiries),
+      consecutiveErrors: Number(row.consecutive_errors),
+      nextPollAt: optionalNumber(row.next_poll_at),
+      recordedAt: Number(row.recorded_at),
+      updatedAt: Number(row.updated_at),
+      stalledAt: optionalNumber(row.stalled_at),
+      givenUpAt: optionalNumber(row.given_up_at),
+      finalizedAt: optionalNumber(row.finalized_at),
+    };
+  }
+
+  return {
+    async migrate() {
+      const migrator = new Migrator({ db, provider: migrationProvider(caps) });
+      const { error, results } = await migrator.migrateToLatest();
+      if (error) {
+        const failed = results?.find((r) => r.status === 'Error')?.migrationName;
+        throw new Error(`store migration ${failed ?? ''} failed: ${(error as Error).message ?? String(error)}`, {
+          cause: error,
+        });
+      }
+    },
+
+    async trackRefunds(refunds, { now, firstPollAt }): Promise<TrackResult> {
+      if (refunds.length === 0) return { inserted: [], duplicates: 0 };
+      // Within one batch the first record for a key wins, exactly as across batches.
+      const unique = new Map<string, NewRefund>();
+      for (const r of refunds) if (!unique.has(r.id)) unique.set(r.id, r);
+      const rows = [...unique.values()].map((r) => toRow(r, now, firstPollAt));
+
+      const inserted = await db.transaction().execute(async (trx) => {
+        const keys: string[] = [];
+        for (let i = 0; i < rows.length; i += refundRowsPerStatement) {
+          const chunk = rows.slice(i, i + refundRowsPerStatement);
+          const result = await trx
+            .insertInto('refunds')
+            .values(chunk)
+            .onConflict((oc) => oc.doNothing())
+            .returning('key')
+            .execute();
+          for (const row of result) keys.push(row.key);
+        }
+        const entries = keys.map((key) => {
+          const r = unique.get(key)!;
+          return {
+            refund_key: key,
+            at: now,
+            kind: 'tracked' satisfies TimelineKind,
+            message: `tracked from ${r.origin.topic}[${r.origin.partition}]@${r.origin.offset}`,
+            detail: json({ origin: r.origin, firstPollAt }) as unknown,
+          };
+        });
+        for (let i = 0; i < entries.length; i += timelineRowsPerStatement) {
+          await trx.insertInto('timeline').values(entries.slice(i, i + timelineRowsPerStatement)).execute();
+        }
+        return keys;
+      });
+      return { inserted, duplicates: refunds.length - inserted.length };
+    },
+
+    async getRefund(key) {
+      const row = await db.selectFrom('refunds').selectAll().where('key', '=', key).executeTakeFirst();
+      return row ? fromRow(row) : undefined;
+    },
+
+    async listRefunds(filter: RefundFilter) {
+      let query = db.selectFrom('refunds').selectAll().orderBy('key').limit(Math.min(filter.limit ?? 100, 1000));
+      if (filter.status) query = query.where('status', '=', filter.status);
+      if (filter.after) query = query.where('key', '>', filter.after);
+      return (await query.execute()).map(fromRow);
+    },
+
+    async countByStatus() {
+      const rows = await db
+        .selectFrom('refunds')
+        .select(['status', sql<number>`count(*)`.as('n')])
+        .groupBy('status')
+        .execute();
+      const counts: Record<TrackingStatus, number> = { pending: 0, stalled: 0, completed: 0, failed: 0 };
+      for (const row of rows) counts[row.status as TrackingStatus] = Number(row.n);
+      return counts;
+    },
+
+    async timeline(key) {
+      const rows = await db
+        .selectFrom('timeline')
+        .selectAll()
+        .where('refund_key', '=', key)
+        .orderBy('id')
+        .execute();
+      return rows.map(
+        (row): TimelineEntry => ({
+          refundKey: row.refund_key,
+          at: Number(row.at),
+          kind: row.kind as TimelineKind,
+          message: row.message,
+          detail: decodeJson(caps, row.detail),
+        }),
+      );
+    },
+
+    async ping() {
+      await sql`select 1`.execute(db);
+    },
+
+    close() {
+      closing ??= db.destroy();
+      return closing;
+    },
+  };
+}
+
+function optionalNumber(value: number | string | null): number | undefined {
+  return value === null || value === undefined ? undefined : Number(value);
+}

@@ -1,0 +1,81 @@
+import type { Generated } from 'kysely';
+
+/**
+ * The tables as Kysely sees them. Times are epoch milliseconds (INTEGER in SQLite, BIGINT in
+ * PostgreSQL) so due-time comparisons are plain integer comparisons on both backends; JSON is
+ * stored as text on SQLite and as jsonb on PostgreSQL (see dialects.ts).
+ */
+export interface RefundsTable {
+  key: string;
+  refund_id: string | null;
+  refund_request_id: string | null;
+  payment_id: string;
+  amount_currency: string | null;
+  amount_value: string | null;
+  merchant_account_id: string | null;
+  payment_method_type: string | null;
+  refund_reason: string | null;
+  customer_email: string | null;
+  customer_name: string | null;
+  customer_locale: string | null;
+  metadata: unknown;
+  initiated_at: string;
+  origin: unknown;
+  status: string;
+  last_refund_status: string | null;
+  reason_code: string | null;
+  result_code: string | null;
+  result_message: string | null;
+  refund_time: string | null;
+  detected_by: string | null;
+  escalated: number;
+  inquiries: number;
+  consecutive_errors: number;
+  next_poll_at: number | null;
+  lease_owner: string | null;
+  lease_expires_at: number | null;
+  recorded_at: number;
+  updated_at: number;
+  stalled_at: number | null;
+  given_up_at: number | null;
+  finalized_at: number | null;
+  /** Bumped on every state change: an optimistic check against lost updates. */
+  version: number;
+}
+
+export interface TimelineTable {
+  id: Generated<number>;
+  refund_key: string;
+  at: number;
+  kind: string;
+  message: string;
+  detail: unknown;
+}
+
+/**
+ * Effects of a state change (outcome events, notifications), written in the same transaction as
+ * the change and delivered afterwards by a dispatcher. `dedupe_key` is deterministic per effect,
+ * so writing the same effect twice (push/poll race, redelivery) is a no-op.
+ */
+export interface OutboxTable {
+  id: Generated<number>;
+  dedupe_key: string;
+  refund_key: string;
+  kind: string;
+  channel: string;
+  payload: unknown;
+  status: string;
+  attempts: number;
+  next_attempt_at: number;
+  lease_owner: string | null;
+  lease_expires_at: number | null;
+  last_error: string | null;
+  created_at: number;
+  sent_at: number | null;
+}
+
+export interface Database {
+  refunds: RefundsTable;
+  timeline: TimelineTable;
+  outbox: OutboxTable;
+}

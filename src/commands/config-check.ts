@@ -1,0 +1,23 @@
+import { loadConfig } from '../config/load.js';
+import { describeConfig } from '../config/print.js';
+import { ConfigError } from '../domain/errors.js';
+import type { CommandIo } from './io.js';
+
+/** `refund-notifier config check`: validates and prints the effective configuration, secrets masked. */
+export async function configCheckCommand(_args: string[], io: CommandIo): Promise<number> {
+  try {
+    const config = loadConfig({ env: io.env });
+    io.out(`configuration is valid (CONFIG_DIR ${config.configDir})`);
+    for (const line of describeConfig(config)) io.out(line);
+    if (!config.antom.clientId || !config.antom.privateKey || !config.antom.publicKey) {
+      io.out('note: ANTOM_CLIENT_ID, ANTOM_PRIVATE_KEY and ANTOM_PUBLIC_KEY are needed to poll Antom');
+    }
+    return 0;
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      io.err(err.message);
+      return 2;
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,51 @@
+import { createLogger } from '../adapters/log/logger.js';
+import { loadConfig } from '../config/load.js';
+import { createService } from '../main.js';
+import type { CommandIo } from './io.js';
+
+/**
+ * `refund-notifier start`: the service, with two-stage shutdown. The first SIGTERM or SIGINT
+ * drains (the running batch finishes, offsets of durable records are committed) within
+ * SHUTDOWN_TIMEOUT; a second signal, or the timeout, ends the process at once. Nothing is lost
+ * either way: what was not committed is redelivered and tracking is idempotent.
+ */
+export async function startCommand(_args: string[], io: CommandIo): Promise<number> {
+  const config = loadConfig({ env: io.env, requireAntomCredentials: false });
+  const logger = createLogger({ level: config.logLevel });
+  const service = createService(config, { logger });
+
+  let signals = 0;
+  const stopped = new Promise<number>((resolve) => {
+    const onSignal = (signal: NodeJS.Signals) => {
+      signals += 1;
+      if (signals > 1) {
+        logger.warn({ signal }, 'second signal: exiting now');
+        process.exit(130);
+      }
+      logger.info({ signal, timeoutMs: config.shutdownTimeoutMs }, 'shutting down (send the signal again to force)');
+      const timer = setTimeout(() => {
+        logger.error({ timeoutMs: config.shutdownTimeoutMs }, 'shutdown timed out: exiting now');
+        process.exit(1);
+      }, config.shutdownTimeoutMs);
+      timer.unref();
+      service.stop().then(
+        () => resolve(0),
+        (err: unknown) => {
+          logger.error({ err }, 'shutdown failed');
+          resolve(1);
+        },
+      );
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+  });
+
+  try {
+    await service.start();
+  } catch (err) {
+    logger.fatal({ err }, 'start failed');
+    await service.stop();
+    return 1;
+  }
+  return stopped;
+}

@@ -1,0 +1,243 @@
+import { readFileSync } from 'node:fs';
+import { isAbsolute, join, resolve } from 'node:path';
+import { parseDocument } from 'yaml';
+import { ConfigError } from '../domain/errors.js';
+import { formatDuration } from './duration.js';
+import { SETTINGS, SETTING_NAMES, type SettingName, type SettingValues, type DatabaseTarget } from './settings.js';
+
+export type SettingSource = 'default.yaml' | 'env' | 'file' | 'unset';
+
+export interface AppConfig {
+  readonly values: SettingValues;
+  readonly sources: Readonly<Record<SettingName, SettingSource>>;
+  readonly configDir: string;
+  readonly kafka: {
+    brokers: string[];
+    clientId: string;
+    groupId: string;
+    ssl: boolean;
+    createTopics: boolean;
+    sasl?: { mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; username: string; password: string };
+  };
+  readonly topics: { initiated: string; completed: string; failed: string; stalled: string; deadLetter: string };
+  readonly ingest: { batchSize: number };
+  readonly database: DatabaseTarget & { sqliteSynchronous: 'full' | 'normal' };
+  readonly antom: {
+    baseUrl: string;
+    api: 'v1' | 'v2';
+    inquiryPath?: string;
+    clientId?: string;
+    privateKey?: string;
+    publicKey?: string;
+    keyVersion: string;
+    timeoutMs: number;
+    rateLimit: number;
+    concurrency: number;
+  };
+  readonly poll: { firstDelayMs: number; maxIntervalMs: number; stalledAfterMs: number; giveUpAfterMs: number };
+  readonly slack: {
+    botToken?: string;
+    apiUrl: string;
+    webhookUrl?: string;
+    opsChannel: string;
+    escalationChannel: string;
+  };
+  readonly email: { smtpUrl?: string; from: string; escalationTo: string[]; customerEmails: boolean };
+  readonly http: { host: string; port: number; notifyPath: string; adminToken?: string };
+  readonly logLevel: string;
+  readonly shutdownTimeoutMs: number;
+}
+
+export interface LoadOptions {
+  env?: NodeJS.ProcessEnv;
+  /** Working directory that relative CONFIG_DIR and sqlite paths are resolved against. */
+  cwd?: string;
+  /** The service needs Antom credentials to poll; `config check` reports them missing either way. */
+  requireAntomCredentials?: boolean;
+}
+
+const DEFAULT_CONFIG_DIR = './config';
+
+/**
+ * Loads config/default.yaml, overlays the environment (and `*_FILE` secrets), validates every
+ * setting, and throws one ConfigError listing every problem, so an operator fixes them all in
+ * one round instead of one per restart.
+ */
+export function loadConfig(options: LoadOptions = {}): AppConfig {
+  const env = options.env ?? process.env;
+  const cwd = options.cwd ?? process.cwd();
+  const problems: string[] = [];
+
+  const configDirRaw = env.CONFIG_DIR?.trim() || DEFAULT_CONFIG_DIR;
+  const configDir = isAbsolute(configDirRaw) ? configDirRaw : resolve(cwd, configDirRaw);
+  const defaults = readDefaults(join(configDir, 'default.yaml'), problems);
+
+  const raw: Partial<Record<SettingName, string>> = {};
+  const sources = {} as Record<SettingName, SettingSource>;
+  for (const name of SETTING_NAMES) {
+    const spec = SETTINGS[name] as { fileVariant?: boolean };
+    const fromEnv = env[name];
+    const fileName = spec.fileVariant ? env[`${name}_FILE`] : undefined;
+    if (fromEnv !== undefined && fileName !== undefined && fileName !== '') {
+      problems.push(`${name}: set either ${name} or ${name}_FILE, not both`);
+    }
+    if (fileName !== undefined && fileName !== '') {
+      try {
+        raw[name] = readFileSync(isAbsolute(fileName) ? fileName : resolve(cwd, fileName), 'utf8').trim();
+        sources[name] = 'file';
+      } catch (err) {
+        problems.push(`${name}_FILE: cannot read ${fileName} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+        sources[name] = 'unset';
+      }
+    } else if (fromEnv !== undefined) {
+      raw[name] = fromEnv;
+      sources[name] = 'env';
+    } else if (defaults[name] !== undefined) {
+      raw[name] = defaults[name];
+      sources[name] = 'default.yaml';
+    } else {
+      sources[name] = 'unset';
+    }
+  }
+  raw.CONFIG_DIR = configDirRaw;
+
+  const values = {} as Record<SettingName, unknown>;
+  for (const name of SETTING_NAMES) {
+    const parsed = SETTINGS[name].parser.safeParse(raw[name]);
+    if (parsed.success) {
+      values[name] = parsed.data;
+    } else {
+      for (const issue of parsed.error.issues) problems.push(`${name} ${issue.message}`);
+    }
+  }
+  const v = values as SettingValues;
+  // Cross-checks run on whatever parsed, so one round reports every problem there is.
+  crossCheck(v, options, problems);
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  const database =
+    v.DATABASE_URL.kind === 'sqlite' && !isAbsolute(v.DATABASE_URL.path) && v.DATABASE_URL.path !== ':memory:'
+      ? { kind: 'sqlite' as const, path: resolve(cwd, v.DATABASE_URL.path) }
+      : v.DATABASE_URL;
+  const mechanism = v.KAFKA_SASL_MECHANISM;
+  return {
+    values: v,
+    sources,
+    configDir,
+    kafka: {
+      brokers: v.KAFKA_BROKERS,
+      clientId: v.KAFKA_CLIENT_ID,
+      groupId: v.KAFKA_GROUP_ID,
+      ssl: v.KAFKA_SSL,
+      createTopics: v.KAFKA_CREATE_TOPICS,
+      ...(mechanism && mechanism !== 'off'
+        ? { sasl: { mechanism, username: v.KAFKA_SASL_USERNAME ?? '', password: v.KAFKA_SASL_PASSWORD ?? '' } }
+        : {}),
+    },
+    topics: {
+      initiated: v.TOPIC_REFUND_INITIATED,
+      completed: v.TOPIC_REFUND_COMPLETED,
+      failed: v.TOPIC_REFUND_FAILED,
+      stalled: v.TOPIC_REFUND_STALLED,
+      deadLetter: v.TOPIC_DEAD_LETTER,
+    },
+    ingest: { batchSize: v.INGEST_BATCH_SIZE },
+    database: { ...database, sqliteSynchronous: v.SQLITE_SYNCHRONOUS },
+    antom: {
+      baseUrl: v.ANTOM_BASE_URL,
+      api: v.ANTOM_API,
+      inquiryPath: v.ANTOM_INQUIRY_PATH,
+      clientId: v.ANTOM_CLIENT_ID,
+      privateKey: v.ANTOM_PRIVATE_KEY,
+      publicKey: v.ANTOM_PUBLIC_KEY,
+      keyVersion: v.ANTOM_KEY_VERSION,
+      timeoutMs: v.ANTOM_TIMEOUT,
+      rateLimit: v.ANTOM_RATE_LIMIT,
+      concurrency: v.ANTOM_CONCURRENCY,
+    },
+    poll: {
+      firstDelayMs: v.POLL_FIRST_DELAY,
+      maxIntervalMs: v.POLL_MAX_INTERVAL,
+      stalledAfterMs: v.POLL_STALLED_AFTER,
+      giveUpAfterMs: v.POLL_GIVE_UP_AFTER,
+    },
+    slack: {
+      botToken: v.SLACK_BOT_TOKEN,
+      apiUrl: v.SLACK_API_URL,
+      webhookUrl: v.SLACK_WEBHOOK_URL,
+      opsChannel: v.SLACK_OPS_CHANNEL,
+      escalationChannel: v.SLACK_ESCALATION_CHANNEL,
+    },
+    email: {
+      smtpUrl: v.SMTP_URL,
+      from: v.EMAIL_FROM,
+      escalationTo: v.ESCALATION_EMAIL_TO ?? [],
+      customerEmails: v.CUSTOMER_EMAILS,
+    },
+    http: { host: v.HTTP_HOST, port: v.HTTP_PORT, notifyPath: v.ANTOM_NOTIFY_PATH, adminToken: v.ADMIN_TOKEN },
+    logLevel: v.LOG_LEVEL,
+    shutdownTimeoutMs: v.SHUTDOWN_TIMEOUT,
+  };
+}
+
+function crossCheck(v: SettingValues, options: LoadOptions, problems: string[]): void {
+  const mechanism = v.KAFKA_SASL_MECHANISM;
+  if (mechanism && mechanism !== 'off') {
+    if (!v.KAFKA_SASL_USERNAME) problems.push(`KAFKA_SASL_USERNAME is required when KAFKA_SASL_MECHANISM is ${mechanism}`);
+    if (!v.KAFKA_SASL_PASSWORD) problems.push(`KAFKA_SASL_PASSWORD is required when KAFKA_SASL_MECHANISM is ${mechanism}`);
+  }
+  const both = (a: unknown, b: unknown) => a !== undefined && b !== undefined;
+  if (both(v.POLL_FIRST_DELAY, v.POLL_MAX_INTERVAL) && v.POLL_FIRST_DELAY > v.POLL_MAX_INTERVAL) {
+    problems.push(`POLL_FIRST_DELAY (${formatDuration(v.POLL_FIRST_DELAY)}) must not exceed POLL_MAX_INTERVAL (${formatDuration(v.POLL_MAX_INTERVAL)})`);
+  }
+  if (both(v.POLL_STALLED_AFTER, v.POLL_GIVE_UP_AFTER) && v.POLL_STALLED_AFTER >= v.POLL_GIVE_UP_AFTER) {
+    problems.push(`POLL_STALLED_AFTER (${formatDuration(v.POLL_STALLED_AFTER)}) must be shorter than POLL_GIVE_UP_AFTER (${formatDuration(v.POLL_GIVE_UP_AFTER)})`);
+  }
+  const topics = [v.TOPIC_REFUND_INITIATED, v.TOPIC_REFUND_COMPLETED, v.TOPIC_REFUND_FAILED, v.TOPIC_REFUND_STALLED, v.TOPIC_DEAD_LETTER];
+  if (topics.every((t) => t !== undefined) && new Set(topics).size !== topics.length) {
+    problems.push('TOPIC_*: the input, output and dead-letter topics must all be different');
+  }
+  if (options.requireAntomCredentials) {
+    for (const name of ['ANTOM_CLIENT_ID', 'ANTOM_PRIVATE_KEY', 'ANTOM_PUBLIC_KEY'] as const) {
+      if (!v[name]) problems.push(`${name} is required to poll Antom (set it, or ${name}_FILE where available)`);
+    }
+  }
+}
+
+function readDefaults(path: string, problems: string[]): Partial<Record<SettingName, string>> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    problems.push(`CONFIG_DIR: cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+    return {};
+  }
+  const doc = parseDocument(text, { prettyErrors: true });
+  if (doc.errors.length > 0) {
+    for (const e of doc.errors) {
+      const line = e.linePos?.[0]?.line;
+      problems.push(`${path}${line ? `:${line}` : ''}: ${e.message.split('\n')[0]}`);
+    }
+    return {};
+  }
+  const data: unknown = doc.toJS();
+  if (data === null || data === undefined) return {};
+  if (typeof data !== 'object' || Array.isArray(data)) {
+    problems.push(`${path}: must be a mapping of SETTING_NAME: value`);
+    return {};
+  }
+  const out: Partial<Record<SettingName, string>> = {};
+  for (const [key, value] of Object.entries(data as Record<string, unknown>)) {
+    if (!(key in SETTINGS)) {
+      problems.push(`${path}: unknown setting ${key} (known settings are listed in docs/configuration.md)`);
+      continue;
+    }
+    if (value === null || value === undefined) continue;
+    if (typeof value === 'object') {
+      problems.push(`${path}: ${key} must be a single value, not a list or mapping`);
+      continue;
+    }
+    out[key as SettingName] = String(value);
+  }
+  return out;
+}

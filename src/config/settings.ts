@@ -1,0 +1,290 @@
+import { createPrivateKey, createPublicKey } from 'node:crypto';
+import { z } from 'zod';
+import { parseDuration } from './duration.js';
+
+/**
+ * Every setting the service reads, by the name the contract gives it. Each value arrives as a
+ * string (from the environment, a `*_FILE`, or config/default.yaml) or is absent; each parser
+ * turns it into a typed value or says, in words an operator can act on, what is wrong.
+ */
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+const TRUE_WORDS = new Set(['true', '1', 'yes', 'on']);
+const FALSE_WORDS = new Set(['false', '0', 'no', 'off', '']);
+// A pragmatic address check: one @, no spaces, a dot in the domain. RFC 5322 allows more, but an
+// address that fails this is a typo in practice, and SMTP servers reject the exotic forms anyway.
+const EMAIL = /^[^\s@<>()",;]+@[^\s@<>()",;]+\.[^\s@<>()",;]+$/;
+
+type Parser<T> = z.ZodType<T, string | undefined>;
+
+function fail(ctx: z.RefinementCtx, message: string): never {
+  ctx.addIssue({ code: 'custom', message });
+  return z.NEVER as never;
+}
+
+function required<T>(parse: (text: string, ctx: z.RefinementCtx) => T, what: string): Parser<T> {
+  return z.string({ error: `is required (${what})` }).transform((text, ctx) => {
+    if (text.trim() === '') return fail(ctx, `is required (${what})`);
+    return parse(text.trim(), ctx);
+  }) as unknown as Parser<T>;
+}
+
+function optional<T>(parse: (text: string, ctx: z.RefinementCtx) => T): Parser<T | undefined> {
+  return z
+    .string()
+    .optional()
+    .transform((text, ctx) => {
+      if (text === undefined || text.trim() === '') return undefined;
+      return parse(text.trim(), ctx);
+    }) as unknown as Parser<T | undefined>;
+}
+
+const asText = (text: string) => text;
+
+function asInt(min: number, max: number) {
+  return (text: string, ctx: z.RefinementCtx): number => {
+    const value = Number(text);
+    if (!/^-?\d+$/.test(text) || !Number.isSafeInteger(value)) {
+      return fail(ctx, `must be a whole number, got "${text}"`);
+    }
+    if (value < min || value > max) return fail(ctx, `must be between ${min} and ${max}, got ${value}`);
+    return value;
+  };
+}
+
+function asDuration(minMs: number) {
+  return (text: string, ctx: z.RefinementCtx): number => {
+    const ms = parseDuration(text);
+    if (ms === undefined) {
+      return fail(ctx, `must be a duration such as 500ms, 5s, 10m, 2h or 14d, got "${text}"`);
+    }
+    if (ms < minMs) return fail(ctx, `must be at least ${minMs}ms, got ${text}`);
+    return ms;
+  };
+}
+
+function asBool(text: string, ctx: z.RefinementCtx): boolean {
+  const word = text.toLowerCase();
+  if (TRUE_WORDS.has(word)) return true;
+  if (FALSE_WORDS.has(word)) return false;
+  return fail(ctx, `must be true or false (also on/off, yes/no, 1/0), got "${text}"`);
+}
+
+function asEnum<T extends string>(values: readonly T[]) {
+  return (text: string, ctx: z.RefinementCtx): T => {
+    const word = text.toLowerCase() as T;
+    if (values.includes(word)) return word;
+    return fail(ctx, `must be one of ${values.join(', ')}, got "${text}"`);
+  };
+}
+
+function asHttpUrl(text: string, ctx: z.RefinementCtx): string {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return fail(ctx, `must be an http(s) URL, got "${text}"`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    return fail(ctx, `must be an http(s) URL, got protocol "${url.protocol}"`);
+  }
+  return text.replace(/\/+$/, '');
+}
+
+function asBrokers(text: string, ctx: z.RefinementCtx): string[] {
+  const brokers = text.split(',').map((b) => b.trim()).filter((b) => b !== '');
+  const bad = brokers.filter((b) => !/^[A-Za-z0-9._\-[\]:]+:\d{1,5}$/.test(b));
+  if (brokers.length === 0) return fail(ctx, 'must list at least one host:port');
+  if (bad.length > 0) return fail(ctx, `must be comma-separated host:port pairs; not valid: ${bad.join(', ')}`);
+  return brokers;
+}
+
+function asTopic(text: string, ctx: z.RefinementCtx): string {
+  // Kafka's own rule for topic names (Topic.java): legal characters and at most 249 of them.
+  if (!/^[A-Za-z0-9._-]{1,249}$/.test(text) || text === '.' || text === '..') {
+    return fail(ctx, `must be a Kafka topic name (letters, digits, '.', '_', '-'; at most 249), got "${text}"`);
+  }
+  return text;
+}
+
+function asEmailList(text: string, ctx: z.RefinementCtx): string[] {
+  const list = text.split(',').map((a) => a.trim()).filter((a) => a !== '');
+  const bad = list.filter((a) => !EMAIL.test(a));
+  if (bad.length > 0) return fail(ctx, `must be comma-separated email addresses; not valid: ${bad.join(', ')}`);
+  return list;
+}
+
+function asSender(text: string, ctx: z.RefinementCtx): string {
+  const inBrackets = /<([^>]+)>\s*$/.exec(text);
+  const address = inBrackets ? inBrackets[1]! : text;
+  if (!EMAIL.test(address.trim())) {
+    return fail(ctx, `must be an address or "Name <address>", got "${text}"`);
+  }
+  return text;
+}
+
+export type DatabaseTarget = { kind: 'sqlite'; path: string } | { kind: 'postgres'; url: string };
+
+function asDatabaseUrl(text: string, ctx: z.RefinementCtx): DatabaseTarget {
+  if (text.startsWith('sqlite:')) {
+    const path = text.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, '');
+    if (path === '') return fail(ctx, 'sqlite: needs a file path, e.g. sqlite:./data/refund-notifier.db');
+    return { kind: 'sqlite', path };
+  }
+  if (text.startsWith('postgres://') || text.startsWith('postgresql://')) {
+    try {
+      new URL(text);
+    } catch {
+      return fail(ctx, 'is not a valid postgres:// URL');
+    }
+    return { kind: 'postgres', url: text };
+  }
+  return fail(ctx, `must start with sqlite: or postgres://, got "${text.split(':')[0]}:…"`);
+}
+
+function asSmtpUrl(text: string, ctx: z.RefinementCtx): string {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return fail(ctx, 'must be smtp://user:pass@host:port or smtps://…');
+  }
+  if (url.protocol !== 'smtp:' && url.protocol !== 'smtps:') {
+    return fail(ctx, `must use smtp:// or smtps://, got "${url.protocol}//"`);
+  }
+  if (url.hostname === '') return fail(ctx, 'must name a host');
+  return text;
+}
+
+/** Keys are accepted as PEM or as Antom's base64 DER; the check proves the key actually loads. */
+function asKey(kind: 'private' | 'public') {
+  const der = kind === 'private' ? 'base64 PKCS#8 DER' : 'base64 SPKI (X.509) DER';
+  return (text: string, ctx: z.RefinementCtx): string => {
+    try {
+      const key = text.includes('-----BEGIN')
+        ? kind === 'private'
+          ? createPrivateKey(text)
+          : createPublicKey(text)
+        : kind === 'private'
+          ? createPrivateKey({ key: Buffer.from(text, 'base64'), format: 'der', type: 'pkcs8' })
+          : createPublicKey({ key: Buffer.from(text, 'base64'), format: 'der', type: 'spki' });
+      if (key.asymmetricKeyType !== 'rsa') {
+        return fail(ctx, `must be an RSA key, got ${key.asymmetricKeyType ?? 'an unknown type'}`);
+      }
+    } catch {
+      return fail(ctx, `is not a ${der} RSA ${kind} key, nor a PEM one`);
+    }
+    return text;
+  };
+}
+
+function asPath(text: string, ctx: z.RefinementCtx): string {
+  if (text.includes('\0')) return fail(ctx, 'must be a path');
+  return text;
+}
+
+function asHttpPath(text: string, ctx: z.RefinementCtx): string {
+  if (!/^\/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*$/.test(text)) return fail(ctx, `must be a URL path starting with /, got "${text}"`);
+  return text;
+}
+
+function asSlackChannel(text: string, ctx: z.RefinementCtx): string {
+  if (!/^(#[a-z0-9_-]{1,80}|[CGD][A-Z0-9]{6,})$/.test(text)) {
+    return fail(ctx, `must be a channel name such as #refunds or a channel id such as C0123ABCD, got "${text}"`);
+  }
+  return text;
+}
+
+export interface SettingSpec {
+  readonly parser: Parser<unknown>;
+  /** Printed masked; may also be read from `<NAME>_FILE`. */
+  readonly secret?: boolean;
+  /** Secrets and large values may come from a file named by `<NAME>_FILE`. */
+  readonly fileVariant?: boolean;
+  readonly description: string;
+}
+
+function setting<T>(parser: Parser<T>, description: string, flags: { secret?: boolean; fileVariant?: boolean } = {}) {
+  return { parser, description, ...flags } as const;
+}
+
+export const SETTINGS = {
+  KAFKA_BROKERS: setting(required(asBrokers, 'host:port list'), 'comma-separated bootstrap servers'),
+  KAFKA_CLIENT_ID: setting(required(asText, 'a client id'), 'Kafka client id'),
+  KAFKA_GROUP_ID: setting(required(asText, 'a consumer group id'), 'Kafka consumer group of the ingest'),
+  KAFKA_SSL: setting(required(asBool, 'true or false'), 'TLS to the brokers'),
+  KAFKA_SASL_MECHANISM: setting(
+    optional(asEnum(['off', 'plain', 'scram-sha-256', 'scram-sha-512'] as const)),
+    'SASL mechanism: off, plain, scram-sha-256 or scram-sha-512',
+  ),
+  KAFKA_SASL_USERNAME: setting(optional(asText), 'SASL user'),
+  KAFKA_SASL_PASSWORD: setting(optional(asText), 'SASL password', { secret: true, fileVariant: true }),
+  KAFKA_CREATE_TOPICS: setting(
+    required(asBool, 'true or false'),
+    'create missing topics at startup with the broker defaults (off where topics are managed elsewhere)',
+  ),
+  TOPIC_REFUND_INITIATED: setting(required(asTopic, 'a topic'), 'input topic'),
+  TOPIC_REFUND_COMPLETED: setting(required(asTopic, 'a topic'), 'output: refund reached SUCCESS'),
+  TOPIC_REFUND_FAILED: setting(required(asTopic, 'a topic'), 'output: refund reached a final failure'),
+  TOPIC_REFUND_STALLED: setting(required(asTopic, 'a topic'), 'output: refund not final past its deadline'),
+  TOPIC_DEAD_LETTER: setting(required(asTopic, 'a topic'), 'input records that could not be accepted'),
+  INGEST_BATCH_SIZE: setting(
+    required(asInt(1, 5000), 'records per store transaction'),
+    'largest number of records written in one store transaction by the ingest',
+  ),
+  DATABASE_URL: setting(
+    required(asDatabaseUrl, 'sqlite:PATH or postgres://…'),
+    'sqlite:PATH (embedded default) or postgres://… (several instances)',
+    { secret: true },
+  ),
+  SQLITE_SYNCHRONOUS: setting(
+    required(asEnum(['full', 'normal'] as const), 'full or normal'),
+    'SQLite durability: full survives power loss, normal survives a process crash',
+  ),
+  ANTOM_BASE_URL: setting(required(asHttpUrl, 'an http(s) URL'), 'Antom gateway, or the sandbox simulator'),
+  ANTOM_API: setting(required(asEnum(['v1', 'v2'] as const), 'v1 or v2'), 'inquiryRefund flavour'),
+  ANTOM_INQUIRY_PATH: setting(optional(asHttpPath), 'override of the inquiry path'),
+  ANTOM_CLIENT_ID: setting(optional(asText), 'Antom client id; required to poll'),
+  ANTOM_PRIVATE_KEY: setting(optional(asKey('private')), 'merchant private key: base64 PKCS#8 DER, or PEM', {
+    secret: true,
+    fileVariant: true,
+  }),
+  ANTOM_PUBLIC_KEY: setting(optional(asKey('public')), "Antom's public key: base64 SPKI DER, or PEM", {
+    fileVariant: true,
+  }),
+  ANTOM_KEY_VERSION: setting(required(asText, 'a key version'), 'keyVersion in the Signature header'),
+  ANTOM_TIMEOUT: setting(required(asDuration(100), 'a duration'), 'per request'),
+  ANTOM_RATE_LIMIT: setting(required(asInt(1, 100_000), 'requests per second'), 'inquiry requests per second, at most'),
+  ANTOM_CONCURRENCY: setting(required(asInt(1, 1024), 'requests in flight'), 'inquiries in flight, at most'),
+  POLL_FIRST_DELAY: setting(required(asDuration(0), 'a duration'), 'first inquiry after the refund is recorded'),
+  POLL_MAX_INTERVAL: setting(required(asDuration(1000), 'a duration'), 'ceiling of the backoff'),
+  POLL_STALLED_AFTER: setting(required(asDuration(1000), 'a duration'), 'not final by then: refund.stalled and escalation'),
+  POLL_GIVE_UP_AFTER: setting(required(asDuration(1000), 'a duration'), 'polling stops; the refund stays visible as stalled'),
+  SLACK_BOT_TOKEN: setting(optional(asText), 'Slack bot token', { secret: true, fileVariant: true }),
+  SLACK_API_URL: setting(required(asHttpUrl, 'an http(s) URL'), 'base URL of the Slack Web API'),
+  SLACK_WEBHOOK_URL: setting(optional(asHttpUrl), 'incoming webhook, the alternative to a bot token', {
+    secret: true,
+    fileVariant: true,
+  }),
+  SLACK_OPS_CHANNEL: setting(required(asSlackChannel, 'a channel'), 'where refund outcomes and alerts go'),
+  SLACK_ESCALATION_CHANNEL: setting(required(asSlackChannel, 'a channel'), 'where escalations go'),
+  SMTP_URL: setting(optional(asSmtpUrl), 'smtp://user:pass@host:port or smtps://…', { secret: true, fileVariant: true }),
+  EMAIL_FROM: setting(required(asSender, 'a sender'), 'sender of every email'),
+  ESCALATION_EMAIL_TO: setting(optional(asEmailList), 'comma-separated addresses for escalations'),
+  CUSTOMER_EMAILS: setting(required(asBool, 'true or false'), 'email the customer when their refund completes'),
+  HTTP_HOST: setting(required(asText, 'an address'), 'listen address of the HTTP server'),
+  HTTP_PORT: setting(required(asInt(0, 65535), 'a port'), 'listen port of the HTTP server (0 = any free port)'),
+  ANTOM_NOTIFY_PATH: setting(required(asHttpPath, 'a path'), "where Antom's notifyRefund is received"),
+  ADMIN_TOKEN: setting(optional(asText), 'bearer token for /admin/*', { secret: true, fileVariant: true }),
+  CONFIG_DIR: setting(required(asPath, 'a directory'), 'routing rules, result-code table, templates'),
+  LOG_LEVEL: setting(required(asEnum(LOG_LEVELS), 'a pino level'), 'pino level'),
+  SHUTDOWN_TIMEOUT: setting(
+    required(asDuration(100), 'a duration'),
+    'how long the first SIGTERM waits for in-flight work before closing anyway',
+  ),
+} as const satisfies Record<string, SettingSpec>;
+
+export type SettingName = keyof typeof SETTINGS;
+export type SettingValues = { [K in SettingName]: z.output<(typeof SETTINGS)[K]['parser']> };
+
+export const SETTING_NAMES = Object.keys(SETTINGS) as SettingName[];

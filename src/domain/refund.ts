@@ -1,0 +1,103 @@
+/**
+ * The refund as this service tracks it. Kept apart from Antom's own vocabulary: Antom speaks of
+ * refundStatus SUCCESS / FAIL / FAILED / PROCESSING / PENDING; we track where *our* work stands.
+ *
+ *   pending ──► completed            (Antom said SUCCESS)
+ *      │   └──► failed               (Antom said FAIL/FAILED, or a code that means the refund failed)
+ *      └──────► stalled ──► completed | failed   (still polled at the ceiling)
+ *                  └──────► given up (polling stops; status stays `stalled`, `givenUpAt` set)
+ */
+export type TrackingStatus = 'pending' | 'stalled' | 'completed' | 'failed';
+
+export const FINAL_STATUSES: ReadonlySet<TrackingStatus> = new Set(['completed', 'failed']);
+
+export interface Money {
+  /** ISO 4217 code, upper case. */
+  readonly currency: string;
+  /** Amount in the currency's minor units, as a decimal string (Antom's own representation). */
+  readonly value: string;
+}
+
+export interface Customer {
+  readonly email?: string;
+  readonly name?: string;
+  readonly locale?: string;
+}
+
+/** Where a record came from, for the timeline and the dead-letter headers. */
+export interface RecordOrigin {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: string;
+  /** CloudEvents `id` and `source` when the record was a CloudEvent. */
+  readonly eventId?: string;
+  readonly eventSource?: string;
+}
+
+/** A validated refund-initiated record, ready to be tracked. */
+export interface NewRefund {
+  /** The tracking key: Antom's refundId, or `request:<refundRequestId>` when only that is known (v1). */
+  readonly id: string;
+  readonly refundId?: string;
+  readonly refundRequestId?: string;
+  readonly paymentId: string;
+  readonly refundAmount?: Money;
+  readonly merchantAccountId?: string;
+  readonly paymentMethodType?: string;
+  readonly refundReason?: string;
+  readonly customer?: Customer;
+  /** ISO-8601. */
+  readonly initiatedAt: string;
+  readonly metadata?: Readonly<Record<string, unknown>>;
+  readonly origin: RecordOrigin;
+}
+
+export interface TrackedRefund extends NewRefund {
+  readonly status: TrackingStatus;
+  /** The last refund status Antom reported (SUCCESS, FAIL, PENDING, …), if any. */
+  readonly lastRefundStatus?: string;
+  readonly reasonCode?: string;
+  readonly resultCode?: string;
+  readonly resultMessage?: string;
+  readonly refundTime?: string;
+  readonly detectedBy?: 'poll' | 'notify';
+  readonly escalated: boolean;
+  /** Inquiries made so far. */
+  readonly inquiries: number;
+  /** Consecutive inquiries that told nothing about the refund (transport errors, U answers). */
+  readonly consecutiveErrors: number;
+  /** Epoch ms; undefined once no more inquiry is due (final, or given up). */
+  readonly nextPollAt?: number;
+  readonly recordedAt: number;
+  readonly updatedAt: number;
+  readonly stalledAt?: number;
+  readonly givenUpAt?: number;
+  readonly finalizedAt?: number;
+}
+
+export type TimelineKind =
+  | 'tracked'
+  | 'inquiry'
+  | 'notify'
+  | 'status'
+  | 'stalled'
+  | 'given-up'
+  | 'event'
+  | 'notification'
+  | 'alert'
+  | 'recheck';
+
+export interface TimelineEntry {
+  readonly refundKey: string;
+  readonly at: number;
+  readonly kind: TimelineKind;
+  readonly message: string;
+  readonly detail?: Readonly<Record<string, unknown>>;
+}
+
+/** The tracking key for a refund: one id space for v2 (refundId) and v1 (either id). */
+export function trackingKey(ids: { refundId?: string; refundRequestId?: string }): string {
+  if (ids.refundId) return ids.refundId;
+  if (ids.refundRequestId) return `request:${ids.refundRequestId}`;
+  throw new Error('trackingKey needs a refundId or a refundRequestId');
+}
