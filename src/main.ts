@@ -44,6 +44,7 @@ export function createService(config: AppConfig, deps: ServiceDeps): Service {
     deadLetterTopic: config.topics.deadLetter,
     antomApi: config.antom.api,
     batchSize: config.ingest.batchSize,
+    sessionTimeoutMs: config.kafka.sessionTimeoutMs,
     track,
     storeHealthy: async () => {
       try {

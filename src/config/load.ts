@@ -17,6 +17,7 @@ export interface AppConfig {
     groupId: string;
     ssl: boolean;
     createTopics: boolean;
+    sessionTimeoutMs: number;
     sasl?: { mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; username: string; password: string };
   };
   readonly topics: { initiated: string; completed: string; failed: string; stalled: string; deadLetter: string };
@@ -130,6 +131,7 @@ export function loadConfig(options: LoadOptions = {}): AppConfig {
       groupId: v.KAFKA_GROUP_ID,
       ssl: v.KAFKA_SSL,
       createTopics: v.KAFKA_CREATE_TOPICS,
+      sessionTimeoutMs: v.KAFKA_SESSION_TIMEOUT,
       ...(mechanism && mechanism !== 'off'
         ? { sasl: { mechanism, username: v.KAFKA_SASL_USERNAME ?? '', password: v.KAFKA_SASL_PASSWORD ?? '' } }
         : {}),

@@ -4,6 +4,7 @@ import { SETTINGS, SETTING_NAMES, type SettingName } from './settings.js';
 
 const DURATION_SETTINGS = new Set<SettingName>([
   'ANTOM_TIMEOUT',
+  'KAFKA_SESSION_TIMEOUT',
   'POLL_FIRST_DELAY',
   'POLL_MAX_INTERVAL',
   'POLL_STALLED_AFTER',

@@ -52,20 +52,15 @@ const fileSchema = z
     version: z.literal(1).optional(),
     codes: z.record(z.string(), ruleSchema),
   })
-  .strict()
-  .superRefine((file, ctx) => {
-    for (const code of Object.keys(file.codes)) {
-      if (!CODE_PATTERN.test(code)) {
-        ctx.addIssue({ code: 'custom', path: ['codes', code], message: 'a code is upper case letters, digits and _' });
-      } else if (normaliseResultCode(code) !== code) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['codes', code],
-          message: `write the code without its v2 prefix, as ${normaliseResultCode(code)}: prefixed codes match it`,
-        });
-      }
-    }
-  });
+  .strict();
+
+/** Codes are checked apart from the schema so that they are reported even when a rule is wrong too. */
+function codeProblem(code: string): string | undefined {
+  if (!CODE_PATTERN.test(code)) return 'a code is upper case letters, digits and _';
+  const normalised = normaliseResultCode(code);
+  if (normalised !== code) return `write the code without its v2 prefix, as ${normalised}: prefixed codes match it`;
+  return undefined;
+}
 
 export interface ParsedResultCodeFile {
   readonly rules: ReadonlyMap<string, ResultCodeRule>;
@@ -87,15 +82,27 @@ export function parseResultCodeFile(text: string, fileName: string): ParsedResul
     return { rules: new Map(), problems: doc.errors.map((e) => `${at(e.pos[0])}: ${firstLine(e.message)}`) };
   }
 
-  const parsed = fileSchema.safeParse(doc.toJS());
+  const value: unknown = doc.toJS();
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    return { rules: new Map(), problems: [`${at(undefined)}: expected a mapping with a \`codes:\` key`] };
+  }
+  const problems: string[] = [];
+  const codes = (value as { codes?: unknown }).codes;
+  if (codes !== null && typeof codes === 'object' && !Array.isArray(codes)) {
+    for (const code of Object.keys(codes)) {
+      const problem = codeProblem(code);
+      if (problem) problems.push(`${at(offsetOf(doc, ['codes', code]))}: codes.${code}: ${problem}`);
+    }
+  }
+  const parsed = fileSchema.safeParse(value);
   if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => {
+    for (const issue of parsed.error.issues) {
       const path = issue.path.map(String);
       const shown = path.length > 0 ? `${path.join('.')}: ` : '';
-      return `${at(offsetOf(doc, path))}: ${shown}${issue.message}`;
-    });
-    return { rules: new Map(), problems };
+      problems.push(`${at(offsetOf(doc, path))}: ${shown}${issue.message}`);
+    }
   }
+  if (!parsed.success || problems.length > 0) return { rules: new Map(), problems };
 
   const rules = new Map<string, ResultCodeRule>();
   for (const [code, rule] of Object.entries(parsed.data.codes)) {

@@ -219,6 +219,10 @@ export const SETTINGS = {
   ),
   KAFKA_SASL_USERNAME: setting(optional(asText), 'SASL user'),
   KAFKA_SASL_PASSWORD: setting(optional(asText), 'SASL password', { secret: true, fileVariant: true }),
+  KAFKA_SESSION_TIMEOUT: setting(
+    required(asDuration(1000), 'a duration'),
+    'consumer session timeout: how long the group waits for a silent member (e.g. a killed instance) before reassigning its partitions',
+  ),
   KAFKA_CREATE_TOPICS: setting(
     required(asBool, 'true or false'),
     'create missing topics at startup with the broker defaults (off where topics are managed elsewhere)',

@@ -1,4 +1,6 @@
 import type { IHeaders } from 'kafkajs';
+import type { NewRefund } from '../../domain/refund.js';
+import { validateRefundInitiated } from '../../domain/refund-initiated.js';
 
 /**
  * Turns a Kafka record into the refund-initiated payload it carries, whichever of the three
@@ -111,4 +113,26 @@ export function decodeRecord(value: Buffer | null, headers: IHeaders | undefined
     return { ok: true, payload: inner.value, event: checked };
   }
   return { ok: false, reason: 'CloudEvent has no data' };
+}
+
+export type ParsedRecord = { ok: true; refund: NewRefund } | { ok: false; reason: string };
+
+/** Decode then validate one record, as the ingest does: the single place that turns a record into a refund. */
+export function parseRefundRecord(
+  message: { value: Buffer | null; headers?: IHeaders; timestamp: string; offset: string },
+  where: { topic: string; partition: number; antomApi: 'v1' | 'v2' },
+): ParsedRecord {
+  const decoded = decodeRecord(message.value, message.headers);
+  if (!decoded.ok) return decoded;
+  const result = validateRefundInitiated(decoded.payload, {
+    antomApi: where.antomApi,
+    recordTimestamp: Number(message.timestamp),
+    origin: {
+      topic: where.topic,
+      partition: where.partition,
+      offset: message.offset,
+      ...(decoded.event ? { eventId: decoded.event.id, eventSource: decoded.event.source } : {}),
+    },
+  });
+  return result.ok ? result : { ok: false, reason: result.problems.join('; ') };
 }

@@ -2,8 +2,7 @@ import type { Consumer, EachBatchPayload, IHeaders, Kafka, KafkaMessage, Message
 import type { Logger } from 'pino';
 import type { TrackRefunds } from '../../app/track-refunds.js';
 import type { NewRefund } from '../../domain/refund.js';
-import { validateRefundInitiated } from '../../domain/refund-initiated.js';
-import { decodeRecord } from './decode-record.js';
+import { parseRefundRecord } from './decode-record.js';
 
 export interface IngestStats {
   records: number;
@@ -81,24 +80,11 @@ export function createIngestConsumer(options: IngestConsumerOptions): IngestCons
   function classify(batch: EachBatchPayload['batch'], messages: KafkaMessage[]) {
     const good: NewRefund[] = [];
     const bad: Rejected[] = [];
+    const where = { topic: batch.topic, partition: batch.partition, antomApi: options.antomApi };
     for (const message of messages) {
-      const decoded = decodeRecord(message.value, message.headers);
-      if (!decoded.ok) {
-        bad.push({ message, reason: decoded.reason });
-        continue;
-      }
-      const result = validateRefundInitiated(decoded.payload, {
-        antomApi: options.antomApi,
-        recordTimestamp: Number(message.timestamp),
-        origin: {
-          topic: batch.topic,
-          partition: batch.partition,
-          offset: message.offset,
-          ...(decoded.event ? { eventId: decoded.event.id, eventSource: decoded.event.source } : {}),
-        },
-      });
+      const result = parseRefundRecord(message, where);
       if (result.ok) good.push(result.refund);
-      else bad.push({ message, reason: result.problems.join('; ') });
+      else bad.push({ message, reason: result.reason });
     }
     return { good, bad };
   }

@@ -1,0 +1,88 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { Kafka, logLevel, type Message } from 'kafkajs';
+import { createLogger } from '../../src/adapters/log/logger.js';
+import { loadConfig, type AppConfig } from '../../src/config/load.js';
+import { createService, type Service } from '../../src/main.js';
+import { createTopics } from '../../src/devtools/local-kafka.js';
+import { testBrokers, uniqueName } from './kafka.js';
+
+export const REPO_ROOT = join(import.meta.dirname, '..', '..');
+
+/** Environment for one isolated service instance: its own topics, group and database. */
+export function isolatedEnv(prefix: string, over: Record<string, string> = {}): Record<string, string> {
+  const name = uniqueName(prefix);
+  const dir = mkdtempSync(join(tmpdir(), `${prefix}-`));
+  return {
+    CONFIG_DIR: join(REPO_ROOT, 'config'),
+    KAFKA_BROKERS: testBrokers(),
+    KAFKA_GROUP_ID: `${name}-group`,
+    TOPIC_REFUND_INITIATED: `${name}.initiated`,
+    TOPIC_REFUND_COMPLETED: `${name}.completed`,
+    TOPIC_REFUND_FAILED: `${name}.failed`,
+    TOPIC_REFUND_STALLED: `${name}.stalled`,
+    TOPIC_DEAD_LETTER: `${name}.dlq`,
+    DATABASE_URL: `sqlite:${join(dir, 'refunds.db')}`,
+    SQLITE_SYNCHRONOUS: 'normal',
+    // A killed instance's partitions are reassigned after this; the broker allows down to 1 s.
+    KAFKA_SESSION_TIMEOUT: '6s',
+    HTTP_HOST: '127.0.0.1',
+    HTTP_PORT: '0',
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    ...over,
+  };
+}
+
+export function configFrom(env: Record<string, string>): AppConfig {
+  return loadConfig({ env, cwd: REPO_ROOT });
+}
+
+export async function createServiceTopics(config: AppConfig, inputPartitions = 3): Promise<void> {
+  const t = config.topics;
+  await createTopics(config.kafka.brokers.join(','), [
+    { topic: t.initiated, numPartitions: inputPartitions },
+    { topic: t.completed },
+    { topic: t.failed },
+    { topic: t.stalled },
+    { topic: t.deadLetter },
+  ]);
+}
+
+/** A service in this process, logging to nowhere unless TEST_LOG_LEVEL is set. */
+export function inProcessService(config: AppConfig): Service {
+  const silent = new Writable({ write: (_c, _e, done) => done() });
+  const logger = createLogger({ level: config.logLevel, ...(config.logLevel === 'silent' ? { destination: silent } : {}) });
+  return createService(config, { logger });
+}
+
+export async function produce(brokers: string, topic: string, messages: Message[]): Promise<void> {
+  const kafka = new Kafka({ clientId: 'test-producer', brokers: brokers.split(','), logLevel: logLevel.ERROR });
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+  await producer.connect();
+  try {
+    // Chunks keep each request well under the broker's 1 MiB default message.max.bytes.
+    for (let i = 0; i < messages.length; i += 500) {
+      await producer.send({ topic, messages: messages.slice(i, i + 500), acks: -1 });
+    }
+  } finally {
+    await producer.disconnect();
+  }
+}
+
+export function refundRecord(n: number, over: Record<string, unknown> = {}): Message {
+  const refundId = `RF-${String(n).padStart(7, '0')}`;
+  return {
+    key: refundId,
+    value: JSON.stringify({
+      refundId,
+      refundRequestId: `RQ-${n}`,
+      paymentId: `PAY-${n}`,
+      refundAmount: { currency: 'USD', value: String(100 + (n % 9000)) },
+      customer: { email: `customer${n}@example.com`, name: `Customer ${n}`, locale: 'en' },
+      metadata: { orderId: `ORD-${n}` },
+      ...over,
+    }),
+  };
+}

@@ -1,0 +1,182 @@
+import { mkdtempSync, writeFileSync, mkdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { generateKeyPairSync } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config/load.js';
+import { describeConfig } from '../../src/config/print.js';
+import { SETTING_NAMES } from '../../src/config/settings.js';
+import { ConfigError } from '../../src/domain/errors.js';
+
+const repoConfig = join(import.meta.dirname, '../../config');
+
+function problemsOf(env: NodeJS.ProcessEnv, opts: { requireAntomCredentials?: boolean } = {}): string[] {
+  try {
+    loadConfig({ env: { CONFIG_DIR: repoConfig, ...env }, ...opts });
+  } catch (err) {
+    if (err instanceof ConfigError) return [...err.problems];
+    throw err;
+  }
+  return [];
+}
+
+const keys = generateKeyPairSync('rsa', { modulusLength: 2048 });
+const privateDer = keys.privateKey.export({ format: 'der', type: 'pkcs8' }).toString('base64');
+const publicPem = keys.publicKey.export({ format: 'pem', type: 'spki' }).toString();
+
+describe('configuration', () => {
+  it('loads the shipped defaults with the values the contract gives', () => {
+    const config = loadConfig({ env: { CONFIG_DIR: repoConfig }, cwd: '/srv/app' });
+    expect(config.kafka.brokers).toEqual(['localhost:9092']);
+    expect(config.kafka.groupId).toBe('refund-notifier');
+    expect(config.topics).toEqual({
+      initiated: 'refunds.initiated',
+      completed: 'refunds.completed',
+      failed: 'refunds.failed',
+      stalled: 'refunds.stalled',
+      deadLetter: 'refunds.initiated.dlq',
+    });
+    expect(config.database).toMatchObject({ kind: 'sqlite', path: '/srv/app/data/refund-notifier.db' });
+    expect(config.antom).toMatchObject({ api: 'v2', keyVersion: '1', timeoutMs: 10_000, rateLimit: 50, concurrency: 16 });
+    expect(config.poll).toEqual({
+      firstDelayMs: 5_000,
+      maxIntervalMs: 30 * 60_000,
+      stalledAfterMs: 24 * 3_600_000,
+      giveUpAfterMs: 30 * 86_400_000,
+    });
+    expect(config.slack).toMatchObject({ opsChannel: '#refunds', escalationChannel: '#refund-escalations' });
+    expect(config.email).toMatchObject({ from: 'Refunds <refunds@example.com>', customerEmails: true });
+    expect(config.http).toMatchObject({ host: '0.0.0.0', port: 8080, notifyPath: '/antom/notify/refund' });
+    expect(config.logLevel).toBe('info');
+  });
+
+  it('every setting is in default.yaml and in docs/configuration.md', () => {
+    const yaml = readFileSync(join(repoConfig, 'default.yaml'), 'utf8');
+    const docs = readFileSync(join(import.meta.dirname, '../../docs/configuration.md'), 'utf8');
+    for (const name of SETTING_NAMES) {
+      expect(yaml, `default.yaml lacks ${name}`).toMatch(new RegExp(`^${name}:`, 'm'));
+      expect(docs, `docs/configuration.md lacks ${name}`).toContain(`\`${name}\``);
+    }
+  });
+
+  it('the environment wins over default.yaml', () => {
+    const config = loadConfig({
+      env: { CONFIG_DIR: repoConfig, KAFKA_BROKERS: 'a:1, b:2', POLL_FIRST_DELAY: '500ms', ANTOM_API: 'V1', CUSTOMER_EMAILS: 'off' },
+    });
+    expect(config.kafka.brokers).toEqual(['a:1', 'b:2']);
+    expect(config.poll.firstDelayMs).toBe(500);
+    expect(config.antom.api).toBe('v1');
+    expect(config.email.customerEmails).toBe(false);
+    expect(config.sources.KAFKA_BROKERS).toBe('env');
+    expect(config.sources.KAFKA_GROUP_ID).toBe('default.yaml');
+  });
+
+  it('reads secrets from *_FILE', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rn-config-'));
+    writeFileSync(join(dir, 'key'), `${privateDer}\n`);
+    writeFileSync(join(dir, 'token'), 'xoxb-secret-token\n');
+    const config = loadConfig({
+      env: { CONFIG_DIR: repoConfig, ANTOM_PRIVATE_KEY_FILE: join(dir, 'key'), SLACK_BOT_TOKEN_FILE: join(dir, 'token') },
+    });
+    expect(config.antom.privateKey).toBe(privateDer);
+    expect(config.slack.botToken).toBe('xoxb-secret-token');
+    expect(config.sources.ANTOM_PRIVATE_KEY).toBe('file');
+  });
+
+  it('lists every problem at once, each naming the setting and what is wrong', () => {
+    const problems = problemsOf({
+      KAFKA_BROKERS: 'localhost',
+      ANTOM_TIMEOUT: '10',
+      ANTOM_RATE_LIMIT: 'fast',
+      ANTOM_API: 'v3',
+      HTTP_PORT: '70000',
+      DATABASE_URL: 'mysql://x',
+      ANTOM_PRIVATE_KEY: 'bm90IGEga2V5',
+      ANTOM_PUBLIC_KEY: publicPem,
+      SMTP_URL: 'http://mail',
+      ESCALATION_EMAIL_TO: 'ops@example.com, finance',
+      SLACK_OPS_CHANNEL: 'refunds',
+      CUSTOMER_EMAILS: 'maybe',
+      TOPIC_REFUND_FAILED: 'refunds.completed',
+      POLL_STALLED_AFTER: '31d',
+      KAFKA_SASL_MECHANISM: 'plain',
+    });
+    const expected = [
+      /^KAFKA_BROKERS must be comma-separated host:port pairs; not valid: localhost$/,
+      /^ANTOM_TIMEOUT must be a duration such as 500ms/,
+      /^ANTOM_RATE_LIMIT must be a whole number, got "fast"$/,
+      /^ANTOM_API must be one of v1, v2, got "v3"$/,
+      /^HTTP_PORT must be between 0 and 65535, got 70000$/,
+      /^DATABASE_URL must start with sqlite: or postgres:\/\//,
+      /^ANTOM_PRIVATE_KEY is not a base64 PKCS#8 DER RSA private key, nor a PEM one$/,
+      /^SMTP_URL must use smtp:\/\/ or smtps:\/\//,
+      /^ESCALATION_EMAIL_TO must be comma-separated email addresses; not valid: finance$/,
+      /^SLACK_OPS_CHANNEL must be a channel name such as #refunds/,
+      /^CUSTOMER_EMAILS must be true or false/,
+      /^TOPIC_\*: the input, output and dead-letter topics must all be different$/,
+      /^POLL_STALLED_AFTER \(31d\) must be shorter than POLL_GIVE_UP_AFTER \(30d\)$/,
+      /^KAFKA_SASL_USERNAME is required when KAFKA_SASL_MECHANISM is plain$/,
+      /^KAFKA_SASL_PASSWORD is required when KAFKA_SASL_MECHANISM is plain$/,
+    ];
+    for (const pattern of expected) expect(problems.some((p) => pattern.test(p)), `${pattern} in ${problems.join('\n')}`).toBe(true);
+    expect(problems).toHaveLength(expected.length);
+  });
+
+  it('the ConfigError message is one block an operator can read', () => {
+    expect(() => loadConfig({ env: { CONFIG_DIR: repoConfig, HTTP_PORT: '-1', LOG_LEVEL: 'loud' } })).toThrow(
+      /invalid configuration:\n {2}- HTTP_PORT must be between 0 and 65535, got -1\n {2}- LOG_LEVEL must be one of/,
+    );
+  });
+
+  it('requires Antom credentials when asked to poll', () => {
+    const problems = problemsOf({}, { requireAntomCredentials: true });
+    expect(problems).toEqual([
+      expect.stringMatching(/^ANTOM_CLIENT_ID is required to poll Antom/),
+      expect.stringMatching(/^ANTOM_PRIVATE_KEY is required to poll Antom/),
+      expect.stringMatching(/^ANTOM_PUBLIC_KEY is required to poll Antom/),
+    ]);
+  });
+
+  it('refuses a setting given both directly and as a file', () => {
+    expect(problemsOf({ ADMIN_TOKEN: 'a', ADMIN_TOKEN_FILE: '/nonexistent' })).toEqual(
+      expect.arrayContaining([
+        'ADMIN_TOKEN: set either ADMIN_TOKEN or ADMIN_TOKEN_FILE, not both',
+        expect.stringMatching(/^ADMIN_TOKEN_FILE: cannot read \/nonexistent \(ENOENT\)$/),
+      ]),
+    );
+  });
+
+  it('reports an unknown key and a YAML syntax error in default.yaml with the line', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rn-config-'));
+    mkdirSync(join(dir, 'config'));
+    writeFileSync(join(dir, 'config', 'default.yaml'), 'KAFKA_BROKERZ: x:1\n');
+    expect(problemsOf({ CONFIG_DIR: join(dir, 'config') })).toEqual(
+      expect.arrayContaining([expect.stringMatching(/unknown setting KAFKA_BROKERZ/)]),
+    );
+    writeFileSync(join(dir, 'config', 'default.yaml'), 'KAFKA_BROKERS: a:1\nLOG_LEVEL: [info\n');
+    expect(problemsOf({ CONFIG_DIR: join(dir, 'config') }).join('\n')).toMatch(/default\.yaml:\d+: /);
+  });
+
+  it('masks secrets in the printout', () => {
+    const config = loadConfig({
+      env: {
+        CONFIG_DIR: repoConfig,
+        ANTOM_PRIVATE_KEY: privateDer,
+        SLACK_BOT_TOKEN: 'xoxb-very-secret',
+        SMTP_URL: 'smtp://mailer:hunter2@mail.example.com:587',
+        KAFKA_SASL_MECHANISM: 'plain',
+        KAFKA_SASL_USERNAME: 'svc',
+        KAFKA_SASL_PASSWORD: 'kafka-pass',
+        ADMIN_TOKEN: 'admin-token-value',
+        DATABASE_URL: 'postgres://app:dbpass@db:5432/refunds',
+      },
+    });
+    const text = describeConfig(config).join('\n');
+    for (const secret of [privateDer.slice(0, 40), 'xoxb-very-secret', 'hunter2', 'kafka-pass', 'admin-token-value', 'dbpass']) {
+      expect(text).not.toContain(secret);
+    }
+    expect(text).toMatch(/SMTP_URL\s+= smtp:\/\/mailer:\*\*\*\*@mail\.example\.com:587/);
+    expect(text).toMatch(/DATABASE_URL\s+= postgres:\/\/app:\*\*\*\*@db:5432\/refunds/);
+    expect(text).toMatch(/SLACK_BOT_TOKEN\s+= \*\*\*\* \(set, 16 characters\)  \(env\)/);
+  });
+});
