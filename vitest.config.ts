@@ -1,14 +1,34 @@
 import { defineConfig } from 'vitest/config';
 
+/**
+ * Two projects: `unit` (pure and in-process: no broker, runs in seconds) and `integration`
+ * (one real Kafka broker for the run, started by the global setup unless KAFKA_BROKERS points
+ * at one). `npm test` runs both; `npx vitest run --project unit` runs only the fast ones.
+ */
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
-    globalSetup: ['test/support/global-setup.ts'],
-    // Integration suites share one broker; each uses its own topics and groups, and most of them
-    // spawn processes, so two workers are what two cores can carry.
-    maxWorkers: 2,
     testTimeout: 60_000,
     hookTimeout: 120_000,
     teardownTimeout: 30_000,
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'unit',
+          include: ['test/unit/**/*.test.ts'],
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'integration',
+          include: ['test/integration/**/*.test.ts'],
+          globalSetup: ['test/support/global-setup.ts'],
+          // Suites share one broker, each with its own topics and groups; several spawn the
+          // service as a child process, so two workers are what two cores carry.
+          maxWorkers: 2,
+        },
+      },
+    ],
   },
 });

@@ -1,12 +1,14 @@
 import { ConfigError } from './domain/errors.js';
 import { configCheckCommand } from './commands/config-check.js';
 import { processIo, type CommandIo } from './commands/io.js';
+import { demoCommand } from './commands/demo.js';
 import { startCommand } from './commands/start.js';
 
 type Command = (args: string[], io: CommandIo) => Promise<number>;
 
 const COMMANDS: Record<string, { run: Command; summary: string }> = {
   start: { run: startCommand, summary: 'run the service' },
+  demo: { run: demoCommand, summary: 'the whole mission on this machine: local Kafka, the service, sample refunds' },
   'config check': { run: configCheckCommand, summary: 'validate the configuration and print it, secrets masked' },
 };
 

@@ -168,20 +168,35 @@ export function createIngestConsumer(options: IngestConsumerOptions): IngestCons
   async function eachBatch(payload: EachBatchPayload): Promise<void> {
     const { batch, resolveOffset, heartbeat, isRunning, isStale } = payload;
     stats.batches += 1;
+    // A one-deep pipeline: while the store writes chunk i (on its own thread for SQLite), this
+    // thread decodes and validates chunk i+1. Offsets are still resolved strictly in order, and
+    // only once the chunk below them is durable.
+    let inflight: { done: Promise<boolean>; lastOffset: string; size: number } | undefined;
+    const settle = async (): Promise<boolean> => {
+      if (!inflight) return true;
+      const { done, lastOffset, size } = inflight;
+      inflight = undefined;
+      if (!(await done)) return false;
+      stats.records += size;
+      stats.lastBatchAt = Date.now();
+      resolveOffset(lastOffset);
+      await heartbeat();
+      return true;
+    };
     for (let i = 0; i < batch.messages.length; i += options.batchSize) {
-      if (stopping || !isRunning() || isStale()) return;
+      if (stopping || !isRunning() || isStale()) break;
       const chunk = batch.messages.slice(i, i + options.batchSize);
       const { good, bad } = classify(batch, chunk);
       await deadLetter(batch.topic, batch.partition, bad);
-      if (good.length > 0) {
-        const byOffset = new Map(chunk.map((m) => [m.offset, m]));
-        if (!(await makeDurable(payload, good, byOffset))) return;
+      const done =
+        good.length > 0 ? makeDurable(payload, good, new Map(chunk.map((m) => [m.offset, m]))) : Promise.resolve(true);
+      if (!(await settle())) {
+        await done.catch(() => false);
+        return;
       }
-      stats.records += chunk.length;
-      stats.lastBatchAt = Date.now();
-      resolveOffset(chunk[chunk.length - 1]!.offset);
-      await heartbeat();
+      inflight = { done, lastOffset: chunk[chunk.length - 1]!.offset, size: chunk.length };
     }
+    await settle();
   }
 
   return {
@@ -213,7 +228,9 @@ export function createIngestConsumer(options: IngestConsumerOptions): IngestCons
       await consumer.run({
         eachBatchAutoResolve: false,
         autoCommit: true,
-        partitionsConsumedConcurrently: options.partitionsConsumedConcurrently ?? 1,
+        // Several partitions in flight let one partition's records be validated while another's
+        // are written; order within each partition is kept by kafkajs.
+        partitionsConsumedConcurrently: options.partitionsConsumedConcurrently ?? 3,
         eachBatch,
       });
       await joinedOnce;

@@ -16,6 +16,10 @@ export interface DialectCapabilities {
   readonly serial: ColumnDataType;
   /** `FOR UPDATE SKIP LOCKED` for claiming rows while other instances claim too. */
   readonly skipLocked: boolean;
+  /** Positional parameter style of the driver: `?` or `$1`. */
+  readonly placeholder: 'question' | 'dollar';
+  /** Whether JSON parameters in raw statements need an explicit `::jsonb` cast. */
+  readonly jsonColumnsCast: boolean;
   /** Bound parameters one statement may carry (SQLite ≥ 3.32: 32,766; PostgreSQL wire protocol: 65,535). */
   readonly maxParameters: number;
 }
@@ -27,6 +31,8 @@ export const SQLITE: DialectCapabilities = {
   jsonParsedByDriver: false,
   serial: 'integer',
   skipLocked: false,
+  placeholder: 'question',
+  jsonColumnsCast: false,
   maxParameters: 32_766,
 };
 
@@ -37,6 +43,8 @@ export const POSTGRES: DialectCapabilities = {
   jsonParsedByDriver: true,
   serial: 'bigserial',
   skipLocked: true,
+  placeholder: 'dollar',
+  jsonColumnsCast: true,
   maxParameters: 65_535,
 };
 

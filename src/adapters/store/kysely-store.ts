@@ -1,12 +1,11 @@
-import { Migrator, sql, type Kysely, type Selectable } from 'kysely';
+import { CompiledQuery, Migrator, sql, type Kysely, type Selectable } from 'kysely';
 import type { RefundFilter, RefundStore, TrackResult } from '../../app/ports.js';
 import type { NewRefund, TimelineEntry, TimelineKind, TrackedRefund, TrackingStatus } from '../../domain/refund.js';
-import { decodeJson, encodeJson, type DialectCapabilities } from './dialects.js';
+import { decodeJson, type DialectCapabilities } from './dialects.js';
 import { migrationProvider } from './migrations.js';
 import type { Database, RefundsTable } from './schema.js';
+import { trackInsertSql, trackParams, trackRowsPerStatement } from './statements.js';
 
-const REFUND_COLUMNS = 35;
-const TIMELINE_COLUMNS = 5;
 
 /**
  * The RefundStore over Kysely: one implementation for SQLite and PostgreSQL, with what differs
@@ -14,49 +13,6 @@ const TIMELINE_COLUMNS = 5;
  */
 export function createKyselyStore(db: Kysely<Database>, caps: DialectCapabilities): RefundStore {
   let closing: Promise<void> | undefined;
-  const json = (value: unknown) => encodeJson(caps, value);
-  // Multi-row inserts are split so a statement never exceeds the backend's parameter limit.
-  const refundRowsPerStatement = Math.floor(caps.maxParameters / REFUND_COLUMNS);
-  const timelineRowsPerStatement = Math.floor(caps.maxParameters / TIMELINE_COLUMNS);
-
-  function toRow(r: NewRefund, now: number, firstPollAt: number): RefundsTable {
-    return {
-      key: r.id,
-      refund_id: r.refundId ?? null,
-      refund_request_id: r.refundRequestId ?? null,
-      payment_id: r.paymentId,
-      amount_currency: r.refundAmount?.currency ?? null,
-      amount_value: r.refundAmount?.value ?? null,
-      merchant_account_id: r.merchantAccountId ?? null,
-      payment_method_type: r.paymentMethodType ?? null,
-      refund_reason: r.refundReason ?? null,
-      customer_email: r.customer?.email ?? null,
-      customer_name: r.customer?.name ?? null,
-      customer_locale: r.customer?.locale ?? null,
-      metadata: json(r.metadata) as unknown,
-      initiated_at: r.initiatedAt,
-      origin: json(r.origin) as unknown,
-      status: 'pending',
-      last_refund_status: null,
-      reason_code: null,
-      result_code: null,
-      result_message: null,
-      refund_time: null,
-      detected_by: null,
-      escalated: 0,
-      inquiries: 0,
-      consecutive_errors: 0,
-      next_poll_at: firstPollAt,
-      lease_owner: null,
-      lease_expires_at: null,
-      recorded_at: now,
-      updated_at: now,
-      stalled_at: null,
-      given_up_at: null,
-      finalized_at: null,
-      version: 0,
-    };
-  }
 
   function fromRow(row: Selectable<RefundsTable>): TrackedRefund {
     const customer =
@@ -119,32 +75,17 @@ export function createKyselyStore(db: Kysely<Database>, caps: DialectCapabilitie
       // Within one batch the first record for a key wins, exactly as across batches.
       const unique = new Map<string, NewRefund>();
       for (const r of refunds) if (!unique.has(r.id)) unique.set(r.id, r);
-      const rows = [...unique.values()].map((r) => toRow(r, now, firstPollAt));
+      const rows = [...unique.values()];
+      const perStatement = trackRowsPerStatement(caps);
 
       const inserted = await db.transaction().execute(async (trx) => {
         const keys: string[] = [];
-        for (let i = 0; i < rows.length; i += refundRowsPerStatement) {
-          const chunk = rows.slice(i, i + refundRowsPerStatement);
-          const result = await trx
-            .insertInto('refunds')
-            .values(chunk)
-            .onConflict((oc) => oc.doNothing())
-            .returning('key')
-            .execute();
-          for (const row of result) keys.push(row.key);
-        }
-        const entries = keys.map((key) => {
-          const r = unique.get(key)!;
-          return {
-            refund_key: key,
-            at: now,
-            kind: 'tracked' satisfies TimelineKind,
-            message: `tracked from ${r.origin.topic}[${r.origin.partition}]@${r.origin.offset}`,
-            detail: json({ origin: r.origin, firstPollAt }) as unknown,
-          };
-        });
-        for (let i = 0; i < entries.length; i += timelineRowsPerStatement) {
-          await trx.insertInto('timeline').values(entries.slice(i, i + timelineRowsPerStatement)).execute();
+        for (let i = 0; i < rows.length; i += perStatement) {
+          const chunk = rows.slice(i, i + perStatement);
+          const params: unknown[] = [];
+          for (const r of chunk) params.push(...trackParams(caps, r, now, firstPollAt));
+          const result = await trx.executeQuery<{ key: string }>(CompiledQuery.raw(trackInsertSql(caps, chunk.length), params));
+          for (const row of result.rows) keys.push(row.key);
         }
         return keys;
       });
@@ -175,13 +116,29 @@ export function createKyselyStore(db: Kysely<Database>, caps: DialectCapabilitie
     },
 
     async timeline(key) {
+      // The "tracked" entry is derived from the refund row itself rather than written on every
+      // ingest: it halves the rows the hot path writes and cannot disagree with the row.
+      const refund = await db
+        .selectFrom('refunds')
+        .select(['recorded_at', 'origin', 'next_poll_at'])
+        .where('key', '=', key)
+        .executeTakeFirst();
+      if (!refund) return [];
+      const origin = decodeJson<NewRefund['origin']>(caps, refund.origin);
+      const tracked: TimelineEntry = {
+        refundKey: key,
+        at: Number(refund.recorded_at),
+        kind: 'tracked',
+        message: origin ? `tracked from ${origin.topic}[${origin.partition}]@${origin.offset}` : 'tracked',
+        detail: { origin },
+      };
       const rows = await db
         .selectFrom('timeline')
         .selectAll()
         .where('refund_key', '=', key)
         .orderBy('id')
         .execute();
-      return rows.map(
+      return [tracked, ...rows.map(
         (row): TimelineEntry => ({
           refundKey: row.refund_key,
           at: Number(row.at),
@@ -189,7 +146,7 @@ export function createKyselyStore(db: Kysely<Database>, caps: DialectCapabilitie
           message: row.message,
           detail: decodeJson(caps, row.detail),
         }),
-      );
+      )];
     },
 
     async ping() {

@@ -13,7 +13,9 @@ export function migrationProvider(caps: DialectCapabilities): MigrationProvider 
         await db.schema
           .createTable('refunds')
           .addColumn('key', 'text', (c) => c.primaryKey())
-          .addColumn('refund_id', 'text', (c) => c.unique())
+          // key is the refundId whenever one is known, so refund_id needs no index of its own
+          // except for the few v1 refunds tracked by refundRequestId (see refunds_refund_id).
+          .addColumn('refund_id', 'text')
           .addColumn('refund_request_id', 'text', (c) => c.unique())
           .addColumn('payment_id', 'text', (c) => c.notNull())
           .addColumn('amount_currency', 'text')
@@ -54,6 +56,12 @@ export function migrationProvider(caps: DialectCapabilities): MigrationProvider 
           .on('refunds')
           .column('next_poll_at')
           .where(sql.ref('next_poll_at'), 'is not', null)
+          .execute();
+        await db.schema
+          .createIndex('refunds_refund_id')
+          .on('refunds')
+          .column('refund_id')
+          .where(sql.ref('key'), '<>', sql.ref('refund_id'))
           .execute();
         await db.schema.createIndex('refunds_status').on('refunds').columns(['status', 'updated_at']).execute();
 

@@ -1,0 +1,172 @@
+/**
+ * bench/ingest: how fast refund-initiated records become durable tracking records, against how
+ * fast a bare kafkajs consumer merely reads the same records, in one run on one broker.
+ *
+ *   npx tsx bench/ingest.ts [--records 100000] [--partitions 3] [--synchronous full|normal] [--batch 500]
+ *
+ * Starts a local broker from the Maven jars unless KAFKA_BROKERS is set. Prints figures; asserts
+ * nothing (targets are in docs/performance.md).
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { Writable } from 'node:stream';
+import { Kafka, logLevel, type Message } from 'kafkajs';
+import { createLogger } from '../src/adapters/log/logger.js';
+import { loadConfig } from '../src/config/load.js';
+import { createService } from '../src/main.js';
+import { createTopics, startLocalKafka, type LocalKafka } from '../src/devtools/local-kafka.js';
+
+const { values: args } = parseArgs({
+  options: {
+    records: { type: 'string', default: '100000' },
+    partitions: { type: 'string', default: '3' },
+    synchronous: { type: 'string', default: 'full' },
+    batch: { type: 'string', default: '500' },
+  },
+});
+const RECORDS = Number(args.records);
+const PARTITIONS = Number(args.partitions);
+const REPO = join(import.meta.dirname, '..');
+
+function record(n: number): Message {
+  const refundId = `BR-${String(n).padStart(8, '0')}`;
+  // A realistic record: ~330 bytes of JSON with amount, customer and metadata.
+  return {
+    key: refundId,
+    value: JSON.stringify({
+      refundId,
+      refundRequestId: `RQ-${n}`,
+      paymentId: `PAY-${n}`,
+      refundAmount: { currency: 'USD', value: String(100 + (n % 50_000)) },
+      merchantAccountId: 'M-1',
+      paymentMethodType: 'ALIPAY_CN',
+      customer: { email: `customer${n}@example.com`, name: `Customer ${n}`, locale: 'en' },
+      initiatedAt: new Date(1_764_000_000_000 + n).toISOString(),
+      metadata: { orderId: `ORD-${n}`, channel: 'web' },
+    }),
+  };
+}
+
+async function produceAll(brokers: string, topic: string): Promise<number> {
+  const kafka = new Kafka({ clientId: 'bench-producer', brokers: [brokers], logLevel: logLevel.ERROR });
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+  await producer.connect();
+  const started = performance.now();
+  const chunk = 1_000;
+  for (let i = 0; i < RECORDS; i += chunk) {
+    const messages = Array.from({ length: Math.min(chunk, RECORDS - i) }, (_, j) => record(i + j));
+    await producer.send({ topic, messages, acks: -1 });
+  }
+  const seconds = (performance.now() - started) / 1000;
+  await producer.disconnect();
+  return seconds;
+}
+
+/** The baseline: a kafkajs consumer group that only counts what it reads. */
+async function bareConsumer(brokers: string, topic: string): Promise<number> {
+  const kafka = new Kafka({ clientId: 'bench-bare', brokers: [brokers], logLevel: logLevel.ERROR });
+  const consumer = kafka.consumer({ groupId: `bench-bare-${Date.now()}`, maxBytesPerPartition: 1_048_576 });
+  let seen = 0;
+  let joinedAt = 0;
+  let doneAt = 0;
+  const done = new Promise<void>((resolve) => {
+    consumer.on(consumer.events.GROUP_JOIN, () => (joinedAt = performance.now()));
+    void consumer.connect().then(async () => {
+      await consumer.subscribe({ topic, fromBeginning: true });
+      await consumer.run({
+        eachBatchAutoResolve: true,
+        eachBatch: async ({ batch }) => {
+          for (const m of batch.messages) if (m.value) seen += 1;
+          if (seen >= RECORDS && doneAt === 0) {
+            doneAt = performance.now();
+            resolve();
+          }
+        },
+      });
+    });
+  });
+  await done;
+  await consumer.disconnect();
+  return (doneAt - joinedAt) / 1000;
+}
+
+async function trackingService(brokers: string, topic: string): Promise<{ seconds: number; rssMb: number }> {
+  const dir = mkdtempSync(join(tmpdir(), 'bench-ingest-'));
+  const config = loadConfig({
+    cwd: REPO,
+    env: {
+      CONFIG_DIR: join(REPO, 'config'),
+      KAFKA_BROKERS: brokers,
+      KAFKA_GROUP_ID: `bench-ingest-${Date.now()}`,
+      KAFKA_CREATE_TOPICS: 'false',
+      TOPIC_REFUND_INITIATED: topic,
+      TOPIC_DEAD_LETTER: `${topic}.dlq`,
+      DATABASE_URL: `sqlite:${join(dir, 'bench.db')}`,
+      SQLITE_SYNCHRONOUS: args.synchronous!,
+      INGEST_BATCH_SIZE: args.batch!,
+      HTTP_HOST: '127.0.0.1',
+      HTTP_PORT: '0',
+      LOG_LEVEL: 'warn',
+    },
+  });
+  const quiet = new Writable({ write: (_c, _e, cb) => cb() });
+  const service = createService(config, { logger: createLogger({ level: 'warn', destination: quiet }) });
+  let peakRss = 0;
+  const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 100);
+  await service.start(); // resolves once the consumer joined its group
+  const joinedAt = performance.now();
+  await new Promise<void>((resolve) => {
+    const check = setInterval(() => {
+      if (service.ingest.stats.tracked >= RECORDS) {
+        clearInterval(check);
+        resolve();
+      }
+    }, 5);
+  });
+  const seconds = (performance.now() - joinedAt) / 1000;
+  clearInterval(sampler);
+  const counts = await service.store.countByStatus();
+  if (counts.pending !== RECORDS) throw new Error(`expected ${RECORDS} tracked, store holds ${counts.pending}`);
+  await service.stop();
+  rmSync(dir, { recursive: true, force: true });
+  return { seconds, rssMb: peakRss / 1_048_576 };
+}
+
+async function main(): Promise<void> {
+  let local: LocalKafka | undefined;
+  let brokers = process.env.KAFKA_BROKERS;
+  if (!brokers) {
+    local = await startLocalKafka({ log: () => {} });
+    brokers = local.brokers;
+  }
+  try {
+    const topic = `bench-ingest-${Date.now()}`;
+    await createTopics(brokers, [{ topic, numPartitions: PARTITIONS }, { topic: `${topic}.dlq` }]);
+    const produceSeconds = await produceAll(brokers, topic);
+    const bare = await bareConsumer(brokers, topic);
+    const tracked = await trackingService(brokers, topic);
+    const bareRate = RECORDS / bare;
+    const trackedRate = RECORDS / tracked.seconds;
+    const rows = [
+      ['records', RECORDS.toLocaleString('en')],
+      ['partitions', String(PARTITIONS)],
+      ['SQLITE_SYNCHRONOUS / INGEST_BATCH_SIZE', `${args.synchronous} / ${args.batch}`],
+      ['produce (idempotent, acks=all)', `${(RECORDS / produceSeconds).toFixed(0)} records/s`],
+      ['bare kafkajs consumer', `${bareRate.toFixed(0)} records/s (${bare.toFixed(2)} s)`],
+      ['tracked durably (ingest)', `${trackedRate.toFixed(0)} records/s (${tracked.seconds.toFixed(2)} s)`],
+      ['ratio ingest / bare', `${((trackedRate / bareRate) * 100).toFixed(1)} %`],
+      ['peak RSS of this process', `${tracked.rssMb.toFixed(0)} MB`],
+    ];
+    const width = Math.max(...rows.map(([k]) => k!.length));
+    for (const [k, v] of rows) console.log(`${k!.padEnd(width)}  ${v}`);
+  } finally {
+    await local?.stop();
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exitCode = 1;
+});

@@ -1,0 +1,212 @@
+import { createRequire } from 'node:module';
+import { Worker } from 'node:worker_threads';
+import {
+  CompiledQuery,
+  SqliteAdapter,
+  SqliteIntrospector,
+  SqliteQueryCompiler,
+  type DatabaseConnection,
+  type Dialect,
+  type Driver,
+  type Kysely,
+  type QueryResult,
+} from 'kysely';
+
+/**
+ * A Kysely dialect that runs better-sqlite3 in a worker thread.
+ *
+ * better-sqlite3 is synchronous: every statement, and with SQLITE_SYNCHRONOUS=full every commit's
+ * fsync, would otherwise block the event loop that also runs the Kafka consumer, the HTTP server
+ * and the poll loop. In a worker, SQLite works on the second core while the main thread decodes
+ * and validates the next records (bench/ingest measures the difference).
+ *
+ * The worker is a short CommonJS script given as source text, so it runs the same from src/
+ * (vitest, tsx) and from dist/ (the built service) without a loader for TypeScript.
+ */
+const WORKER_SOURCE = String.raw`
+const { parentPort, workerData } = require('node:worker_threads');
+const Database = require(workerData.modulePath);
+const db = new Database(workerData.path);
+for (const pragma of workerData.pragmas) db.pragma(pragma);
+// Prepared once, reused: the same few statements run thousands of times a second.
+const cache = new Map();
+const CACHE_SIZE = workerData.statementCacheSize;
+function prepare(sql) {
+  let statement = cache.get(sql);
+  if (statement) cache.delete(sql);
+  else {
+    statement = db.prepare(sql);
+    if (cache.size >= CACHE_SIZE) cache.delete(cache.keys().next().value);
+  }
+  cache.set(sql, statement);
+  return statement;
+}
+parentPort.on('message', (msg) => {
+  if (msg.op === 'close') {
+    try { db.close(); } finally { parentPort.postMessage({ id: msg.id }); }
+    return;
+  }
+  try {
+    const statement = prepare(msg.sql);
+    if (statement.reader) {
+      parentPort.postMessage({ id: msg.id, rows: statement.all(msg.params) });
+    } else {
+      const r = statement.run(msg.params);
+      parentPort.postMessage({ id: msg.id, changes: r.changes, lastInsertRowid: r.lastInsertRowid });
+    }
+  } catch (err) {
+    parentPort.postMessage({ id: msg.id, error: { message: err.message, code: err.code, name: err.name } });
+  }
+});
+parentPort.postMessage({ ready: true });
+`;
+
+export interface SqliteWorkerOptions {
+  path: string;
+  pragmas: string[];
+  /** Distinct statements kept prepared; 256 covers every statement the service issues. */
+  statementCacheSize?: number;
+}
+
+interface Reply {
+  id: number;
+  rows?: unknown[];
+  changes?: number;
+  lastInsertRowid?: number | bigint;
+  error?: { message: string; code?: string; name?: string };
+}
+
+/** An error from SQLite, with its code (SQLITE_BUSY, SQLITE_CONSTRAINT_UNIQUE, …) kept. */
+export class SqliteWorkerError extends Error {
+  readonly code: string | undefined;
+  constructor(message: string, code: string | undefined) {
+    super(message);
+    this.name = 'SqliteError';
+    this.code = code;
+  }
+}
+
+function createWorkerDriver(options: SqliteWorkerOptions): Driver {
+  let worker: Worker | undefined;
+  let ready: Promise<void> | undefined;
+  let nextId = 1;
+  const pending = new Map<number, { resolve: (r: Reply) => void; reject: (e: Error) => void }>();
+  // SQLite has one connection here; Kysely's transactions must not interleave on it.
+  let lock: Promise<void> = Promise.resolve();
+  let unlock: (() => void) | undefined;
+
+  function start(): Promise<void> {
+    const modulePath = createRequire(import.meta.url).resolve('better-sqlite3');
+    const w = new Worker(WORKER_SOURCE, {
+      eval: true,
+      workerData: { modulePath, path: options.path, pragmas: options.pragmas, statementCacheSize: options.statementCacheSize ?? 256 },
+    });
+    worker = w;
+    return new Promise<void>((resolve, reject) => {
+      w.on('message', (msg: Reply & { ready?: boolean }) => {
+        if (msg.ready) return resolve();
+        const waiter = pending.get(msg.id);
+        if (!waiter) return;
+        pending.delete(msg.id);
+        waiter.resolve(msg);
+      });
+      const fail = (err: Error) => {
+        // The worker is gone (it failed to open the file, or crashed): fail what waits on it,
+        // and start a fresh one on the next query so the store recovers by itself.
+        worker = undefined;
+        ready = undefined;
+        reject(err);
+        for (const waiter of pending.values()) waiter.reject(err);
+        pending.clear();
+      };
+      w.on('error', fail);
+      w.on('exit', (code) => {
+        if (worker === w) fail(new Error(`SQLite worker exited with code ${code}`));
+      });
+    });
+  }
+
+  function call(message: { op?: 'close'; sql?: string; params?: readonly unknown[] }): Promise<Reply> {
+    const w = worker;
+    if (!w) return Promise.reject(new Error('SQLite worker is not running'));
+    const id = nextId++;
+    return new Promise<Reply>((resolve, reject) => {
+      pending.set(id, { resolve, reject });
+      w.postMessage({ ...message, id });
+    });
+  }
+
+  const connection: DatabaseConnection = {
+    async executeQuery<R>(compiled: CompiledQuery): Promise<QueryResult<R>> {
+      const reply = await call({ sql: compiled.sql, params: compiled.parameters });
+      if (reply.error) throw new SqliteWorkerError(reply.error.message, reply.error.code);
+      if (reply.rows) return { rows: reply.rows as R[] };
+      return {
+        rows: [],
+        numAffectedRows: reply.changes === undefined ? undefined : BigInt(reply.changes),
+        insertId: reply.lastInsertRowid === undefined ? undefined : BigInt(reply.lastInsertRowid),
+      };
+    },
+    // eslint-disable-next-line require-yield
+    async *streamQuery() {
+      throw new Error('streaming is not supported by the SQLite worker dialect');
+    },
+  };
+
+  return {
+    async init() {
+      ready ??= start();
+      await ready;
+    },
+    async acquireConnection() {
+      const previous = lock;
+      let release!: () => void;
+      lock = new Promise<void>((resolve) => (release = resolve));
+      await previous;
+      unlock = release;
+      if (!worker) {
+        ready = start();
+      }
+      try {
+        await ready;
+      } catch (err) {
+        unlock = undefined;
+        release();
+        throw err;
+      }
+      return connection;
+    },
+    async beginTransaction(conn) {
+      // IMMEDIATE takes the write lock at BEGIN, so a transaction never fails half-way with
+      // SQLITE_BUSY when another process (a CLI command) holds the file.
+      await conn.executeQuery(CompiledQuery.raw('begin immediate'));
+    },
+    async commitTransaction(conn) {
+      await conn.executeQuery(CompiledQuery.raw('commit'));
+    },
+    async rollbackTransaction(conn) {
+      await conn.executeQuery(CompiledQuery.raw('rollback'));
+    },
+    async releaseConnection() {
+      const release = unlock;
+      unlock = undefined;
+      release?.();
+    },
+    async destroy() {
+      const w = worker;
+      if (!w) return;
+      await call({ op: 'close' }).catch(() => undefined);
+      worker = undefined;
+      await w.terminate();
+    },
+  };
+}
+
+export function createSqliteWorkerDialect(options: SqliteWorkerOptions): Dialect {
+  return {
+    createAdapter: () => new SqliteAdapter(),
+    createDriver: () => createWorkerDriver(options),
+    createIntrospector: (db: Kysely<any>) => new SqliteIntrospector(db),
+    createQueryCompiler: () => new SqliteQueryCompiler(),
+  };
+}
