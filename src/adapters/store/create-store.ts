@@ -1,5 +1,6 @@
 import type { RefundStore } from '../../app/ports.js';
 import type { AppConfig } from '../../config/load.js';
+import { createPostgresStore } from './postgres.js';
 import { createSqliteStore } from './sqlite.js';
 
 /** Picks the store implementation the DATABASE_URL names. */
@@ -8,6 +9,6 @@ export function createStore(target: AppConfig['database']): RefundStore {
     case 'sqlite':
       return createSqliteStore({ path: target.path, synchronous: target.sqliteSynchronous });
     case 'postgres':
-      throw new Error('DATABASE_URL: the PostgreSQL store is not available in this version; use sqlite:PATH');
+      return createPostgresStore({ url: target.url });
   }
 }
