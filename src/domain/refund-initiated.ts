@@ -18,8 +18,6 @@ const EMAIL = /^[^\s@<>()",;]+@[^\s@<>()",;]+\.[^\s@<>()",;]+$/;
 // RFC 3339 date-time (the ISO-8601 profile CloudEvents and Antom use), offset required.
 const ISO_DATETIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
 
-const utf8 = new TextEncoder();
-
 const id = (what: string) =>
   z
     .string({ error: (iss) => (iss.input === undefined ? `${what} is required` : `${what} must be a string`) })
@@ -70,9 +68,28 @@ const customer = z.object(
 
 const metadata = z
   .record(z.string(), z.unknown(), { error: 'metadata must be a JSON object' })
-  .refine((m) => utf8.encode(JSON.stringify(m)).length <= METADATA_MAX_BYTES, {
+  .refine((m) => fitsUtf8(JSON.stringify(m), METADATA_MAX_BYTES), {
     message: `metadata is larger than ${METADATA_MAX_BYTES} bytes of JSON`,
   });
+
+/** Whether `text` is at most `maxBytes` in UTF-8, without allocating the bytes (runs per record). */
+export function fitsUtf8(text: string, maxBytes: number): boolean {
+  // A UTF-16 code unit is at most 3 UTF-8 bytes (a surrogate pair: 4 bytes for 2 units), so a
+  // short string needs no counting at all: the common case costs one comparison.
+  if (text.length * 3 <= maxBytes) return true;
+  if (text.length > maxBytes) return false;
+  let bytes = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x80) bytes += 1;
+    else if (c < 0x800) bytes += 2;
+    else if (c >= 0xd800 && c <= 0xdbff) {
+      bytes += 4;
+      i++;
+    } else bytes += 3;
+  }
+  return bytes <= maxBytes;
+}
 
 export const refundInitiatedSchema = z.object({
   refundId: id('refundId').optional(),

@@ -169,3 +169,17 @@ describe('rejected records and their reasons', () => {
     }
   });
 });
+
+describe('metadata size in UTF-8 bytes', () => {
+  it('counts multi-byte characters, not UTF-16 units', async () => {
+    const { fitsUtf8 } = await import('../../src/domain/refund-initiated.js');
+    expect(fitsUtf8('a'.repeat(4096), 4096)).toBe(true);
+    expect(fitsUtf8('a'.repeat(4097), 4096)).toBe(false);
+    expect(fitsUtf8('é'.repeat(2048), 4096)).toBe(true); // 2 bytes each
+    expect(fitsUtf8('é'.repeat(2049), 4096)).toBe(false);
+    expect(fitsUtf8('€'.repeat(1365), 4096)).toBe(true); // 3 bytes each
+    expect(fitsUtf8('€'.repeat(1366), 4096)).toBe(false);
+    expect(fitsUtf8('😀'.repeat(1024), 4096)).toBe(true); // 4 bytes, 2 units each
+    expect(fitsUtf8('😀'.repeat(1025), 4096)).toBe(false);
+  });
+});

@@ -78,17 +78,22 @@ export function createKyselyStore(db: Kysely<Database>, caps: DialectCapabilitie
       const rows = [...unique.values()];
       const perStatement = trackRowsPerStatement(caps);
 
-      const inserted = await db.transaction().execute(async (trx) => {
-        const keys: string[] = [];
-        for (let i = 0; i < rows.length; i += perStatement) {
-          const chunk = rows.slice(i, i + perStatement);
-          const params: unknown[] = [];
-          for (const r of chunk) params.push(...trackParams(caps, r, now, firstPollAt));
-          const result = await trx.executeQuery<{ key: string }>(CompiledQuery.raw(trackInsertSql(caps, chunk.length), params));
-          for (const row of result.rows) keys.push(row.key);
-        }
-        return keys;
-      });
+      const insertChunk = async (executor: Kysely<Database>, chunk: NewRefund[], keys: string[]) => {
+        const params: unknown[] = [];
+        for (const r of chunk) params.push(...trackParams(caps, r, now, firstPollAt));
+        const result = await executor.executeQuery<{ key: string }>(CompiledQuery.raw(trackInsertSql(caps, chunk.length), params));
+        for (const row of result.rows) keys.push(row.key);
+      };
+      const inserted: string[] = [];
+      if (rows.length <= perStatement) {
+        // One statement is atomic on its own: no BEGIN/COMMIT round trips, which for the SQLite
+        // worker means the write never waits for this thread between steps of a transaction.
+        await insertChunk(db, rows, inserted);
+      } else {
+        await db.transaction().execute(async (trx) => {
+          for (let i = 0; i < rows.length; i += perStatement) await insertChunk(trx, rows.slice(i, i + perStatement), inserted);
+        });
+      }
       return { inserted, duplicates: refunds.length - inserted.length };
     },
 
