@@ -43,6 +43,8 @@ describe('configuration', () => {
       maxIntervalMs: 30 * 60_000,
       stalledAfterMs: 24 * 3_600_000,
       giveUpAfterMs: 30 * 86_400_000,
+      notFoundGraceMs: 3_600_000,
+      slowDownMs: 60_000,
     });
     expect(config.slack).toMatchObject({ opsChannel: '#refunds', escalationChannel: '#refund-escalations' });
     expect(config.email).toMatchObject({ from: 'Refunds <refunds@example.com>', customerEmails: true });
@@ -177,6 +179,6 @@ describe('configuration', () => {
     }
     expect(text).toMatch(/SMTP_URL\s+= smtp:\/\/mailer:\*\*\*\*@mail\.example\.com:587/);
     expect(text).toMatch(/DATABASE_URL\s+= postgres:\/\/app:\*\*\*\*@db:5432\/refunds/);
-    expect(text).toMatch(/SLACK_BOT_TOKEN\s+= \*\*\*\* \(set, 16 characters\)  \(env\)/);
+    expect(text).toMatch(/SLACK_BOT_TOKEN\s+= \*\*\*\* \(set, 16 characters\) {2}\(env\)/);
   });
 });

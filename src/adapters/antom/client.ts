@@ -13,7 +13,7 @@ import type {
   TransportErrorKind,
 } from '../../domain/inquiry.js';
 import { loadPrivateKey, loadPublicKey } from './keys.js';
-import { signatureHeaderFor, verifySignatureHeader } from './signature.js';
+import { signatureHeaderForAsync, verifySignatureHeader } from './signature.js';
 
 export interface AntomClientSettings {
   /** ANTOM_BASE_URL; may carry a path prefix (e.g. `https://host/openapi`), which is signed too. */
@@ -139,7 +139,7 @@ export function createAntomClient(settings: AntomClientSettings, deps: AntomClie
   async function inquireRefund(query: InquiryQuery): Promise<InquiryOutcome> {
     const body = Buffer.from(JSON.stringify(requestBody(api, query)), 'utf8');
     const requestTime = String(now());
-    const signature = signatureHeaderFor({ path, clientId, time: requestTime, body, privateKey, keyVersion });
+    const signature = await signatureHeaderForAsync({ path, clientId, time: requestTime, body, privateKey, keyVersion });
     const started = now();
     const ids = { refundId: query.refundId, refundRequestId: query.refundRequestId };
 
@@ -168,9 +168,11 @@ export function createAntomClient(settings: AntomClientSettings, deps: AntomClie
       });
       const raw = await readBounded(response.body);
       const outcome =
-        raw === undefined
-          ? transport('malformed-answer', `answer larger than ${MAX_ANSWER_BYTES} bytes from ${url}`, response.statusCode)
-          : interpret(response.statusCode, response.headers, raw, query);
+        raw !== undefined
+          ? interpret(response.statusCode, response.headers, raw, query)
+          : response.statusCode === 200
+            ? transport('malformed-answer', `answer larger than ${MAX_ANSWER_BYTES} bytes from ${url}`, 200)
+            : interpret(response.statusCode, response.headers, Buffer.alloc(0), query);
       logOutcome(ids, outcome, now() - started);
       return outcome;
     } catch (err) {
@@ -376,6 +378,8 @@ export function parseRetryAfter(value: string | undefined, nowMs: number): numbe
   if (value === undefined) return undefined;
   const trimmed = value.trim();
   if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
+  // An HTTP date always names its weekday and month; Date.parse alone would read "-5" as a year.
+  if (!/[A-Za-z]{3}/.test(trimmed)) return undefined;
   const date = Date.parse(trimmed);
   if (Number.isNaN(date)) return undefined;
   return Math.max(0, date - nowMs);

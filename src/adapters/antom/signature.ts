@@ -26,6 +26,17 @@ export function signContent(content: Uint8Array, privateKey: KeyObject): string 
   return sign('sha256', content, privateKey).toString('base64');
 }
 
+/**
+ * The same signature, computed on libuv's thread pool: an RSA-2048 private-key operation costs
+ * about 0.9 ms of CPU (openssl speed on our bench machine), which would otherwise block the event
+ * loop and cap a process at one core's worth of signatures.
+ */
+export function signContentAsync(content: Uint8Array, privateKey: KeyObject): Promise<string> {
+  return new Promise((resolve, reject) => {
+    sign('sha256', content, privateKey, (err, signature) => (err ? reject(err) : resolve(signature.toString('base64'))));
+  });
+}
+
 export function verifyContent(content: Uint8Array, signatureBase64: string, publicKey: KeyObject): boolean {
   if (!/^[A-Za-z0-9+/]+={0,2}$/.test(signatureBase64)) return false;
   try {
@@ -91,6 +102,12 @@ export function signatureHeaderFor(input: {
 }): string {
   const content = signingContent(input.path, input.clientId, input.time, input.body);
   return formatSignatureHeader(input.keyVersion, signContent(content, input.privateKey));
+}
+
+/** signatureHeaderFor, with the RSA operation off the event loop (the client's hot path). */
+export async function signatureHeaderForAsync(input: Parameters<typeof signatureHeaderFor>[0]): Promise<string> {
+  const content = signingContent(input.path, input.clientId, input.time, input.body);
+  return formatSignatureHeader(input.keyVersion, await signContentAsync(content, input.privateKey));
 }
 
 /** Verifies a Signature header against the content it claims to sign. */
