@@ -1,14 +1,32 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import type { Kafka, Producer } from 'kafkajs';
 import type { Logger } from 'pino';
+import { createOutboxDispatcher, type DeliverySender, type NoticePlanner, type OutboxDispatcher } from './app/dispatch-outbox.js';
+import { createPollLoop, type PollLoop, type RefundInquirer } from './app/poll-refunds.js';
 import { systemClock, type Clock, type RefundStore } from './app/ports.js';
+import { createRateLimiter } from './app/rate-limiter.js';
+import { createReceiveNotification } from './app/receive-notification.js';
+import { createSweepDeadlines } from './app/sweep-deadlines.js';
 import { createTrackRefunds } from './app/track-refunds.js';
-import { createHttpServer, type HttpServer } from './adapters/http/server.js';
+import { createAntomClient, type AntomClient } from './adapters/antom/client.js';
+import { loadPublicKey } from './adapters/antom/keys.js';
+import { createAdminRoutes } from './adapters/http/admin-routes.js';
 import { createServiceMetrics } from './adapters/http/metrics.js';
+import { createNotifyRoute } from './adapters/http/notify-route.js';
+import { createHttpServer, type HttpServer } from './adapters/http/server.js';
 import { createKafka } from './adapters/kafka/client.js';
 import { createIngestConsumer, type IngestConsumer } from './adapters/kafka/ingest-consumer.js';
+import { createOutcomePublisher } from './adapters/kafka/outcome-publisher.js';
 import { ensureTopics } from './adapters/kafka/topics.js';
+import { createScheduler, type Scheduler } from './adapters/scheduler/jobs.js';
 import { createStore } from './adapters/store/create-store.js';
+import { sleep } from './adapters/timers.js';
+import { antomClientSettings } from './config/antom.js';
 import type { AppConfig } from './config/load.js';
+import { loadResultCodeTable } from './config/result-codes.js';
+import { classifyInquiry, classifyRefundNotification } from './domain/classify.js';
+import type { Random, ScheduleSettings } from './domain/schedule.js';
 
 export interface Service {
   start(): Promise<{ httpUrl: string }>;
@@ -16,11 +34,35 @@ export interface Service {
   stop(): Promise<void>;
   readonly store: RefundStore;
   readonly ingest: IngestConsumer;
+  readonly poller: PollLoop;
+  readonly dispatcher: OutboxDispatcher;
+  readonly scheduler: Scheduler;
 }
 
 export interface ServiceDeps {
   logger: Logger;
   clock?: Clock;
+  random?: Random;
+  /** Replaces the Antom client (tests of the poll loop with a scripted Antom). */
+  antom?: RefundInquirer & { close?(): Promise<void> };
+  /** Notification routing and sending (the notification layer); without them notices wait. */
+  planNotice?: NoticePlanner;
+  deliver?: DeliverySender;
+}
+
+// 20 % either way spreads refunds recorded together over time, so a burst of initiations does not
+// come back as a burst of inquiries at every backoff step.
+const SCHEDULE_JITTER = 0.2;
+
+export function scheduleSettings(config: AppConfig): ScheduleSettings {
+  return {
+    firstDelayMs: config.poll.firstDelayMs,
+    maxIntervalMs: config.poll.maxIntervalMs,
+    stalledAfterMs: config.poll.stalledAfterMs,
+    giveUpAfterMs: config.poll.giveUpAfterMs,
+    notFoundGraceMs: config.poll.notFoundGraceMs,
+    jitter: SCHEDULE_JITTER,
+  };
 }
 
 /**
@@ -30,11 +72,25 @@ export interface ServiceDeps {
 export function createService(config: AppConfig, deps: ServiceDeps): Service {
   const log = deps.logger;
   const clock = deps.clock ?? systemClock;
+  const random = deps.random ?? Math.random;
+  const owner = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+  const schedule = scheduleSettings(config);
+  const topics = { completed: config.topics.completed, failed: config.topics.failed, stalled: config.topics.stalled };
+  const resultCodes = loadResultCodeTable({ configDir: config.configDir });
+  const antomSettings = antomClientSettings(config);
+  const antom: RefundInquirer & { close?(): Promise<void> } =
+    deps.antom ?? (createAntomClient(antomSettings, { logger: log, now: () => clock.now() }) as AntomClient);
+
   const store = createStore(config.database);
   const kafka: Kafka = createKafka(config.kafka, log);
   // One idempotent producer for everything this instance writes to Kafka: the broker then
   // de-duplicates our own retries of a send, and acks=all is the default for idempotence.
   const producer: Producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+
+  let dispatcher: OutboxDispatcher | undefined;
+  const onOutbox = () => dispatcher?.wake();
+  let poller: PollLoop | undefined;
+
   const track = createTrackRefunds({ store, clock, firstDelayMs: config.poll.firstDelayMs });
   const ingest = createIngestConsumer({
     kafka,
@@ -45,7 +101,12 @@ export function createService(config: AppConfig, deps: ServiceDeps): Service {
     antomApi: config.antom.api,
     batchSize: config.ingest.batchSize,
     sessionTimeoutMs: config.kafka.sessionTimeoutMs,
-    track,
+    track: async (refunds) => {
+      const result = await track(refunds);
+      // A POLL_FIRST_DELAY of 0 means "now": do not let the loop sleep through it.
+      if (result.inserted.length > 0 && config.poll.firstDelayMs === 0) poller?.wake();
+      return result;
+    },
     storeHealthy: async () => {
       try {
         await store.ping();
@@ -56,7 +117,58 @@ export function createService(config: AppConfig, deps: ServiceDeps): Service {
     },
     logger: log,
   });
-  const metrics = createServiceMetrics({ ingest: () => ingest.stats, store });
+
+  const limiter = createRateLimiter({ ratePerSecond: config.antom.rateLimit, clock, sleep });
+  poller = createPollLoop({
+    store,
+    antom,
+    classify: (outcome) => classifyInquiry(outcome, resultCodes),
+    limiter,
+    clock,
+    random,
+    sleep,
+    logger: log,
+    schedule,
+    topics,
+    concurrency: config.antom.concurrency,
+    owner,
+    requestTimeoutMs: config.antom.timeoutMs,
+    slowDownMs: config.poll.slowDownMs,
+    onOutbox,
+  });
+  dispatcher = createOutboxDispatcher({
+    store,
+    publisher: createOutcomePublisher(producer),
+    ...(deps.planNotice ? { planNotice: deps.planNotice } : {}),
+    ...(deps.deliver ? { deliver: deps.deliver } : {}),
+    clock,
+    sleep,
+    logger: log,
+    owner,
+  });
+  const receiveNotification = createReceiveNotification({
+    store,
+    classify: (n) => classifyRefundNotification(n, resultCodes),
+    clock,
+    random,
+    schedule,
+    topics,
+    logger: log,
+    onOutbox,
+  });
+  const sweepDeadlines = createSweepDeadlines({ store, clock, random, schedule, topics, logger: log, onOutbox });
+  const scheduler = createScheduler(
+    [
+      // Every minute: deadlines missed while no poller ran are applied within a minute.
+      { name: 'sweep-deadlines', schedule: '* * * * *', run: sweepDeadlines },
+      // Nightly: sent outbox entries older than OUTBOX_RETENTION are deleted.
+      { name: 'prune-outbox', schedule: '17 3 * * *', run: () => store.pruneOutbox(clock.now() - config.outboxRetentionMs) },
+    ],
+    log,
+  );
+
+  const notifyCounters = { received: 0, rejected: 0 };
+  const metrics = createServiceMetrics({ ingest: () => ingest.stats, store, poll: () => poller!.stats, outbox: () => dispatcher!.stats, notify: () => notifyCounters });
   let producerConnected = false;
   const http: HttpServer = createHttpServer({
     host: config.http.host,
@@ -72,6 +184,32 @@ export function createService(config: AppConfig, deps: ServiceDeps): Service {
           if (!ingest.isHealthy()) throw new Error('ingest consumer is not in its group');
         },
       },
+      {
+        name: 'antom',
+        check: async () => {
+          if (!poller!.isRunning()) throw new Error('poll loop not running');
+        },
+      },
+    ],
+    routes: [
+      {
+        method: 'POST',
+        path: config.http.notifyPath,
+        handler: createNotifyRoute({
+          antomPublicKey: loadPublicKey(antomSettings.antomPublicKey),
+          receive: receiveNotification,
+          logger: log,
+          counters: notifyCounters,
+        }),
+      },
+      ...(config.http.adminToken
+        ? (['GET', 'POST'] as const).map((method) => ({
+            method,
+            path: '/admin/',
+            prefix: true,
+            handler: createAdminRoutes({ store, clock, token: config.http.adminToken!, onRecheck: () => poller!.wake() }),
+          }))
+        : []),
     ],
   });
 
@@ -81,6 +219,9 @@ export function createService(config: AppConfig, deps: ServiceDeps): Service {
   return {
     store,
     ingest,
+    poller,
+    dispatcher,
+    scheduler,
 
     async start() {
       started = true;
@@ -91,21 +232,29 @@ export function createService(config: AppConfig, deps: ServiceDeps): Service {
       }
       await producer.connect();
       producerConnected = true;
+      dispatcher!.start();
+      poller!.start();
+      scheduler.start();
       await ingest.start();
-      log.info({ httpUrl: url, topic: config.topics.initiated }, 'refund-notifier started');
+      log.info({ httpUrl: url, topic: config.topics.initiated, owner }, 'refund-notifier started');
       return { httpUrl: url };
     },
 
     stop() {
       stopping ??= (async () => {
         if (!started) {
-          await store.close();
+          await settle(log, 'store', store.close());
+          await settle(log, 'antom', antom.close?.() ?? Promise.resolve());
           return;
         }
-        log.info('stopping: draining the ingest');
+        log.info('stopping: draining the ingest, the poll loop and the outbox');
         // Order: stop taking work, finish what is in flight, then close what it writes to.
         await settle(log, 'ingest', ingest.stop());
+        await settle(log, 'scheduler', scheduler.stop());
+        await settle(log, 'poll', poller!.stop());
+        await settle(log, 'outbox', dispatcher!.stop());
         await settle(log, 'producer', producer.disconnect());
+        await settle(log, 'antom', antom.close?.() ?? Promise.resolve());
         await settle(log, 'http', http.close());
         await settle(log, 'store', store.close());
         log.info('stopped');

@@ -1,3 +1,4 @@
+import type { DecisionTimelineEntry, RefundPatch } from '../domain/decide.js';
 import type { NewRefund, TimelineEntry, TrackedRefund, TrackingStatus } from '../domain/refund.js';
 
 /** Wall-clock time, injected so schedules spanning days are testable in milliseconds. */
@@ -21,6 +22,56 @@ export interface RefundFilter {
   readonly after?: string;
 }
 
+export interface ClaimOptions {
+  /** Who holds the lease: an id unique to this instance and run. */
+  readonly owner: string;
+  readonly now: number;
+  readonly limit: number;
+  /** The lease ends by itself after this long, so a crashed holder's work is taken up again. */
+  readonly leaseMs: number;
+}
+
+export type OutboxKind = 'event' | 'notice' | 'delivery';
+export type OutboxStatus = 'pending' | 'sent' | 'dead';
+
+export interface OutboxEntryInput {
+  /** Deterministic per effect: writing the same effect twice is a no-op. */
+  readonly dedupeKey: string;
+  readonly kind: OutboxKind;
+  /** The topic of an event, the receiver of a delivery, `notice` for a notice. */
+  readonly channel: string;
+  readonly payload: unknown;
+  /** Not before this time (epoch ms). */
+  readonly availableAt: number;
+}
+
+export interface OutboxEntry extends OutboxEntryInput {
+  readonly id: number;
+  readonly refundKey: string;
+  readonly status: OutboxStatus;
+  readonly attempts: number;
+  readonly lastError?: string;
+  readonly createdAt: number;
+  readonly sentAt?: number;
+}
+
+export interface ApplyInput {
+  readonly key: string;
+  /** The version the decision was made on; a refund changed since is not overwritten. */
+  readonly version: number;
+  readonly patch: RefundPatch;
+  readonly timeline: readonly DecisionTimelineEntry[];
+  readonly outbox: readonly OutboxEntryInput[];
+  readonly now: number;
+}
+
+export interface OutboxFilter {
+  readonly status?: OutboxStatus;
+  readonly kind?: OutboxKind;
+  readonly refundKey?: string;
+  readonly limit?: number;
+}
+
 /**
  * The durable store of tracked refunds, their timelines and the outbox. One contract suite
  * (test/contract/refund-store.contract.ts) runs against every implementation.
@@ -29,15 +80,51 @@ export interface RefundStore {
   /** Brings the schema to the newest version; safe to call on every start and concurrently. */
   migrate(): Promise<void>;
   /**
-   * Makes the refunds durable, each with a `tracked` timeline entry, in one transaction.
-   * Idempotent by tracking key (and by refundRequestId): a record for a refund already tracked
-   * changes nothing and is counted as a duplicate.
+   * Makes the refunds durable in one transaction, due at `firstPollAt`. Idempotent by tracking
+   * key (and by refundRequestId): a record for a refund already tracked changes nothing.
    */
   trackRefunds(refunds: readonly NewRefund[], context: { now: number; firstPollAt: number }): Promise<TrackResult>;
   getRefund(key: string): Promise<TrackedRefund | undefined>;
+  /** By Antom's refundId or the merchant's refundRequestId (the notify receiver's lookup). */
+  findRefund(ids: { refundId?: string; refundRequestId?: string }): Promise<TrackedRefund | undefined>;
   listRefunds(filter: RefundFilter): Promise<TrackedRefund[]>;
   countByStatus(): Promise<Record<TrackingStatus, number>>;
   timeline(key: string): Promise<TimelineEntry[]>;
+  appendTimeline(key: string, entries: readonly DecisionTimelineEntry[], now: number): Promise<void>;
+
+  /**
+   * Leases up to `limit` refunds whose inquiry is due, earliest first, that nobody else holds
+   * (or whose holder's lease ran out). Two pollers never get the same refund at the same time.
+   */
+  claimDue(options: ClaimOptions): Promise<TrackedRefund[]>;
+  /** Gives a lease back without a decision (shutdown): the refund is due again at once. */
+  releaseLease(key: string, owner: string): Promise<void>;
+  /**
+   * The state change, its timeline entries and its outbox entries, in one transaction; applied
+   * only if the refund is still at `version`. Clears the lease. Returns whether it applied.
+   */
+  applyDecision(input: ApplyInput): Promise<boolean>;
+  /** When the next inquiry is due, for the poll loop to sleep until then. */
+  nextDueAt(): Promise<number | undefined>;
+  /** Refunds past a stall or give-up point that no inquiry has handled yet (the sweep's work). */
+  listOverdue(options: { stalledBefore: number; giveUpBefore: number; limit: number }): Promise<TrackedRefund[]>;
+  /** Makes a refund due now (admin re-check); false for a final or unknown refund. */
+  recheckNow(key: string, now: number): Promise<boolean>;
+
+  /** Leases due outbox entries in creation order (the dispatcher's claim). */
+  claimOutbox(options: ClaimOptions & { kinds?: readonly OutboxKind[] }): Promise<OutboxEntry[]>;
+  markOutboxSent(id: number, now: number): Promise<void>;
+  retryOutboxLater(id: number, options: { nextAttemptAt: number; error: string }): Promise<void>;
+  markOutboxDead(id: number, options: { error: string; now: number }): Promise<void>;
+  /** Writes outbox entries (no-op for existing dedupe keys) and marks `doneId` sent, atomically. */
+  expandOutbox(doneId: number, entries: readonly OutboxEntryInput[], refundKey: string, now: number): Promise<void>;
+  /** Puts a dead entry back to pending (admin retry). */
+  requeueOutbox(id: number, now: number): Promise<boolean>;
+  listOutbox(filter: OutboxFilter): Promise<OutboxEntry[]>;
+  countOutbox(): Promise<Record<OutboxStatus, number>>;
+  /** Deletes sent outbox entries older than `before`; returns how many. */
+  pruneOutbox(before: number): Promise<number>;
+
   /** Cheap liveness probe for /readyz. */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -10,7 +10,7 @@ import type { CommandIo } from './io.js';
  * either way: what was not committed is redelivered and tracking is idempotent.
  */
 export async function startCommand(_args: string[], io: CommandIo): Promise<number> {
-  const config = loadConfig({ env: io.env, requireAntomCredentials: false });
+  const config = loadConfig({ env: io.env, requireAntomCredentials: true });
   const logger = createLogger({ level: config.logLevel });
   const service = createService(config, { logger });
 

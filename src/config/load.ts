@@ -35,7 +35,15 @@ export interface AppConfig {
     rateLimit: number;
     concurrency: number;
   };
-  readonly poll: { firstDelayMs: number; maxIntervalMs: number; stalledAfterMs: number; giveUpAfterMs: number };
+  readonly poll: {
+    firstDelayMs: number;
+    maxIntervalMs: number;
+    stalledAfterMs: number;
+    giveUpAfterMs: number;
+    notFoundGraceMs: number;
+    slowDownMs: number;
+  };
+  readonly outboxRetentionMs: number;
   readonly slack: {
     botToken?: string;
     apiUrl: string;
@@ -162,7 +170,10 @@ export function loadConfig(options: LoadOptions = {}): AppConfig {
       maxIntervalMs: v.POLL_MAX_INTERVAL,
       stalledAfterMs: v.POLL_STALLED_AFTER,
       giveUpAfterMs: v.POLL_GIVE_UP_AFTER,
+      notFoundGraceMs: v.POLL_NOT_FOUND_GRACE,
+      slowDownMs: v.ANTOM_SLOWDOWN,
     },
+    outboxRetentionMs: v.OUTBOX_RETENTION,
     slack: {
       botToken: v.SLACK_BOT_TOKEN,
       apiUrl: v.SLACK_API_URL,

@@ -10,6 +10,9 @@ const DURATION_SETTINGS = new Set<SettingName>([
   'POLL_STALLED_AFTER',
   'POLL_GIVE_UP_AFTER',
   'SHUTDOWN_TIMEOUT',
+  'POLL_NOT_FOUND_GRACE',
+  'ANTOM_SLOWDOWN',
+  'OUTBOX_RETENTION',
 ]);
 
 /** A URL with its password replaced, so `config check` can show where without showing how. */

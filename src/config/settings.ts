@@ -264,6 +264,18 @@ export const SETTINGS = {
   POLL_MAX_INTERVAL: setting(required(asDuration(1000), 'a duration'), 'ceiling of the backoff'),
   POLL_STALLED_AFTER: setting(required(asDuration(1000), 'a duration'), 'not final by then: refund.stalled and escalation'),
   POLL_GIVE_UP_AFTER: setting(required(asDuration(1000), 'a duration'), 'polling stops; the refund stays visible as stalled'),
+  POLL_NOT_FOUND_GRACE: setting(
+    required(asDuration(0), 'a duration'),
+    'an unknown refund (not found at Antom) is retried this long before it counts as failed',
+  ),
+  ANTOM_SLOWDOWN: setting(
+    required(asDuration(1000), 'a duration'),
+    'after a traffic-limit answer the whole instance inquires at a quarter of ANTOM_RATE_LIMIT for this long',
+  ),
+  OUTBOX_RETENTION: setting(
+    required(asDuration(60_000), 'a duration'),
+    'sent outbox entries (events, notifications) are kept this long for inspection, then deleted',
+  ),
   SLACK_BOT_TOKEN: setting(optional(asText), 'Slack bot token', { secret: true, fileVariant: true }),
   SLACK_API_URL: setting(required(asHttpUrl, 'an http(s) URL'), 'base URL of the Slack Web API'),
   SLACK_WEBHOOK_URL: setting(optional(asHttpUrl), 'incoming webhook, the alternative to a bot token', {

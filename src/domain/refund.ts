@@ -73,6 +73,8 @@ export interface TrackedRefund extends NewRefund {
   readonly stalledAt?: number;
   readonly givenUpAt?: number;
   readonly finalizedAt?: number;
+  /** Bumped by every state change; a change applies only to the version it was decided on. */
+  readonly version: number;
 }
 
 export type TimelineKind =

@@ -1,4 +1,100 @@
-/** When a freshly tracked refund gets its first inquiry. */
+/**
+ * When to ask Antom again. Pure: the clock and the random source are arguments, so a schedule
+ * spanning days is tested in milliseconds (test/unit/schedule.test.ts) and simulated in
+ * bench/schedule.ts.
+ *
+ * The shape, for the defaults (POLL_FIRST_DELAY 5s, POLL_MAX_INTERVAL 30m):
+ *   first inquiry 5 s after the refund is recorded; then, while Antom says PENDING, intervals of
+ *   10 s, 20 s, 40 s, … doubling (±20 % jitter) up to 30 min. Most refunds finish within minutes,
+ *   so they are seen within seconds of finishing; a refund that takes days costs ~48 inquiries a
+ *   day instead of the 17,280 a fixed 5 s interval would.
+ */
+
+export interface ScheduleSettings {
+  readonly firstDelayMs: number;
+  readonly maxIntervalMs: number;
+  readonly stalledAfterMs: number;
+  readonly giveUpAfterMs: number;
+  /** How long an unknown refund (not found at Antom) is retried before it counts as failed. */
+  readonly notFoundGraceMs: number;
+  /** Relative jitter: 0.2 spreads each interval over ±20 %. */
+  readonly jitter: number;
+}
+
+/** A uniform random number in [0, 1); seeded in tests and simulations. */
+export type Random = () => number;
+
+// The unit that doubles. POLL_FIRST_DELAY may be 0 (inquire at once); the backoff still needs a
+// positive step, and one second is the smallest interval worth a signed HTTPS round trip.
+const MIN_STEP_MS = 1_000;
+// Exponents beyond this overflow nothing but are pointless: 2^30 seconds is decades.
+const MAX_DOUBLINGS = 30;
+
 export function firstPollAt(recordedAt: number, firstDelayMs: number): number {
   return recordedAt + firstDelayMs;
+}
+
+function jittered(ms: number, s: ScheduleSettings, random: Random): number {
+  return ms * (1 - s.jitter + 2 * s.jitter * random());
+}
+
+function step(s: ScheduleSettings): number {
+  return Math.max(s.firstDelayMs, MIN_STEP_MS);
+}
+
+/**
+ * The interval after the `inquiries`-th inquiry found the refund still pending:
+ * step × 2^inquiries, jittered, never above the ceiling.
+ */
+export function pendingInterval(inquiries: number, s: ScheduleSettings, random: Random): number {
+  const base = step(s) * 2 ** Math.min(Math.max(inquiries, 0), MAX_DOUBLINGS);
+  return Math.round(Math.min(s.maxIntervalMs, jittered(Math.min(base, s.maxIntervalMs), s, random)));
+}
+
+/**
+ * The interval after `consecutiveErrors` inquiries in a row told nothing (network faults, U
+ * answers, traffic limits): its own backoff, from one step, so a short outage costs little delay
+ * and a long one little load. Antom's Retry-After, when sent, is a floor.
+ */
+export function retryInterval(
+  consecutiveErrors: number,
+  s: ScheduleSettings,
+  random: Random,
+  retryAfterMs?: number,
+): number {
+  const base = step(s) * 2 ** Math.min(Math.max(consecutiveErrors - 1, 0), MAX_DOUBLINGS);
+  const backoff = Math.min(s.maxIntervalMs, jittered(Math.min(base, s.maxIntervalMs), s, random));
+  return Math.round(Math.max(backoff, retryAfterMs ?? 0));
+}
+
+/**
+ * A fault on our side (access denied, wrong key, …) will not heal between two quick inquiries:
+ * poll at the ceiling, jittered downwards so refunds do not all return at the same instant.
+ */
+export function slowInterval(s: ScheduleSettings, random: Random): number {
+  return Math.round(s.maxIntervalMs * (1 - s.jitter * random()));
+}
+
+export function stalledAt(recordedAt: number, s: ScheduleSettings): number {
+  return recordedAt + s.stalledAfterMs;
+}
+
+export function giveUpAt(recordedAt: number, s: ScheduleSettings): number {
+  return recordedAt + s.giveUpAfterMs;
+}
+
+/**
+ * The next inquiry time, clamped so the poll loop wakes exactly at the stall point (if not yet
+ * stalled) and at the give-up point: the deadlines are kept by the schedule itself, to the second,
+ * whatever the current interval.
+ */
+export function nextPollTime(
+  now: number,
+  intervalMs: number,
+  refund: { recordedAt: number; stalledAt?: number },
+  s: ScheduleSettings,
+): number {
+  let next = now + intervalMs;
+  if (refund.stalledAt === undefined) next = Math.min(next, Math.max(now, stalledAt(refund.recordedAt, s)));
+  return Math.min(next, Math.max(now, giveUpAt(refund.recordedAt, s)));
 }

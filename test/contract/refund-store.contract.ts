@@ -127,6 +127,150 @@ export function describeRefundStoreContract(name: string, open: () => Promise<Re
       expect(await store.listRefunds({ status: 'completed' })).toEqual([]);
     });
 
+    describe('polling: claims, leases and decisions', () => {
+      const t0 = now + 10_000;
+      async function seed(n: number) {
+        // Refund i is due at t0 + i seconds.
+        for (let i = 0; i < n; i++) await store.trackRefunds([newRefund(i)], { now, firstPollAt: t0 + i * 1000 });
+      }
+
+      it('claims only what is due, earliest first, up to the limit', async () => {
+        await seed(5);
+        const claimed = await store.claimDue({ owner: 'a', now: t0 + 2_500, limit: 2, leaseMs: 30_000 });
+        expect(claimed.map((r) => r.id)).toEqual(['R-000000', 'R-000001']);
+        const rest = await store.claimDue({ owner: 'b', now: t0 + 2_500, limit: 10, leaseMs: 30_000 });
+        expect(rest.map((r) => r.id)).toEqual(['R-000002']);
+        expect(await store.claimDue({ owner: 'c', now: t0 + 2_500, limit: 10, leaseMs: 30_000 })).toEqual([]);
+      });
+
+      it('never gives one refund to two claimers at once, and frees it when the lease runs out', async () => {
+        await seed(20);
+        const at = t0 + 60_000;
+        const [a, b] = await Promise.all([
+          store.claimDue({ owner: 'a', now: at, limit: 15, leaseMs: 30_000 }),
+          store.claimDue({ owner: 'b', now: at, limit: 15, leaseMs: 30_000 }),
+        ]);
+        const ids = [...a, ...b].map((r) => r.id);
+        expect(new Set(ids).size).toBe(ids.length);
+        expect(ids).toHaveLength(20);
+        // The holder crashed: after the lease, another instance takes its refunds.
+        const later = await store.claimDue({ owner: 'c', now: at + 30_001, limit: 50, leaseMs: 30_000 });
+        expect(later).toHaveLength(20);
+      });
+
+      it('applies a decision with its timeline and outbox atomically, once, and clears the lease', async () => {
+        await seed(1);
+        const [r] = await store.claimDue({ owner: 'a', now: t0, limit: 1, leaseMs: 30_000 });
+        const decision = {
+          key: r!.id,
+          version: r!.version,
+          patch: { status: 'completed' as const, inquiries: 1, nextPollAt: null, finalizedAt: t0, detectedBy: 'poll' as const, lastRefundStatus: 'SUCCESS' },
+          timeline: [{ kind: 'status' as const, message: 'completed' }],
+          outbox: [{ dedupeKey: 'event:R-000000:refund.completed', kind: 'event' as const, channel: 'refunds.completed', payload: { key: 'R-000000', value: '{}' }, availableAt: t0 }],
+          now: t0,
+        };
+        expect(await store.applyDecision(decision)).toBe(true);
+        const after = await store.getRefund(r!.id);
+        expect(after).toMatchObject({ status: 'completed', inquiries: 1, finalizedAt: t0, version: r!.version + 1 });
+        expect(after!.nextPollAt).toBeUndefined();
+        // Decided on an old version (a notification won the race): nothing is written.
+        expect(await store.applyDecision({ ...decision, timeline: [{ kind: 'status', message: 'again' }] })).toBe(false);
+        expect((await store.timeline(r!.id)).map((e) => e.kind)).toEqual(['tracked', 'status']);
+        expect(await store.listOutbox({ refundKey: r!.id })).toHaveLength(1);
+        // Same effect from another decision on the fresh version: the dedupe key keeps it single.
+        expect(await store.applyDecision({ ...decision, version: r!.version + 1, patch: {} })).toBe(true);
+        expect(await store.listOutbox({ refundKey: r!.id })).toHaveLength(1);
+        // A final refund is no longer due.
+        expect(await store.claimDue({ owner: 'b', now: t0 + 10 ** 9, limit: 10, leaseMs: 1 })).toEqual([]);
+        expect(await store.nextDueAt()).toBeUndefined();
+      });
+
+      it('gives a lease back, finds by either id, re-checks on demand, lists overdue refunds', async () => {
+        await seed(3);
+        const [r] = await store.claimDue({ owner: 'a', now: t0, limit: 1, leaseMs: 30_000 });
+        await store.releaseLease(r!.id, 'someone-else');
+        expect(await store.claimDue({ owner: 'b', now: t0, limit: 1, leaseMs: 30_000 })).toEqual([]);
+        await store.releaseLease(r!.id, 'a');
+        expect((await store.claimDue({ owner: 'b', now: t0, limit: 1, leaseMs: 30_000 })).map((x) => x.id)).toEqual([r!.id]);
+
+        expect((await store.findRefund({ refundId: 'R-000001' }))?.id).toBe('R-000001');
+        expect((await store.findRefund({ refundRequestId: 'RQ-2' }))?.id).toBe('R-000002');
+        expect(await store.findRefund({ refundId: 'nope' })).toBeUndefined();
+
+        expect(await store.nextDueAt()).toBe(t0);
+        expect(await store.recheckNow('R-000002', t0 - 5)).toBe(true);
+        expect(await store.nextDueAt()).toBe(t0 - 5);
+        expect(await store.recheckNow('missing', t0)).toBe(false);
+
+        expect(await store.listOverdue({ stalledBefore: now - 1, giveUpBefore: now - 1, limit: 10 })).toEqual([]);
+        expect((await store.listOverdue({ stalledBefore: now, giveUpBefore: now - 1, limit: 10 })).map((x) => x.id).sort()).toEqual([
+          'R-000000',
+          'R-000001',
+          'R-000002',
+        ]);
+      });
+    });
+
+    describe('outbox', () => {
+      async function withEntries(n: number) {
+        await store.trackRefunds([newRefund(1)], ctx);
+        const r = (await store.getRefund('R-000001'))!;
+        await store.applyDecision({
+          key: r.id,
+          version: r.version,
+          patch: {},
+          timeline: [],
+          outbox: Array.from({ length: n }, (_, i) => ({
+            dedupeKey: `k${i}`,
+            kind: (i % 2 === 0 ? 'event' : 'delivery') as 'event' | 'delivery',
+            channel: `c${i}`,
+            payload: { i, text: 'ünïcødé' },
+            availableAt: now + i,
+          })),
+          now,
+        });
+      }
+
+      it('claims due entries in order, by kind, under a lease', async () => {
+        await withEntries(6);
+        const events = await store.claimOutbox({ owner: 'a', now: now + 100, limit: 10, leaseMs: 1000, kinds: ['event'] });
+        expect(events.map((e) => e.dedupeKey)).toEqual(['k0', 'k2', 'k4']);
+        expect(events[0]).toMatchObject({ kind: 'event', channel: 'c0', payload: { i: 0, text: 'ünïcødé' }, attempts: 1, status: 'pending', refundKey: 'R-000001' });
+        const rest = await store.claimOutbox({ owner: 'b', now: now + 100, limit: 10, leaseMs: 1000 });
+        expect(rest.map((e) => e.dedupeKey)).toEqual(['k1', 'k3', 'k5']);
+        // Not yet available.
+        expect(await store.claimOutbox({ owner: 'c', now: now + 2, limit: 10, leaseMs: 1000 })).toEqual([]);
+        // Lease expired: claimable again, attempt counted.
+        const again = await store.claimOutbox({ owner: 'c', now: now + 2000, limit: 1, leaseMs: 1000 });
+        expect(again[0]).toMatchObject({ dedupeKey: 'k0', attempts: 2 });
+      });
+
+      it('marks sent, retries later, gives up, requeues, expands, counts and prunes', async () => {
+        await withEntries(4);
+        const [e0, e1, e2, e3] = await store.claimOutbox({ owner: 'a', now: now + 10, limit: 10, leaseMs: 1000 });
+        await store.markOutboxSent(e0!.id, now + 10);
+        await store.retryOutboxLater(e1!.id, { nextAttemptAt: now + 5000, error: 'broker down' });
+        await store.markOutboxDead(e2!.id, { error: 'channel_not_found', now: now + 10 });
+        await store.expandOutbox(
+          e3!.id,
+          [{ dedupeKey: 'delivery-x', kind: 'delivery', channel: 'slack:#x', payload: {}, availableAt: now }],
+          'R-000001',
+          now + 10,
+        );
+        expect(await store.countOutbox()).toEqual({ pending: 2, sent: 2, dead: 1 });
+        const [expanded] = await store.claimOutbox({ owner: 'b', now: now + 20, limit: 10, leaseMs: 1000 });
+        expect(expanded).toMatchObject({ dedupeKey: 'delivery-x', channel: 'slack:#x' });
+        await store.markOutboxSent(expanded!.id, now + 20);
+        const retried = await store.claimOutbox({ owner: 'b', now: now + 5000, limit: 10, leaseMs: 1000 });
+        expect(retried).toMatchObject([{ dedupeKey: 'k1', lastError: 'broker down', attempts: 2 }]);
+        expect((await store.listOutbox({ status: 'dead' })).map((e) => e.dedupeKey)).toEqual(['k2']);
+        expect(await store.requeueOutbox(e2!.id, now + 30)).toBe(true);
+        expect(await store.requeueOutbox(e2!.id, now + 30)).toBe(false);
+        expect(await store.pruneOutbox(now + 11)).toBe(2);
+        expect(await store.countOutbox()).toEqual({ pending: 2, sent: 1, dead: 0 });
+      });
+    });
+
     it('close is idempotent', async () => {
       const first = store.close();
       expect(store.close()).toBe(first);

@@ -7,11 +7,24 @@ import { createLogger } from '../../src/adapters/log/logger.js';
 import { loadConfig, type AppConfig } from '../../src/config/load.js';
 import { createService, type Service } from '../../src/main.js';
 import { createTopics } from '../../src/devtools/local-kafka.js';
+import { generateAntomKeyPair } from '../../src/adapters/antom/keys.js';
+import { startAntomSandbox, type AntomSandbox, type AntomSandboxOptions } from '../../src/simulator/sandbox.js';
 import { testBrokers, uniqueName } from './kafka.js';
 
 export const REPO_ROOT = join(import.meta.dirname, '..', '..');
 
-/** Environment for one isolated service instance: its own topics, group and database. */
+/** One merchant key pair per test process: RSA generation costs ~100 ms. */
+let merchantKeys: ReturnType<typeof generateAntomKeyPair> | undefined;
+export function testMerchantKeys() {
+  merchantKeys ??= generateAntomKeyPair();
+  return merchantKeys;
+}
+
+/**
+ * Environment for one isolated service instance: its own topics, group and database. Without a
+ * sandbox the credentials are valid but point nowhere, and the first inquiry is an hour away, so
+ * ingest-only tests never poll.
+ */
 export function isolatedEnv(prefix: string, over: Record<string, string> = {}): Record<string, string> {
   const name = uniqueName(prefix);
   const dir = mkdtempSync(join(tmpdir(), `${prefix}-`));
@@ -31,6 +44,12 @@ export function isolatedEnv(prefix: string, over: Record<string, string> = {}): 
     HTTP_HOST: '127.0.0.1',
     HTTP_PORT: '0',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    ANTOM_CLIENT_ID: 'SANDBOX_TEST',
+    ANTOM_PRIVATE_KEY: testMerchantKeys().privateKey,
+    ANTOM_PUBLIC_KEY: testMerchantKeys().publicKey,
+    ANTOM_BASE_URL: 'http://127.0.0.1:9',
+    POLL_FIRST_DELAY: '1h',
+    POLL_MAX_INTERVAL: '2h',
     ...over,
   };
 }
@@ -85,4 +104,9 @@ export function refundRecord(n: number, over: Record<string, unknown> = {}): Mes
       ...over,
     }),
   };
+}
+
+/** The Antom sandbox trusting this process's merchant key, with service settings pointing at it. */
+export async function testSandbox(options: Partial<AntomSandboxOptions> = {}): Promise<AntomSandbox> {
+  return startAntomSandbox({ merchantPublicKey: testMerchantKeys().publicKey, notifyRetries: 'none', ...options });
 }

@@ -1,10 +1,43 @@
 import { CompiledQuery, Migrator, sql, type Kysely, type Selectable } from 'kysely';
-import type { RefundFilter, RefundStore, TrackResult } from '../../app/ports.js';
+import type {
+  OutboxEntry,
+  OutboxEntryInput,
+  OutboxKind,
+  OutboxStatus,
+  RefundFilter,
+  RefundStore,
+  TrackResult,
+} from '../../app/ports.js';
+import type { DecisionTimelineEntry, RefundPatch } from '../../domain/decide.js';
 import type { NewRefund, TimelineEntry, TimelineKind, TrackedRefund, TrackingStatus } from '../../domain/refund.js';
-import { decodeJson, type DialectCapabilities } from './dialects.js';
+import { decodeJson, encodeJson, type DialectCapabilities } from './dialects.js';
 import { migrationProvider } from './migrations.js';
-import type { Database, RefundsTable } from './schema.js';
+import type { Database, OutboxTable, RefundsTable } from './schema.js';
 import { trackInsertSql, trackParams, trackRowsPerStatement } from './statements.js';
+
+/** Domain patch field -> column. Only what a decision may change is here. */
+function patchColumns(patch: RefundPatch): Partial<RefundsTable> {
+  const out: Partial<RefundsTable> = {};
+  const set = <K extends keyof RefundsTable>(k: K, v: RefundsTable[K] | undefined) => {
+    if (v !== undefined) out[k] = v;
+  };
+  set('status', patch.status);
+  set('refund_id', patch.refundId);
+  set('last_refund_status', patch.lastRefundStatus);
+  set('reason_code', patch.reasonCode);
+  set('result_code', patch.resultCode);
+  set('result_message', patch.resultMessage);
+  set('refund_time', patch.refundTime);
+  set('detected_by', patch.detectedBy);
+  set('escalated', patch.escalated === undefined ? undefined : patch.escalated ? 1 : 0);
+  set('inquiries', patch.inquiries);
+  set('consecutive_errors', patch.consecutiveErrors);
+  set('next_poll_at', patch.nextPollAt);
+  set('stalled_at', patch.stalledAt);
+  set('given_up_at', patch.givenUpAt);
+  set('finalized_at', patch.finalizedAt);
+  return out;
+}
 
 
 /**
@@ -55,7 +88,60 @@ export function createKyselyStore(db: Kysely<Database>, caps: DialectCapabilitie
       stalledAt: optionalNumber(row.stalled_at),
       givenUpAt: optionalNumber(row.given_up_at),
       finalizedAt: optionalNumber(row.finalized_at),
+      version: Number(row.version),
     };
+  }
+
+  function outboxFromRow(row: Selectable<OutboxTable>): OutboxEntry {
+    return {
+      id: Number(row.id),
+      dedupeKey: row.dedupe_key,
+      refundKey: row.refund_key,
+      kind: row.kind as OutboxKind,
+      channel: row.channel,
+      payload: decodeJson(caps, row.payload),
+      status: row.status as OutboxStatus,
+      attempts: Number(row.attempts),
+      availableAt: Number(row.next_attempt_at),
+      ...(row.last_error ? { lastError: row.last_error } : {}),
+      createdAt: Number(row.created_at),
+      ...(row.sent_at === null ? {} : { sentAt: Number(row.sent_at) }),
+    };
+  }
+
+  const timelineRows = (key: string, entries: readonly DecisionTimelineEntry[], now: number) =>
+    entries.map((e) => ({
+      refund_key: key,
+      at: now,
+      kind: e.kind,
+      message: e.message,
+      detail: encodeJson(caps, e.detail) as unknown,
+    }));
+
+  const outboxRows = (key: string, entries: readonly OutboxEntryInput[], now: number) =>
+    entries.map((e) => ({
+      dedupe_key: e.dedupeKey,
+      refund_key: key,
+      kind: e.kind,
+      channel: e.channel,
+      payload: encodeJson(caps, e.payload) as unknown,
+      status: 'pending',
+      attempts: 0,
+      next_attempt_at: e.availableAt,
+      lease_owner: null,
+      lease_expires_at: null,
+      last_error: null,
+      created_at: now,
+      sent_at: null,
+    }));
+
+  /**
+   * `UPDATE … WHERE key IN (SELECT … LIMIT n [FOR UPDATE SKIP LOCKED]) RETURNING *`: one statement
+   * that picks and leases. On SQLite the single writer makes it atomic; on PostgreSQL SKIP LOCKED
+   * lets instances claim side by side without waiting on each other's rows.
+   */
+  function leaseCondition(now: number) {
+    return (eb: any) => eb.or([eb('lease_expires_at', 'is', null), eb('lease_expires_at', '<', now)]);
   }
 
   return {
@@ -95,6 +181,219 @@ export function createKyselyStore(db: Kysely<Database>, caps: DialectCapabilitie
         });
       }
       return { inserted, duplicates: refunds.length - inserted.length };
+    },
+
+    async findRefund({ refundId, refundRequestId }) {
+      if (!refundId && !refundRequestId) return undefined;
+      const row = await db
+        .selectFrom('refunds')
+        .selectAll()
+        .where((eb) => {
+          const ors = [];
+          if (refundId) ors.push(eb('key', '=', refundId), eb('refund_id', '=', refundId));
+          if (refundRequestId) ors.push(eb('refund_request_id', '=', refundRequestId));
+          return eb.or(ors);
+        })
+        .executeTakeFirst();
+      return row ? fromRow(row) : undefined;
+    },
+
+    async appendTimeline(key, entries, now) {
+      if (entries.length > 0) await db.insertInto('timeline').values(timelineRows(key, entries, now)).execute();
+    },
+
+    async claimDue({ owner, now, limit, leaseMs }) {
+      let due = db
+        .selectFrom('refunds')
+        .select('key')
+        .where('next_poll_at', 'is not', null)
+        .where('next_poll_at', '<=', now)
+        .where(leaseCondition(now))
+        .orderBy('next_poll_at')
+        .limit(limit);
+      if (caps.skipLocked) due = due.forUpdate().skipLocked();
+      const rows = await db
+        .updateTable('refunds')
+        .set({ lease_owner: owner, lease_expires_at: now + leaseMs })
+        .where('key', 'in', due)
+        .returningAll()
+        .execute();
+      return rows.map(fromRow).sort((a, b) => (a.nextPollAt ?? 0) - (b.nextPollAt ?? 0));
+    },
+
+    async releaseLease(key, owner) {
+      await db
+        .updateTable('refunds')
+        .set({ lease_owner: null, lease_expires_at: null })
+        .where('key', '=', key)
+        .where('lease_owner', '=', owner)
+        .execute();
+    },
+
+    async applyDecision({ key, version, patch, timeline, outbox, now }) {
+      return db.transaction().execute(async (trx) => {
+        const updated = await trx
+          .updateTable('refunds')
+          .set({
+            ...patchColumns(patch),
+            updated_at: now,
+            version: sql<number>`version + 1`,
+            lease_owner: null,
+            lease_expires_at: null,
+          })
+          .where('key', '=', key)
+          .where('version', '=', version)
+          .executeTakeFirst();
+        if (Number(updated.numUpdatedRows) !== 1) return false;
+        if (timeline.length > 0) await trx.insertInto('timeline').values(timelineRows(key, timeline, now)).execute();
+        if (outbox.length > 0) {
+          await trx
+            .insertInto('outbox')
+            .values(outboxRows(key, outbox, now))
+            .onConflict((oc) => oc.column('dedupe_key').doNothing())
+            .execute();
+        }
+        return true;
+      });
+    },
+
+    async nextDueAt() {
+      const row = await db
+        .selectFrom('refunds')
+        .select('next_poll_at')
+        .where('next_poll_at', 'is not', null)
+        .orderBy('next_poll_at')
+        .limit(1)
+        .executeTakeFirst();
+      return row?.next_poll_at === null || row === undefined ? undefined : Number(row.next_poll_at);
+    },
+
+    async listOverdue({ stalledBefore, giveUpBefore, limit }) {
+      const rows = await db
+        .selectFrom('refunds')
+        .selectAll()
+        .where('status', 'in', ['pending', 'stalled'])
+        .where('given_up_at', 'is', null)
+        .where((eb) =>
+          eb.or([
+            eb.and([eb('stalled_at', 'is', null), eb('recorded_at', '<=', stalledBefore)]),
+            eb('recorded_at', '<=', giveUpBefore),
+          ]),
+        )
+        .orderBy('recorded_at')
+        .limit(limit)
+        .execute();
+      return rows.map(fromRow);
+    },
+
+    async recheckNow(key, now) {
+      const result = await db
+        .updateTable('refunds')
+        .set({ next_poll_at: now, updated_at: now })
+        .where('key', '=', key)
+        .where('status', 'in', ['pending', 'stalled'])
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows) === 1;
+    },
+
+    async claimOutbox({ owner, now, limit, leaseMs, kinds }) {
+      let due = db
+        .selectFrom('outbox')
+        .select('id')
+        .where('status', '=', 'pending')
+        .where('next_attempt_at', '<=', now)
+        .where(leaseCondition(now))
+        .orderBy('id')
+        .limit(limit);
+      if (kinds && kinds.length > 0) due = due.where('kind', 'in', [...kinds]);
+      if (caps.skipLocked) due = due.forUpdate().skipLocked();
+      const rows = await db
+        .updateTable('outbox')
+        .set({ lease_owner: owner, lease_expires_at: now + leaseMs, attempts: sql<number>`attempts + 1` })
+        .where('id', 'in', due)
+        .returningAll()
+        .execute();
+      return rows.map(outboxFromRow).sort((a, b) => a.id - b.id);
+    },
+
+    async markOutboxSent(id, now) {
+      await db
+        .updateTable('outbox')
+        .set({ status: 'sent', sent_at: now, lease_owner: null, lease_expires_at: null, last_error: null })
+        .where('id', '=', id)
+        .execute();
+    },
+
+    async retryOutboxLater(id, { nextAttemptAt, error }) {
+      await db
+        .updateTable('outbox')
+        .set({ next_attempt_at: nextAttemptAt, last_error: error.slice(0, 2000), lease_owner: null, lease_expires_at: null })
+        .where('id', '=', id)
+        .where('status', '=', 'pending')
+        .execute();
+    },
+
+    async markOutboxDead(id, { error }) {
+      await db
+        .updateTable('outbox')
+        .set({ status: 'dead', last_error: error.slice(0, 2000), lease_owner: null, lease_expires_at: null })
+        .where('id', '=', id)
+        .execute();
+    },
+
+    async expandOutbox(doneId, entries, refundKey, now) {
+      await db.transaction().execute(async (trx) => {
+        if (entries.length > 0) {
+          await trx
+            .insertInto('outbox')
+            .values(outboxRows(refundKey, entries, now))
+            .onConflict((oc) => oc.column('dedupe_key').doNothing())
+            .execute();
+        }
+        await trx
+          .updateTable('outbox')
+          .set({ status: 'sent', sent_at: now, lease_owner: null, lease_expires_at: null })
+          .where('id', '=', doneId)
+          .execute();
+      });
+    },
+
+    async requeueOutbox(id, now) {
+      const result = await db
+        .updateTable('outbox')
+        .set({ status: 'pending', next_attempt_at: now, lease_owner: null, lease_expires_at: null })
+        .where('id', '=', id)
+        .where('status', '=', 'dead')
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows) === 1;
+    },
+
+    async listOutbox({ status, kind, refundKey, limit }) {
+      let query = db.selectFrom('outbox').selectAll().orderBy('id').limit(Math.min(limit ?? 100, 1000));
+      if (status) query = query.where('status', '=', status);
+      if (kind) query = query.where('kind', '=', kind);
+      if (refundKey) query = query.where('refund_key', '=', refundKey);
+      return (await query.execute()).map(outboxFromRow);
+    },
+
+    async countOutbox() {
+      const rows = await db
+        .selectFrom('outbox')
+        .select(['status', sql<number>`count(*)`.as('n')])
+        .groupBy('status')
+        .execute();
+      const counts: Record<OutboxStatus, number> = { pending: 0, sent: 0, dead: 0 };
+      for (const row of rows) counts[row.status as OutboxStatus] = Number(row.n);
+      return counts;
+    },
+
+    async pruneOutbox(before) {
+      const result = await db
+        .deleteFrom('outbox')
+        .where('status', '=', 'sent')
+        .where('sent_at', '<', before)
+        .executeTakeFirst();
+      return Number(result.numDeletedRows);
     },
 
     async getRefund(key) {

@@ -1,0 +1,46 @@
+import type { Decision, Notice } from '../domain/decide.js';
+import { CLOUDEVENTS_CONTENT_TYPE, type OutcomeEvent, type OutcomeType } from '../domain/outcome-event.js';
+import type { OutboxEntryInput } from './ports.js';
+
+export interface OutcomeTopics {
+  readonly completed: string;
+  readonly failed: string;
+  readonly stalled: string;
+}
+
+/** What an event outbox entry carries: the record exactly as it will be produced. */
+export interface EventPayload {
+  readonly key: string;
+  /** The CloudEvent serialised once, when decided, so every redelivery is byte-identical. */
+  readonly value: string;
+  readonly headers: Record<string, string>;
+}
+
+export function topicFor(type: OutcomeType, topics: OutcomeTopics): string {
+  return type === 'refund.completed' ? topics.completed : type === 'refund.failed' ? topics.failed : topics.stalled;
+}
+
+export function noticeDedupeKey(n: Notice): string {
+  return `notice:${n.scope ?? `${n.event}:${n.refundKey}${n.stage === undefined ? '' : `:${n.stage}`}`}`;
+}
+
+/** The outbox entries of a decision: one per outcome event, one per notice. */
+export function decisionOutbox(decision: Decision, topics: OutcomeTopics, now: number): OutboxEntryInput[] {
+  const entries: OutboxEntryInput[] = decision.events.map((event: OutcomeEvent) => ({
+    // The event id is deterministic (<refundId>:<type>[:stage]): the same outcome can never be
+    // queued twice, whichever path (poll or notify) decided it.
+    dedupeKey: `event:${event.id}`,
+    kind: 'event',
+    channel: topicFor(event.type, topics),
+    payload: {
+      key: event.subject,
+      value: JSON.stringify(event),
+      headers: { 'content-type': CLOUDEVENTS_CONTENT_TYPE },
+    } satisfies EventPayload,
+    availableAt: now,
+  }));
+  for (const n of decision.notices) {
+    entries.push({ dedupeKey: noticeDedupeKey(n), kind: 'notice', channel: 'notice', payload: n, availableAt: now });
+  }
+  return entries;
+}

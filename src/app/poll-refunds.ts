@@ -1,0 +1,212 @@
+import type { Logger } from 'pino';
+import type { Classification } from '../domain/classify.js';
+import { decideAfterInquiry } from '../domain/decide.js';
+import type { InquiryOutcome, InquiryQuery } from '../domain/inquiry.js';
+import type { TrackedRefund } from '../domain/refund.js';
+import type { Random, ScheduleSettings } from '../domain/schedule.js';
+import { decisionOutbox, type OutcomeTopics } from './outbox-entries.js';
+import type { Clock, RefundStore } from './ports.js';
+import type { RateLimiter, Sleep } from './rate-limiter.js';
+
+/** The Antom side as the poll loop sees it. */
+export interface RefundInquirer {
+  inquireRefund(query: InquiryQuery): Promise<InquiryOutcome>;
+}
+
+export interface PollStats {
+  inquiries: number;
+  byKind: Record<Classification['kind'], number>;
+  applied: number;
+  /** Decisions not applied because the refund changed meanwhile (a notification won the race). */
+  superseded: number;
+  errors: number;
+  claims: number;
+}
+
+export interface PollLoop {
+  start(): void;
+  /** Stops claiming, lets in-flight inquiries finish, gives back unstarted leases. Idempotent. */
+  stop(): Promise<void>;
+  /** Wakes the loop early (a refund was tracked or re-checked). */
+  wake(): void;
+  readonly stats: Readonly<PollStats>;
+  isRunning(): boolean;
+}
+
+export interface PollLoopDeps {
+  store: RefundStore;
+  antom: RefundInquirer;
+  classify: (outcome: InquiryOutcome) => Classification;
+  limiter: RateLimiter;
+  clock: Clock;
+  random: Random;
+  sleep: Sleep;
+  logger: Logger;
+  schedule: ScheduleSettings;
+  topics: OutcomeTopics;
+  /** Inquiries in flight, at most (ANTOM_CONCURRENCY). */
+  concurrency: number;
+  /** This instance's lease owner id. */
+  owner: string;
+  /** Antom's per-request timeout: leases outlast it. */
+  requestTimeoutMs: number;
+  /** How long a traffic-limit answer slows the whole instance, and by how much. */
+  slowDownMs?: number;
+  slowDownFactor?: number;
+  /** Called after a decision queued outbox entries, so the dispatcher wakes at once. */
+  onOutbox?: () => void;
+}
+
+// When nothing is due, sleep until the next due time but never longer than this, so a refund
+// made due by another process (a second instance, an admin re-check) waits at most a second.
+const IDLE_MAX_MS = 1_000;
+
+/**
+ * The poll loop: claims refunds that are due, in batches, under a lease; inquires each through the
+ * rate limiter and the concurrency cap; classifies; decides; and writes the new state, its timeline
+ * entries and its outbox entries in one transaction. It runs beside the Kafka consumer, never in it.
+ */
+export function createPollLoop(deps: PollLoopDeps): PollLoop {
+  const log = deps.logger.child({ component: 'poll' });
+  const stats: PollStats = {
+    inquiries: 0,
+    byKind: { completed: 0, failed: 0, pending: 0, retry: 0, 'integration-fault': 0, 'not-found': 0 },
+    applied: 0,
+    superseded: 0,
+    errors: 0,
+    claims: 0,
+  };
+  // A claimed refund may wait for a token before its inquiry; claim at most what the rate allows
+  // in about a second, and keep the lease well beyond one timeout plus that wait.
+  const claimLimit = Math.max(deps.concurrency, 1) * 2;
+  const leaseMs = deps.requestTimeoutMs * 2 + 30_000;
+  const slowDownMs = deps.slowDownMs ?? 60_000;
+  const slowDownFactor = deps.slowDownFactor ?? 0.25;
+
+  const abort = new AbortController();
+  let running = false;
+  let loopDone: Promise<void> | undefined;
+  let stopping: Promise<void> | undefined;
+  let wakeIdle: (() => void) | undefined;
+  const inflight = new Set<Promise<void>>();
+  let queue: TrackedRefund[] = [];
+
+  async function inquireOne(refund: TrackedRefund): Promise<void> {
+    try {
+      const outcome = await deps.antom.inquireRefund({
+        ...(refund.refundId ? { refundId: refund.refundId } : {}),
+        ...(refund.refundRequestId ? { refundRequestId: refund.refundRequestId } : {}),
+        ...(refund.merchantAccountId ? { merchantAccountId: refund.merchantAccountId } : {}),
+      });
+      stats.inquiries += 1;
+      const classification = deps.classify(outcome);
+      stats.byKind[classification.kind] += 1;
+      const now = deps.clock.now();
+      const decision = decideAfterInquiry(refund, classification, { now, schedule: deps.schedule, random: deps.random });
+      if (decision.slowDown) {
+        const until = now + Math.max(slowDownMs, decision.slowDown.retryAfterMs ?? 0);
+        deps.limiter.slowDown(until, slowDownFactor);
+        log.warn({ until: new Date(until).toISOString(), rate: deps.limiter.currentRate() }, 'Antom traffic limit: slowing down');
+      }
+      const outbox = decisionOutbox(decision, deps.topics, now);
+      const applied = await deps.store.applyDecision({
+        key: refund.id,
+        version: refund.version,
+        patch: decision.patch,
+        timeline: decision.timeline,
+        outbox,
+        now,
+      });
+      if (!applied) {
+        stats.superseded += 1;
+        log.debug({ refund: refund.id }, 'refund changed during the inquiry; this answer is superseded');
+        return;
+      }
+      stats.applied += 1;
+      if (outbox.length > 0) deps.onOutbox?.();
+      // "Not yet" is not an error (STYLE.md): debug for pending, info for what changes things.
+      const level = classification.kind === 'pending' ? 'debug' : classification.kind === 'retry' ? 'info' : 'info';
+      log[level](
+        { refund: refund.id, kind: classification.kind, next: decision.patch.nextPollAt ?? null, outcome: decision.outcome },
+        'inquiry',
+      );
+    } catch (err) {
+      // The store failed (Antom faults come back as outcomes, not throws). The lease runs out by
+      // itself and the refund is inquired again: nothing is lost, at worst an inquiry repeats.
+      stats.errors += 1;
+      log.error({ err, refund: refund.id }, 'inquiry could not be recorded');
+    }
+  }
+
+  async function idle(): Promise<void> {
+    const next = await deps.store.nextDueAt().catch(() => undefined);
+    const waitMs = next === undefined ? IDLE_MAX_MS : Math.min(IDLE_MAX_MS, Math.max(10, next - deps.clock.now()));
+    await new Promise<void>((resolve) => {
+      wakeIdle = resolve;
+      void deps.sleep(waitMs, abort.signal).then(resolve, resolve);
+    });
+    wakeIdle = undefined;
+  }
+
+  async function loop(): Promise<void> {
+    while (running) {
+      try {
+        if (queue.length === 0) {
+          const claimed = await deps.store.claimDue({
+            owner: deps.owner,
+            now: deps.clock.now(),
+            limit: claimLimit,
+            leaseMs,
+          });
+          stats.claims += 1;
+          if (claimed.length === 0) {
+            await idle();
+            continue;
+          }
+          queue = claimed;
+        }
+        while (running && queue.length > 0) {
+          if (inflight.size >= deps.concurrency) await Promise.race(inflight);
+          if (!(await deps.limiter.acquire(abort.signal))) break;
+          if (!running) break;
+          const refund = queue.shift()!;
+          const task = inquireOne(refund).finally(() => inflight.delete(task));
+          inflight.add(task);
+        }
+      } catch (err) {
+        stats.errors += 1;
+        log.error({ err }, 'poll loop: claim failed; retrying');
+        await deps.sleep(IDLE_MAX_MS, abort.signal).catch(() => undefined);
+      }
+    }
+  }
+
+  return {
+    stats,
+    isRunning: () => running,
+    start() {
+      if (running || stopping) return;
+      running = true;
+      loopDone = loop();
+    },
+    wake() {
+      wakeIdle?.();
+    },
+    stop() {
+      stopping ??= (async () => {
+        running = false;
+        abort.abort();
+        wakeIdle?.();
+        await loopDone;
+        await Promise.allSettled([...inflight]);
+        // Refunds claimed but never inquired: give them back so another instance need not wait
+        // for the lease to run out.
+        const unstarted = queue;
+        queue = [];
+        await Promise.allSettled(unstarted.map((r) => deps.store.releaseLease(r.id, deps.owner)));
+        log.info({ ...stats, released: unstarted.length }, 'poll loop stopped');
+      })();
+      return stopping;
+    },
+  };
+}

@@ -1,0 +1,49 @@
+import type { Logger } from 'pino';
+import { decideDeadlines } from '../domain/decide.js';
+import type { Random, ScheduleSettings } from '../domain/schedule.js';
+import { decisionOutbox, type OutcomeTopics } from './outbox-entries.js';
+import type { Clock, RefundStore } from './ports.js';
+
+/**
+ * The stalled sweep: the schedule already wakes each refund at its stall and give-up points, but
+ * if no poller ran at that moment (the service was down, the lease holder crashed), this finds the
+ * refunds past a deadline and applies it. Idempotent: a deadline applied once is not applied again.
+ */
+export function createSweepDeadlines(deps: {
+  store: RefundStore;
+  clock: Clock;
+  random: Random;
+  schedule: ScheduleSettings;
+  topics: OutcomeTopics;
+  logger: Logger;
+  onOutbox?: () => void;
+}) {
+  const log = deps.logger.child({ component: 'sweep' });
+  return async (): Promise<number> => {
+    const now = deps.clock.now();
+    const overdue = await deps.store.listOverdue({
+      stalledBefore: now - deps.schedule.stalledAfterMs,
+      giveUpBefore: now - deps.schedule.giveUpAfterMs,
+      limit: 500,
+    });
+    let applied = 0;
+    for (const refund of overdue) {
+      const decision = decideDeadlines(refund, { now, schedule: deps.schedule, random: deps.random });
+      if (!decision) continue;
+      const ok = await deps.store.applyDecision({
+        key: refund.id,
+        version: refund.version,
+        patch: decision.patch,
+        timeline: decision.timeline,
+        outbox: decisionOutbox(decision, deps.topics, now),
+        now,
+      });
+      if (ok) applied += 1;
+    }
+    if (applied > 0) {
+      log.info({ applied }, 'deadlines applied by the sweep');
+      deps.onOutbox?.();
+    }
+    return applied;
+  };
+}

@@ -1,0 +1,102 @@
+import { z } from 'zod';
+
+/**
+ * The outcome events this service publishes (CONTRACT.md, "Output"): CloudEvents 1.0 in
+ * structured mode. These zod schemas are the single source of the contract: the JSON Schemas in
+ * schemas/ and the payloads in docs/asyncapi.yaml are generated from them, and a test fails when
+ * the committed files drift (test/unit/event-contract.test.ts).
+ */
+
+export const OUTCOME_TYPES = ['refund.completed', 'refund.failed', 'refund.stalled'] as const;
+export type OutcomeType = (typeof OUTCOME_TYPES)[number];
+
+export const EVENT_SOURCE = '/refund-notifier';
+export const CLOUDEVENTS_CONTENT_TYPE = 'application/cloudevents+json';
+
+const money = z
+  .object({
+    currency: z.string().regex(/^[A-Z]{3}$/).describe('ISO 4217 currency code'),
+    value: z.string().regex(/^\d+$/).describe('amount in the minor units of the currency, as a decimal string'),
+  })
+  .describe('an amount of money, as Antom represents it');
+
+const baseData = {
+  refundId: z.string().min(1).max(64).describe("Antom's refund id (or, for a v1 refund known only by it, the refundRequestId)"),
+  refundRequestId: z.string().max(64).optional().describe("the merchant's refund request id"),
+  paymentId: z.string().min(1).max(64).describe("Antom's id of the original payment"),
+  refundAmount: money.optional().describe('the refund amount, when the initiating record carried it'),
+  resultCode: z.string().optional().describe("Antom's result code, exactly as sent"),
+  resultMessage: z.string().optional().describe("Antom's result message, exactly as sent"),
+  escalated: z.boolean().describe('whether operations were escalated to about this refund'),
+  inquiries: z.number().int().nonnegative().describe('how many inquiries were made'),
+  initiatedAt: z.string().describe('ISO-8601: when the refund was initiated'),
+  metadata: z.record(z.string(), z.unknown()).optional().describe('the metadata of the initiating record, echoed'),
+};
+
+export const completedDataSchema = z
+  .object({
+    ...baseData,
+    status: z.literal('SUCCESS'),
+    refundTime: z.string().optional().describe('ISO-8601: when Antom says the refund succeeded'),
+    detectedBy: z.enum(['poll', 'notify']).describe('whether an inquiry or an Antom notification told us'),
+    finalizedAt: z.string().describe('ISO-8601: when this service learned the outcome'),
+  })
+  .describe('data of refund.completed');
+
+export const failedDataSchema = z
+  .object({
+    ...baseData,
+    status: z.literal('FAIL'),
+    reasonCode: z
+      .string()
+      .describe('the normalised result code, e.g. MERCHANT_BALANCE_NOT_ENOUGH, RISK_REJECT (DPOS_ prefixes removed)'),
+    detectedBy: z.enum(['poll', 'notify']),
+    finalizedAt: z.string(),
+  })
+  .describe('data of refund.failed');
+
+export const stalledDataSchema = z
+  .object({
+    ...baseData,
+    status: z.string().describe('the refund status Antom last reported (PENDING, PROCESSING), or UNKNOWN'),
+    reasonCode: z.string().optional().describe('why the last inquiries told nothing, when they did not'),
+    stage: z
+      .union([z.literal(1), z.literal(2)])
+      .describe('1: not final after POLL_STALLED_AFTER (polling goes on); 2: polling stopped after POLL_GIVE_UP_AFTER'),
+    stalledSince: z.string().describe('ISO-8601: when the refund was first reported stalled'),
+    detectedBy: z.literal('poll'),
+  })
+  .describe('data of refund.stalled — not an outcome: the refund may still complete or fail');
+
+const envelope = <T extends OutcomeType, D extends z.ZodType>(type: T, data: D) =>
+  z.object({
+    specversion: z.literal('1.0'),
+    id: z
+      .string()
+      .describe('deterministic: <refundId>:<type>, plus :<stage> for refund.stalled; a redelivery carries the same id'),
+    source: z.literal(EVENT_SOURCE),
+    type: z.literal(type),
+    subject: z.string().describe('the refund id'),
+    time: z.string().describe('ISO-8601: when the outcome was detected'),
+    datacontenttype: z.literal('application/json'),
+    data,
+  });
+
+export const refundCompletedEventSchema = envelope('refund.completed', completedDataSchema);
+export const refundFailedEventSchema = envelope('refund.failed', failedDataSchema);
+export const refundStalledEventSchema = envelope('refund.stalled', stalledDataSchema);
+
+export type RefundCompletedEvent = z.infer<typeof refundCompletedEventSchema>;
+export type RefundFailedEvent = z.infer<typeof refundFailedEventSchema>;
+export type RefundStalledEvent = z.infer<typeof refundStalledEventSchema>;
+export type OutcomeEvent = RefundCompletedEvent | RefundFailedEvent | RefundStalledEvent;
+
+export const outcomeEventSchemas = {
+  'refund.completed': refundCompletedEventSchema,
+  'refund.failed': refundFailedEventSchema,
+  'refund.stalled': refundStalledEventSchema,
+} as const;
+
+export function outcomeEventId(refundId: string, type: OutcomeType, stage?: number): string {
+  return stage === undefined ? `${refundId}:${type}` : `${refundId}:${type}:${stage}`;
+}
