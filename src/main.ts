@@ -130,6 +130,7 @@ export function createService(config: AppConfig, deps: ServiceDeps): Service {
     logger: log,
     schedule,
     topics,
+    api: config.antom.api,
     concurrency: config.antom.concurrency,
     owner,
     requestTimeoutMs: config.antom.timeoutMs,

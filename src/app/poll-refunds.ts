@@ -44,6 +44,8 @@ export interface PollLoopDeps {
   logger: Logger;
   schedule: ScheduleSettings;
   topics: OutcomeTopics;
+  /** Which inquiryRefund flavour: v2 asks by refundId only; v1 by either id, with the account. */
+  api: 'v1' | 'v2';
   /** Inquiries in flight, at most (ANTOM_CONCURRENCY). */
   concurrency: number;
   /** This instance's lease owner id. */
@@ -55,6 +57,15 @@ export interface PollLoopDeps {
   slowDownFactor?: number;
   /** Called after a decision queued outbox entries, so the dispatcher wakes at once. */
   onOutbox?: () => void;
+}
+
+/** What to ask Antom about a refund: v2 takes refundId only; v1 prefers refundId (it wins anyway). */
+export function inquiryQuery(refund: TrackedRefund, api: 'v1' | 'v2'): InquiryQuery {
+  if (api === 'v2') return { refundId: refund.refundId ?? refund.id };
+  return {
+    ...(refund.refundId ? { refundId: refund.refundId } : { refundRequestId: refund.refundRequestId! }),
+    ...(refund.merchantAccountId ? { merchantAccountId: refund.merchantAccountId } : {}),
+  };
 }
 
 // When nothing is due, sleep until the next due time but never longer than this, so a refund
@@ -93,11 +104,7 @@ export function createPollLoop(deps: PollLoopDeps): PollLoop {
 
   async function inquireOne(refund: TrackedRefund): Promise<void> {
     try {
-      const outcome = await deps.antom.inquireRefund({
-        ...(refund.refundId ? { refundId: refund.refundId } : {}),
-        ...(refund.refundRequestId ? { refundRequestId: refund.refundRequestId } : {}),
-        ...(refund.merchantAccountId ? { merchantAccountId: refund.merchantAccountId } : {}),
-      });
+      const outcome = await deps.antom.inquireRefund(inquiryQuery(refund, deps.api));
       stats.inquiries += 1;
       const classification = deps.classify(outcome);
       stats.byKind[classification.kind] += 1;
@@ -125,7 +132,7 @@ export function createPollLoop(deps: PollLoopDeps): PollLoop {
       stats.applied += 1;
       if (outbox.length > 0) deps.onOutbox?.();
       // "Not yet" is not an error (STYLE.md): debug for pending, info for what changes things.
-      const level = classification.kind === 'pending' ? 'debug' : classification.kind === 'retry' ? 'info' : 'info';
+      const level = classification.kind === 'pending' ? 'debug' : 'info';
       log[level](
         { refund: refund.id, kind: classification.kind, next: decision.patch.nextPollAt ?? null, outcome: decision.outcome },
         'inquiry',
