@@ -70,7 +70,8 @@ const metadata = z
   .record(z.string(), z.unknown(), { error: 'metadata must be a JSON object' })
   .refine((m) => fitsUtf8(JSON.stringify(m), METADATA_MAX_BYTES), {
     message: `metadata is larger than ${METADATA_MAX_BYTES} bytes of JSON`,
-  });
+  })
+  .describe(`a JSON object of at most ${METADATA_MAX_BYTES} bytes (as UTF-8 JSON), echoed on the outcome event`);
 
 /** Whether `text` is at most `maxBytes` in UTF-8, without allocating the bytes (runs per record). */
 export function fitsUtf8(text: string, maxBytes: number): boolean {
@@ -92,19 +93,20 @@ export function fitsUtf8(text: string, maxBytes: number): boolean {
 }
 
 export const refundInitiatedSchema = z.object({
-  refundId: id('refundId').optional(),
-  refundRequestId: id('refundRequestId').optional(),
-  paymentId: id('paymentId'),
-  refundAmount: money.optional(),
+  refundId: id('refundId').optional().describe("Antom's refund id; required when ANTOM_API is v2"),
+  refundRequestId: id('refundRequestId').optional().describe("the merchant's refund request id; with ANTOM_API v1, refundId or refundRequestId is required"),
+  paymentId: id('paymentId').describe("Antom's id of the original payment"),
+  refundAmount: money.optional().describe('value in minor units of the currency'),
   merchantAccountId: id('merchantAccountId').optional(),
   paymentMethodType: text('paymentMethodType', 64).optional(),
   refundReason: text('refundReason', 256).optional(),
-  customer: customer.optional(),
+  customer: customer.optional().describe('without an email no customer email is sent'),
   initiatedAt: z
     .string({ error: 'initiatedAt must be a string' })
     .regex(ISO_DATETIME, 'initiatedAt must be an ISO-8601 date-time with an offset, e.g. 2026-11-25T10:00:00Z')
     .refine((s) => !Number.isNaN(Date.parse(s)), 'initiatedAt is not a real date')
-    .optional(),
+    .optional()
+    .describe("ISO-8601 with an offset; defaults to the record's timestamp"),
   metadata: metadata.optional(),
 });
 
