@@ -96,8 +96,10 @@ export function createOutboxDispatcher(deps: OutboxDispatcherDeps): OutboxDispat
       }
       return;
     }
-    const now = deps.clock.now();
-    for (const e of entries) await deps.store.markOutboxSent(e.id, now);
+    await deps.store.markOutboxSent(
+      entries.map((e) => e.id),
+      deps.clock.now(),
+    );
     stats.published += entries.length;
   }
 
@@ -119,7 +121,7 @@ export function createOutboxDispatcher(deps: OutboxDispatcherDeps): OutboxDispat
   async function deliver(entry: OutboxEntry): Promise<void> {
     try {
       await deps.deliver!(entry);
-      await deps.store.markOutboxSent(entry.id, deps.clock.now());
+      await deps.store.markOutboxSent([entry.id], deps.clock.now());
       stats.delivered += 1;
     } catch (err) {
       const message = (err as Error).message;

@@ -4,6 +4,7 @@ import { decideAfterInquiry } from '../domain/decide.js';
 import type { InquiryOutcome, InquiryQuery } from '../domain/inquiry.js';
 import type { TrackedRefund } from '../domain/refund.js';
 import type { Random, ScheduleSettings } from '../domain/schedule.js';
+import { createGroupCommit } from './group-commit.js';
 import { decisionOutbox, type OutcomeTopics } from './outbox-entries.js';
 import type { Clock, RefundStore } from './ports.js';
 import type { RateLimiter, Sleep } from './rate-limiter.js';
@@ -87,13 +88,15 @@ export function createPollLoop(deps: PollLoopDeps): PollLoop {
     errors: 0,
     claims: 0,
   };
-  // A claimed refund may wait for a token before its inquiry; claim at most what the rate allows
-  // in about a second, and keep the lease well beyond one timeout plus that wait.
-  const claimLimit = Math.max(deps.concurrency, 1) * 2;
+  // A claimed refund may wait for a token before its inquiry: claim about half a second of the
+  // rate (at least twice the concurrency), and keep the lease well beyond one timeout plus that
+  // wait, so a lease never runs out under a healthy holder.
+  const claimLimit = Math.max(deps.concurrency * 2, Math.ceil(deps.limiter.currentRate() / 2));
   const leaseMs = deps.requestTimeoutMs * 2 + 30_000;
   const slowDownMs = deps.slowDownMs ?? 60_000;
   const slowDownFactor = deps.slowDownFactor ?? 0.25;
 
+  const apply = createGroupCommit(deps.store);
   const abort = new AbortController();
   let running = false;
   let loopDone: Promise<void> | undefined;
@@ -116,7 +119,7 @@ export function createPollLoop(deps: PollLoopDeps): PollLoop {
         log.warn({ until: new Date(until).toISOString(), rate: deps.limiter.currentRate() }, 'Antom traffic limit: slowing down');
       }
       const outbox = decisionOutbox(decision, deps.topics, now);
-      const applied = await deps.store.applyDecision({
+      const applied = await apply({
         key: refund.id,
         version: refund.version,
         patch: decision.patch,
@@ -146,7 +149,7 @@ export function createPollLoop(deps: PollLoopDeps): PollLoop {
   }
 
   async function idle(): Promise<void> {
-    const next = await deps.store.nextDueAt().catch(() => undefined);
+    const next = await deps.store.nextDueAt(deps.clock.now()).catch(() => undefined);
     const waitMs = next === undefined ? IDLE_MAX_MS : Math.min(IDLE_MAX_MS, Math.max(10, next - deps.clock.now()));
     await new Promise<void>((resolve) => {
       wakeIdle = resolve;
@@ -155,28 +158,47 @@ export function createPollLoop(deps: PollLoopDeps): PollLoop {
     wakeIdle = undefined;
   }
 
+  /**
+   * Claims the next batch. Started when the queue runs low, so the claim (a store round trip that
+   * may wait behind a commit) overlaps the inquiries still queued instead of stalling them.
+   */
+  let refill: Promise<number> | undefined;
+  function startRefill(): Promise<number> {
+    refill ??= deps.store
+      .claimDue({ owner: deps.owner, now: deps.clock.now(), limit: claimLimit, leaseMs })
+      .then((claimed) => {
+        stats.claims += 1;
+        // Not yet started when stopping: give them back rather than strand them under a lease.
+        if (!running) {
+          void Promise.allSettled(claimed.map((r) => deps.store.releaseLease(r.id, deps.owner)));
+          return 0;
+        }
+        queue.push(...claimed);
+        return claimed.length;
+      })
+      .finally(() => {
+        refill = undefined;
+      });
+    return refill;
+  }
+
   async function loop(): Promise<void> {
     while (running) {
       try {
         if (queue.length === 0) {
-          const claimed = await deps.store.claimDue({
-            owner: deps.owner,
-            now: deps.clock.now(),
-            limit: claimLimit,
-            leaseMs,
-          });
-          stats.claims += 1;
-          if (claimed.length === 0) {
+          const claimed = await startRefill();
+          if (claimed === 0) {
             await idle();
             continue;
           }
-          queue = claimed;
         }
         while (running && queue.length > 0) {
+          if (queue.length <= claimLimit / 2) void startRefill().catch((err: unknown) => log.error({ err }, 'claim failed'));
           if (inflight.size >= deps.concurrency) await Promise.race(inflight);
           if (!(await deps.limiter.acquire(abort.signal))) break;
           if (!running) break;
-          const refund = queue.shift()!;
+          const refund = queue.shift();
+          if (!refund) break;
           const task = inquireOne(refund).finally(() => inflight.delete(task));
           inflight.add(task);
         }
@@ -205,6 +227,7 @@ export function createPollLoop(deps: PollLoopDeps): PollLoop {
         abort.abort();
         wakeIdle?.();
         await loopDone;
+        await refill?.catch(() => 0);
         await Promise.allSettled([...inflight]);
         // Refunds claimed but never inquired: give them back so another instance need not wait
         // for the lease to run out.

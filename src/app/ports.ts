@@ -104,8 +104,16 @@ export interface RefundStore {
    * only if the refund is still at `version`. Clears the lease. Returns whether it applied.
    */
   applyDecision(input: ApplyInput): Promise<boolean>;
-  /** When the next inquiry is due, for the poll loop to sleep until then. */
-  nextDueAt(): Promise<number | undefined>;
+  /**
+   * Several decisions in one transaction (group commit: one fsync for many refunds); each is
+   * guarded by its own version. Returns, per input, whether it applied.
+   */
+  applyDecisions(inputs: readonly ApplyInput[]): Promise<boolean[]>;
+  /**
+   * When the next inquiry can be claimed: the earliest due time of a refund nobody holds, or the
+   * earliest end of a lease on a refund already due. The poll loop sleeps until then.
+   */
+  nextDueAt(now: number): Promise<number | undefined>;
   /** Refunds past a stall or give-up point that no inquiry has handled yet (the sweep's work). */
   listOverdue(options: { stalledBefore: number; giveUpBefore: number; limit: number }): Promise<TrackedRefund[]>;
   /** Makes a refund due now (admin re-check); false for a final or unknown refund. */
@@ -113,7 +121,8 @@ export interface RefundStore {
 
   /** Leases due outbox entries in creation order (the dispatcher's claim). */
   claimOutbox(options: ClaimOptions & { kinds?: readonly OutboxKind[] }): Promise<OutboxEntry[]>;
-  markOutboxSent(id: number, now: number): Promise<void>;
+  /** Marks entries sent, in one statement. */
+  markOutboxSent(ids: readonly number[], now: number): Promise<void>;
   retryOutboxLater(id: number, options: { nextAttemptAt: number; error: string }): Promise<void>;
   markOutboxDead(id: number, options: { error: string; now: number }): Promise<void>;
   /** Writes outbox entries (no-op for existing dedupe keys) and marks `doneId` sent, atomically. */

@@ -44,11 +44,14 @@ function step(s: ScheduleSettings): number {
 
 /**
  * The interval after the `inquiries`-th inquiry found the refund still pending:
- * step × 2^inquiries, jittered, never above the ceiling.
+ * step × 2^inquiries, jittered, never above the ceiling. At the ceiling the jitter only spreads
+ * downwards: clipping a symmetric jitter would put half the refunds on exactly the ceiling, and
+ * refunds recorded together would come back together forever.
  */
 export function pendingInterval(inquiries: number, s: ScheduleSettings, random: Random): number {
   const base = step(s) * 2 ** Math.min(Math.max(inquiries, 0), MAX_DOUBLINGS);
-  return Math.round(Math.min(s.maxIntervalMs, jittered(Math.min(base, s.maxIntervalMs), s, random)));
+  if (base >= s.maxIntervalMs) return slowInterval(s, random);
+  return Math.round(Math.min(s.maxIntervalMs, jittered(base, s, random)));
 }
 
 /**

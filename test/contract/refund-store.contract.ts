@@ -182,7 +182,7 @@ export function describeRefundStoreContract(name: string, open: () => Promise<Re
         expect(await store.listOutbox({ refundKey: r!.id })).toHaveLength(1);
         // A final refund is no longer due.
         expect(await store.claimDue({ owner: 'b', now: t0 + 10 ** 9, limit: 10, leaseMs: 1 })).toEqual([]);
-        expect(await store.nextDueAt()).toBeUndefined();
+        expect(await store.nextDueAt(t0)).toBeUndefined();
       });
 
       it('gives a lease back, finds by either id, re-checks on demand, lists overdue refunds', async () => {
@@ -197,9 +197,13 @@ export function describeRefundStoreContract(name: string, open: () => Promise<Re
         expect((await store.findRefund({ refundRequestId: 'RQ-2' }))?.id).toBe('R-000002');
         expect(await store.findRefund({ refundId: 'nope' })).toBeUndefined();
 
-        expect(await store.nextDueAt()).toBe(t0);
+        // R-000000 is held by b until t0 + 30 s; R-000001 is next, at t0 + 1 s.
+        expect(await store.nextDueAt(t0)).toBe(t0 + 1000);
         expect(await store.recheckNow('R-000002', t0 - 5)).toBe(true);
-        expect(await store.nextDueAt()).toBe(t0 - 5);
+        expect(await store.nextDueAt(t0)).toBe(t0 - 5);
+        // Everything due is held: the next chance is when the first lease ends.
+        await store.claimDue({ owner: 'c', now: t0 + 5000, limit: 10, leaseMs: 1000 });
+        expect(await store.nextDueAt(t0 + 5000)).toBe(t0 + 6000);
         expect(await store.recheckNow('missing', t0)).toBe(false);
 
         expect(await store.listOverdue({ stalledBefore: now - 1, giveUpBefore: now - 1, limit: 10 })).toEqual([]);
@@ -248,7 +252,7 @@ export function describeRefundStoreContract(name: string, open: () => Promise<Re
       it('marks sent, retries later, gives up, requeues, expands, counts and prunes', async () => {
         await withEntries(4);
         const [e0, e1, e2, e3] = await store.claimOutbox({ owner: 'a', now: now + 10, limit: 10, leaseMs: 1000 });
-        await store.markOutboxSent(e0!.id, now + 10);
+        await store.markOutboxSent([e0!.id], now + 10);
         await store.retryOutboxLater(e1!.id, { nextAttemptAt: now + 5000, error: 'broker down' });
         await store.markOutboxDead(e2!.id, { error: 'channel_not_found', now: now + 10 });
         await store.expandOutbox(
@@ -260,7 +264,7 @@ export function describeRefundStoreContract(name: string, open: () => Promise<Re
         expect(await store.countOutbox()).toEqual({ pending: 2, sent: 2, dead: 1 });
         const [expanded] = await store.claimOutbox({ owner: 'b', now: now + 20, limit: 10, leaseMs: 1000 });
         expect(expanded).toMatchObject({ dedupeKey: 'delivery-x', channel: 'slack:#x' });
-        await store.markOutboxSent(expanded!.id, now + 20);
+        await store.markOutboxSent([expanded!.id], now + 20);
         const retried = await store.claimOutbox({ owner: 'b', now: now + 5000, limit: 10, leaseMs: 1000 });
         expect(retried).toMatchObject([{ dedupeKey: 'k1', lastError: 'broker down', attempts: 2 }]);
         expect((await store.listOutbox({ status: 'dead' })).map((e) => e.dedupeKey)).toEqual(['k2']);

@@ -98,7 +98,7 @@ describe('crash safety of the poll loop and the outbox', () => {
 
     const last = spawnService(['start'], env);
     running.push(last);
-    await until(() => decided() === TOTAL, { timeoutMs: 90_000, intervalMs: 100, message: `all ${TOTAL} outcomes\n${last.output().slice(-3000)}` });
+    await until(() => decided() === TOTAL, { timeoutMs: 150_000, intervalMs: 100, message: `all ${TOTAL} outcomes\n${last.output().slice(-3000)}` });
     last.child.kill('SIGTERM');
     expect((await last.exited).code).toBe(0);
 
@@ -121,5 +121,5 @@ describe('crash safety of the poll loop and the outbox', () => {
     });
     // Redeliveries are possible (a kill between the broker's ack and the "sent" mark) but rare.
     expect(redelivered).toBeLessThan(TOTAL / 10);
-  }, 240_000);
+  }, 330_000);
 });

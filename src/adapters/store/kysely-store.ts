@@ -1,5 +1,6 @@
 import { CompiledQuery, Migrator, sql, type Kysely, type Selectable } from 'kysely';
 import type {
+  ApplyInput,
   OutboxEntry,
   OutboxEntryInput,
   OutboxKind,
@@ -144,6 +145,45 @@ export function createKyselyStore(db: Kysely<Database>, caps: DialectCapabilitie
     return (eb: any) => eb.or([eb('lease_expires_at', 'is', null), eb('lease_expires_at', '<', now)]);
   }
 
+  async function applyDecisions(inputs: readonly ApplyInput[]): Promise<boolean[]> {
+    if (inputs.length === 0) return [];
+    return db.transaction().execute(async (trx) => {
+      const results: boolean[] = [];
+      const timeline: ReturnType<typeof timelineRows> = [];
+      const outbox: ReturnType<typeof outboxRows> = [];
+      for (const { key, version, patch, timeline: entries, outbox: effects, now } of inputs) {
+        const updated = await trx
+          .updateTable('refunds')
+          .set({
+            ...patchColumns(patch),
+            updated_at: now,
+            version: sql<number>`version + 1`,
+            lease_owner: null,
+            lease_expires_at: null,
+          })
+          .where('key', '=', key)
+          .where('version', '=', version)
+          .executeTakeFirst();
+        const applied = Number(updated.numUpdatedRows) === 1;
+        results.push(applied);
+        // A decision made on an old version writes nothing at all: not its timeline, not its effects.
+        if (!applied) continue;
+        timeline.push(...timelineRows(key, entries, now));
+        outbox.push(...outboxRows(key, effects, now));
+      }
+      // Multi-row inserts, chunked under the parameter limit (6 and 13 columns a row).
+      for (let i = 0; i < timeline.length; i += 2000) await trx.insertInto('timeline').values(timeline.slice(i, i + 2000)).execute();
+      for (let i = 0; i < outbox.length; i += 1000) {
+        await trx
+          .insertInto('outbox')
+          .values(outbox.slice(i, i + 1000))
+          .onConflict((oc) => oc.column('dedupe_key').doNothing())
+          .execute();
+      }
+      return results;
+    });
+  }
+
   return {
     async migrate() {
       const migrator = new Migrator({ db, provider: migrationProvider(caps) });
@@ -230,42 +270,31 @@ export function createKyselyStore(db: Kysely<Database>, caps: DialectCapabilitie
         .execute();
     },
 
-    async applyDecision({ key, version, patch, timeline, outbox, now }) {
-      return db.transaction().execute(async (trx) => {
-        const updated = await trx
-          .updateTable('refunds')
-          .set({
-            ...patchColumns(patch),
-            updated_at: now,
-            version: sql<number>`version + 1`,
-            lease_owner: null,
-            lease_expires_at: null,
-          })
-          .where('key', '=', key)
-          .where('version', '=', version)
-          .executeTakeFirst();
-        if (Number(updated.numUpdatedRows) !== 1) return false;
-        if (timeline.length > 0) await trx.insertInto('timeline').values(timelineRows(key, timeline, now)).execute();
-        if (outbox.length > 0) {
-          await trx
-            .insertInto('outbox')
-            .values(outboxRows(key, outbox, now))
-            .onConflict((oc) => oc.column('dedupe_key').doNothing())
-            .execute();
-        }
-        return true;
-      });
+    async applyDecision(input) {
+      const [applied] = await applyDecisions([input]);
+      return applied!;
     },
 
-    async nextDueAt() {
-      const row = await db
+    applyDecisions,
+
+    async nextDueAt(now) {
+      // Both walk the front of the due index: refunds held under a lease are few (a claim or two).
+      const free = await db
         .selectFrom('refunds')
         .select('next_poll_at')
         .where('next_poll_at', 'is not', null)
+        .where(leaseCondition(now))
         .orderBy('next_poll_at')
         .limit(1)
         .executeTakeFirst();
-      return row?.next_poll_at === null || row === undefined ? undefined : Number(row.next_poll_at);
+      const held = await db
+        .selectFrom('refunds')
+        .select((eb) => eb.fn.min<number>('lease_expires_at').as('until'))
+        .where('next_poll_at', '<=', now)
+        .where('lease_expires_at', '>=', now)
+        .executeTakeFirst();
+      const candidates = [free?.next_poll_at, held?.until].filter((t): t is number => t !== null && t !== undefined).map(Number);
+      return candidates.length === 0 ? undefined : Math.min(...candidates);
     },
 
     async listOverdue({ stalledBefore, giveUpBefore, limit }) {
@@ -316,11 +345,12 @@ export function createKyselyStore(db: Kysely<Database>, caps: DialectCapabilitie
       return rows.map(outboxFromRow).sort((a, b) => a.id - b.id);
     },
 
-    async markOutboxSent(id, now) {
+    async markOutboxSent(ids, now) {
+      if (ids.length === 0) return;
       await db
         .updateTable('outbox')
         .set({ status: 'sent', sent_at: now, lease_owner: null, lease_expires_at: null, last_error: null })
-        .where('id', '=', id)
+        .where('id', 'in', [...ids])
         .execute();
     },
 
