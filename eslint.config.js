@@ -17,6 +17,8 @@ export default tseslint.config(
       '@typescript-eslint/no-explicit-any': 'off',
       '@typescript-eslint/no-non-null-assertion': 'off',
       'no-constant-condition': ['error', { checkLoops: false }],
+      // A composition root declares a component before the closures that wake it are built.
+      'prefer-const': ['error', { ignoreReadBeforeAssign: true }],
     },
   },
   {
