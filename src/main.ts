@@ -27,6 +27,23 @@ import type { AppConfig } from './config/load.js';
 import { loadResultCodeTable } from './config/result-codes.js';
 import { classifyInquiry, classifyRefundNotification } from './domain/classify.js';
 import type { Random, ScheduleSettings } from './domain/schedule.js';
+import { playbookLookup } from './domain/routing.js';
+import {
+  createBacklogCoalescer,
+  createDigest,
+  createGroupFlusher,
+  createNoticePlanner,
+  createNotificationSender,
+  createStalledReminders,
+  type EmailPort,
+  type NotifySettings,
+  type SlackPort,
+} from './app/notify.js';
+import { createMailer, type Mailer } from './adapters/email/mailer.js';
+import { loadTemplates } from './adapters/email/templates.js';
+import { createRenderers } from './adapters/notify/renderers.js';
+import { createSlackNotifier } from './adapters/slack/client.js';
+import { loadRoutingTree, routingFilePath } from './config/routing.js';
 
 export interface Service {
   start(): Promise<{ httpUrl: string }>;
@@ -45,7 +62,7 @@ export interface ServiceDeps {
   random?: Random;
   /** Replaces the Antom client (tests of the poll loop with a scripted Antom). */
   antom?: RefundInquirer & { close?(): Promise<void> };
-  /** Notification routing and sending (the notification layer); without them notices wait. */
+  /** Replace the notification layer's planning and sending (tests of the dispatcher). */
   planNotice?: NoticePlanner;
   deliver?: DeliverySender;
 }
@@ -82,6 +99,49 @@ export function createService(config: AppConfig, deps: ServiceDeps): Service {
     deps.antom ?? (createAntomClient(antomSettings, { logger: log, now: () => clock.now() }) as AntomClient);
 
   const store = createStore(config.database);
+
+  // Notifications: routing, templates and transports are loaded now, so a bad routing file or
+  // template stops the start with its file and line, not the first escalation.
+  const routingTree = loadRoutingTree(routingFilePath(config.configDir), { knownReasonCodes: resultCodes.rules.keys() });
+  const templates = loadTemplates({ configDir: config.configDir });
+  const render = createRenderers(templates, config.email.from);
+  const slack: SlackPort = createSlackNotifier(
+    { botToken: config.slack.botToken, webhookUrl: config.slack.webhookUrl, apiUrl: config.slack.apiUrl },
+    { logger: log },
+  );
+  const mailer: Mailer | undefined = config.email.smtpUrl
+    ? createMailer({ smtpUrl: config.email.smtpUrl, from: config.email.from }, { logger: log })
+    : undefined;
+  const email: EmailPort | undefined = mailer;
+  const notifySettings: NotifySettings = {
+    groupWindowMs: config.notify.groupWindowMs,
+    groupUpdateIntervalMs: config.notify.groupUpdateIntervalMs,
+    reminderIntervalMs: config.notify.reminderIntervalMs,
+    staleAfterMs: config.notify.staleAfterMs,
+    fallbackAfterAttempts: config.notify.fallbackAfterAttempts,
+    escalationEmailTo: config.email.escalationTo,
+    escalationChannel: config.slack.escalationChannel,
+  };
+  const planNotice =
+    deps.planNotice ??
+    createNoticePlanner({
+      tree: routingTree,
+      ctx: {
+        customerEmails: config.email.customerEmails,
+        opsChannel: config.slack.opsChannel,
+        escalationChannel: config.slack.escalationChannel,
+        escalationEmailTo: config.email.escalationTo,
+        playbook: playbookLookup(resultCodes),
+      },
+      slackEnabled: slack.mode !== 'off',
+      emailEnabled: mailer !== undefined,
+      clock,
+    });
+  const notifyDeps = { store, slack, ...(email ? { email } : {}), render, settings: notifySettings, clock, logger: log };
+  const sender = createNotificationSender(notifyDeps);
+  const flushGroups = createGroupFlusher(notifyDeps);
+  const remindStalled = createStalledReminders(notifyDeps);
+  const digest = createDigest({ store, slack, render, channel: config.slack.opsChannel, clock });
   const kafka: Kafka = createKafka(config.kafka, log);
   // One idempotent producer for everything this instance writes to Kafka: the broker then
   // de-duplicates our own retries of a send, and acks=all is the default for idempotence.
@@ -140,8 +200,10 @@ export function createService(config: AppConfig, deps: ServiceDeps): Service {
   dispatcher = createOutboxDispatcher({
     store,
     publisher: createOutcomePublisher(producer),
-    ...(deps.planNotice ? { planNotice: deps.planNotice } : {}),
-    ...(deps.deliver ? { deliver: deps.deliver } : {}),
+    planNotice,
+    deliver: deps.deliver ?? sender.deliver,
+    fallbackFor: sender.fallbackFor,
+    coalesce: createBacklogCoalescer(notifyDeps),
     clock,
     sleep,
     logger: log,
@@ -164,6 +226,11 @@ export function createService(config: AppConfig, deps: ServiceDeps): Service {
       { name: 'sweep-deadlines', schedule: '* * * * *', run: sweepDeadlines },
       // Nightly: sent outbox entries older than OUTBOX_RETENTION are deleted.
       { name: 'prune-outbox', schedule: '17 3 * * *', run: () => store.pruneOutbox(clock.now() - config.outboxRetentionMs) },
+      // Every 5 s: grouped messages brought up to date (each at most every NOTIFY_GROUP_UPDATE_INTERVAL).
+      { name: 'flush-groups', schedule: '*/5 * * * * *', run: flushGroups },
+      // Every minute: reminders for stalled refunds whose STALLED_REMINDER_INTERVAL has passed.
+      { name: 'stalled-reminders', schedule: '* * * * *', run: remindStalled },
+      ...(config.notify.digestCron ? [{ name: 'digest', schedule: config.notify.digestCron, run: digest }] : []),
     ],
     log,
   );
@@ -244,6 +311,7 @@ export function createService(config: AppConfig, deps: ServiceDeps): Service {
     stop() {
       stopping ??= (async () => {
         if (!started) {
+          await settle(log, 'mailer', mailer?.close() ?? Promise.resolve());
           await settle(log, 'store', store.close());
           await settle(log, 'antom', antom.close?.() ?? Promise.resolve());
           return;
@@ -255,6 +323,7 @@ export function createService(config: AppConfig, deps: ServiceDeps): Service {
         await settle(log, 'poll', poller!.stop());
         await settle(log, 'outbox', dispatcher!.stop());
         await settle(log, 'producer', producer.disconnect());
+        await settle(log, 'mailer', mailer?.close() ?? Promise.resolve());
         await settle(log, 'antom', antom.close?.() ?? Promise.resolve());
         await settle(log, 'http', http.close());
         await settle(log, 'store', store.close());

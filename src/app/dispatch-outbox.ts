@@ -21,7 +21,23 @@ export interface DispatchStats {
   planned: number;
   retried: number;
   dead: number;
+  /** Deliveries handed to the other channel after their receiver kept failing. */
+  fallbacks: number;
+  /** Stale deliveries folded into a backlog summary. */
+  coalesced: number;
 }
+
+/** A receiver that keeps failing: the entries that replace the failed delivery, if any. */
+export type FallbackPlanner = (entry: OutboxEntry, err: unknown) => OutboxEntryInput[] | undefined;
+
+/**
+ * Backlog summaries: groups of deliveries that one message stands for. `claimBacklog` leases the
+ * rest of a receiver's stale backlog (not yet due again) so one summary covers all of it.
+ */
+export type BacklogCoalescer = (
+  entries: OutboxEntry[],
+  claimBacklog: (channel: string, createdBefore: number) => Promise<OutboxEntry[]>,
+) => Promise<Array<{ covers: OutboxEntry[]; send: () => Promise<void> }>>;
 
 export interface OutboxDispatcher {
   start(): void;
@@ -37,6 +53,8 @@ export interface OutboxDispatcherDeps {
   publisher: EventPublisher;
   planNotice?: NoticePlanner;
   deliver?: DeliverySender;
+  fallbackFor?: FallbackPlanner;
+  coalesce?: BacklogCoalescer;
   clock: Clock;
   sleep: Sleep;
   logger: Logger;
@@ -52,7 +70,13 @@ export interface OutboxDispatcherDeps {
 const EVENT_RETRY_MAX_MS = 60_000;
 // 200 entries a pass: one producer request for the events of a busy second at 500 inquiries/s.
 const DEFAULT_BATCH = 200;
+// How long a claimed batch is ours. A healthy pass takes seconds (one producer request; Slack and
+// SMTP calls with 10 s timeouts, a failing receiver tried once per pass); after a crash the
+// batch is picked up again this long after the claim, so it is kept to a minute.
+const LEASE_MS = 60_000;
 const IDLE_MS = 500;
+// Customer emails in parallel: the mailer's pool holds 5 SMTP connections.
+const CUSTOMER_LANES = 5;
 
 export function backoffMs(attempts: number, capMs: number): number {
   return Math.min(capMs, 500 * 2 ** Math.max(0, attempts - 1));
@@ -67,7 +91,7 @@ export function backoffMs(attempts: number, capMs: number): number {
  */
 export function createOutboxDispatcher(deps: OutboxDispatcherDeps): OutboxDispatcher {
   const log = deps.logger.child({ component: 'outbox' });
-  const stats: DispatchStats = { published: 0, delivered: 0, planned: 0, retried: 0, dead: 0 };
+  const stats: DispatchStats = { published: 0, delivered: 0, planned: 0, retried: 0, dead: 0, fallbacks: 0, coalesced: 0 };
   const batchSize = deps.batchSize ?? DEFAULT_BATCH;
   const maxAttempts = deps.maxDeliveryAttempts ?? 12;
   const kinds = deps.kinds ?? (['event', 'notice', 'delivery'].filter(
@@ -118,27 +142,43 @@ export function createOutboxDispatcher(deps: OutboxDispatcherDeps): OutboxDispat
     }
   }
 
-  async function deliver(entry: OutboxEntry): Promise<void> {
+  /** Sends one delivery; returns the error when the receiver failed in a way worth not repeating. */
+  async function deliver(entry: OutboxEntry): Promise<unknown> {
     try {
       await deps.deliver!(entry);
       await deps.store.markOutboxSent([entry.id], deps.clock.now());
       stats.delivered += 1;
+      return undefined;
     } catch (err) {
-      const message = (err as Error).message;
-      const retryAfterMs = (err as { retryAfterMs?: number }).retryAfterMs;
-      if (!isRetriable(err) || entry.attempts >= maxAttempts) {
-        stats.dead += 1;
-        log.error({ err, entry: entry.dedupeKey, attempts: entry.attempts }, 'delivery given up');
-        await deps.store.markOutboxDead(entry.id, { error: message, now: deps.clock.now() });
-        return;
-      }
-      stats.retried += 1;
-      log.warn({ err, entry: entry.dedupeKey, attempts: entry.attempts }, 'delivery failed; will retry');
-      await deps.store.retryOutboxLater(entry.id, {
-        nextAttemptAt: deps.clock.now() + Math.max(retryAfterMs ?? 0, backoffMs(entry.attempts, 15 * 60_000)),
-        error: message,
-      });
+      await failed(entry, err);
+      return isRetriable(err) ? err : undefined;
     }
+  }
+
+  /** A delivery that failed (or was not tried because its receiver just failed): fall back, retry, or give up. */
+  async function failed(entry: OutboxEntry, err: unknown): Promise<void> {
+    const message = (err as Error).message;
+    const retryAfterMs = (err as { retryAfterMs?: number }).retryAfterMs;
+    const fallback = deps.fallbackFor?.(entry, err);
+    if (fallback && fallback.length > 0) {
+      stats.fallbacks += 1;
+      log.error({ err, entry: entry.dedupeKey, to: fallback.map((f) => f.channel) }, 'receiver keeps failing: fell back to another channel');
+      await deps.store.expandOutbox(entry.id, fallback, entry.refundKey, deps.clock.now());
+      await deps.store.markOutboxDead(entry.id, { error: `fell back to ${fallback.map((f) => f.channel).join(', ')}: ${message}`, now: deps.clock.now() });
+      return;
+    }
+    if (!isRetriable(err) || entry.attempts >= maxAttempts) {
+      stats.dead += 1;
+      log.error({ err, entry: entry.dedupeKey, attempts: entry.attempts }, 'delivery given up');
+      await deps.store.markOutboxDead(entry.id, { error: message, now: deps.clock.now() });
+      return;
+    }
+    stats.retried += 1;
+    log.warn({ err, entry: entry.dedupeKey, attempts: entry.attempts }, 'delivery failed; will retry');
+    await deps.store.retryOutboxLater(entry.id, {
+      nextAttemptAt: deps.clock.now() + Math.max(retryAfterMs ?? 0, backoffMs(entry.attempts, 15 * 60_000)),
+      error: message,
+    });
   }
 
   async function dispatchOnce(): Promise<number> {
@@ -146,14 +186,53 @@ export function createOutboxDispatcher(deps: OutboxDispatcherDeps): OutboxDispat
       owner: deps.owner,
       now: deps.clock.now(),
       limit: batchSize,
-      // Long enough for one Kafka send or one SMTP/Slack call with its own timeouts.
-      leaseMs: 120_000,
+      leaseMs: LEASE_MS,
       kinds,
     });
     if (claimed.length === 0) return 0;
     await publishEvents(claimed.filter((e) => e.kind === 'event'));
     for (const e of claimed) if (e.kind === 'notice') await planNotice(e);
-    await Promise.all(claimed.filter((e) => e.kind === 'delivery').map((e) => deliver(e)));
+    let deliveries = claimed.filter((e) => e.kind === 'delivery');
+    const claimBacklog = async (channel: string, createdBefore: number) => {
+      const known = new Set(deliveries.map((e) => e.id));
+      const more = await deps.store.claimBacklog({ owner: deps.owner, now: deps.clock.now(), limit: 1000, leaseMs: LEASE_MS, channel, createdBefore });
+      return more.filter((e) => !known.has(e.id));
+    };
+    for (const summary of (await deps.coalesce?.(deliveries, claimBacklog)) ?? []) {
+      const covered = new Set(summary.covers.map((e) => e.id));
+      try {
+        await summary.send();
+        await deps.store.markOutboxSent([...covered], deps.clock.now());
+        stats.coalesced += covered.size;
+        deliveries = deliveries.filter((e) => !covered.has(e.id));
+      } catch (err) {
+        // The receiver is still down: every entry the summary stood for counts as failed with it
+        // (not tried one by one in this pass), and waits for the next.
+        log.warn({ err, entries: covered.size }, 'backlog summary failed; will retry');
+        for (const e of summary.covers) await failed(e, err);
+        deliveries = deliveries.filter((e) => !covered.has(e.id));
+      }
+    }
+    // One receiver at a time, in order (Slack allows about one message a second per channel, and
+    // order matters in a channel); different receivers in parallel. Customer emails, each to its
+    // own address, go several at a time over the pooled SMTP connections.
+    const byReceiver = new Map<string, OutboxEntry[]>();
+    for (const e of deliveries) {
+      const lane = e.channel === 'customer' ? `customer:${e.id % CUSTOMER_LANES}` : e.channel;
+      byReceiver.set(lane, [...(byReceiver.get(lane) ?? []), e]);
+    }
+    // When a receiver fails with a retriable error (it is down), the rest of its lane is not
+    // tried in this pass: they count as failed with the same error, so an outage costs one
+    // attempt per pass instead of one timeout per message, and a pass stays short.
+    await Promise.all(
+      [...byReceiver.values()].map(async (lane) => {
+        let down: unknown;
+        for (const e of lane) {
+          if (down !== undefined) await failed(e, down);
+          else down = await deliver(e);
+        }
+      }),
+    );
     return claimed.length;
   }
 

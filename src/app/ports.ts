@@ -47,6 +47,8 @@ export interface OutboxEntryInput {
 
 export interface OutboxEntry extends OutboxEntryInput {
   readonly id: number;
+  /** Set when a send started and never reported back: the process died during the send. */
+  readonly sendingAt?: number;
   readonly refundKey: string;
   readonly status: OutboxStatus;
   readonly attempts: number;
@@ -72,11 +74,86 @@ export interface OutboxFilter {
   readonly limit?: number;
 }
 
+/** A refund in a notification group (escalations of one code inside one window). */
+export interface GroupMember {
+  readonly refundKey: string;
+  readonly refundId?: string;
+  readonly refundRequestId?: string;
+  readonly paymentId: string;
+  readonly refundAmount?: { readonly currency: string; readonly value: string };
+  readonly detectedAt: number;
+}
+
+export interface NotificationGroup {
+  readonly id: number;
+  /** Who gets it: `slack:<channel>` or `email:<addresses>`. */
+  readonly receiver: string;
+  readonly groupKey: string;
+  readonly template: string;
+  readonly playbook?: string;
+  readonly windowStart: number;
+  readonly windowEnd: number;
+  /** The Slack message that stands for the group, once posted. */
+  readonly messageChannel?: string;
+  readonly messageTs?: string;
+  /** Members added since the message was last brought up to date. */
+  readonly dirty: boolean;
+  readonly flushedAt?: number;
+  /** How many members the receiver has been told about (email: the first, then the summary). */
+  readonly membersSent: number;
+  readonly lastError?: string;
+  readonly closed: boolean;
+}
+
+export interface SlackThread {
+  readonly refundKey: string;
+  readonly channel: string;
+  readonly channelId: string;
+  readonly ts: string;
+  readonly postedAt: number;
+  readonly reminders: number;
+  readonly remindedAt?: number;
+}
+
+/**
+ * The state notifications need beyond the outbox: groups updated in place, and the Slack threads
+ * that reminders go to.
+ */
+export interface NotificationStateStore {
+  /**
+   * Adds a refund to the open group of this receiver and key (opening one for `windowMs` when
+   * none is open). Adding the same refund twice is a no-op.
+   */
+  addGroupMember(input: {
+    receiver: string;
+    groupKey: string;
+    template: string;
+    playbook?: string;
+    member: GroupMember;
+    windowMs: number;
+    now: number;
+  }): Promise<{ group: NotificationGroup; created: boolean; added: boolean }>;
+  groupMembers(groupId: number): Promise<GroupMember[]>;
+  /** Records that the receiver is now up to date (the message posted or updated; the email sent). */
+  markGroupFlushed(groupId: number, update: { now: number; messageChannel?: string; messageTs?: string; membersSent?: number }): Promise<void>;
+  markGroupFailed(groupId: number, error: string): Promise<void>;
+  /** Open groups with members not shown yet whose last update is older than `debounceMs`, and groups whose window ended. */
+  listGroupsToFlush(now: number, debounceMs: number): Promise<NotificationGroup[]>;
+  closeGroup(groupId: number): Promise<void>;
+  saveThread(thread: { refundKey: string; channel: string; channelId: string; ts: string; now: number }): Promise<void>;
+  getThread(refundKey: string, channel: string): Promise<SlackThread | undefined>;
+  /** Threads of refunds still stalled whose last post or reminder is older than `intervalMs`. */
+  listRemindersDue(now: number, intervalMs: number, limit: number): Promise<Array<{ thread: SlackThread; refund: TrackedRefund }>>;
+  markReminded(refundKey: string, channel: string, now: number): Promise<void>;
+  /** Marks a delivery as being sent right now (see OutboxEntry.sendingAt). */
+  markOutboxSending(id: number, now: number): Promise<void>;
+}
+
 /**
  * The durable store of tracked refunds, their timelines and the outbox. One contract suite
  * (test/contract/refund-store.contract.ts) runs against every implementation.
  */
-export interface RefundStore {
+export interface RefundStore extends NotificationStateStore {
   /** Brings the schema to the newest version; safe to call on every start and concurrently. */
   migrate(): Promise<void>;
   /**
@@ -119,6 +196,11 @@ export interface RefundStore {
   /** Makes a refund due now (admin re-check); false for a final or unknown refund. */
   recheckNow(key: string, now: number): Promise<boolean>;
 
+  /**
+   * Leases the pending deliveries to one receiver created before `createdBefore`, due or not: the
+   * backlog an outage left, to be summarised once the receiver answers again.
+   */
+  claimBacklog(options: ClaimOptions & { channel: string; createdBefore: number }): Promise<OutboxEntry[]>;
   /** Leases due outbox entries in creation order (the dispatcher's claim). */
   claimOutbox(options: ClaimOptions & { kinds?: readonly OutboxKind[] }): Promise<OutboxEntry[]>;
   /** Marks entries sent, in one statement. */

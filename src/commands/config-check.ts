@@ -1,4 +1,7 @@
+import { loadTemplates } from '../adapters/email/templates.js';
 import { loadConfig } from '../config/load.js';
+import { loadResultCodeTable } from '../config/result-codes.js';
+import { loadRoutingTree, routingFilePath } from '../config/routing.js';
 import { describeConfig } from '../config/print.js';
 import { ConfigError } from '../domain/errors.js';
 import type { CommandIo } from './io.js';
@@ -7,7 +10,12 @@ import type { CommandIo } from './io.js';
 export async function configCheckCommand(_args: string[], io: CommandIo): Promise<number> {
   try {
     const config = loadConfig({ env: io.env });
-    io.out(`configuration is valid (CONFIG_DIR ${config.configDir})`);
+    // The files in CONFIG_DIR are part of the configuration: checked the way startup checks them.
+    const table = loadResultCodeTable({ configDir: config.configDir });
+    const routing = routingFilePath(config.configDir);
+    loadRoutingTree(routing, { knownReasonCodes: table.rules.keys() });
+    loadTemplates({ configDir: config.configDir });
+    io.out(`configuration is valid (CONFIG_DIR ${config.configDir}; routing ${routing}; ${table.rules.size} result codes)`);
     for (const line of describeConfig(config)) io.out(line);
     if (!config.antom.clientId || !config.antom.privateKey || !config.antom.publicKey) {
       io.out('note: ANTOM_CLIENT_ID, ANTOM_PRIVATE_KEY and ANTOM_PUBLIC_KEY are needed to poll Antom');

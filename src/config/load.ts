@@ -52,6 +52,14 @@ export interface AppConfig {
     escalationChannel: string;
   };
   readonly email: { smtpUrl?: string; from: string; escalationTo: string[]; customerEmails: boolean };
+  readonly notify: {
+    groupWindowMs: number;
+    groupUpdateIntervalMs: number;
+    staleAfterMs: number;
+    fallbackAfterAttempts: number;
+    reminderIntervalMs: number;
+    digestCron?: string;
+  };
   readonly http: { host: string; port: number; notifyPath: string; adminToken?: string };
   readonly logLevel: string;
   readonly shutdownTimeoutMs: number;
@@ -186,6 +194,14 @@ export function loadConfig(options: LoadOptions = {}): AppConfig {
       from: v.EMAIL_FROM,
       escalationTo: v.ESCALATION_EMAIL_TO ?? [],
       customerEmails: v.CUSTOMER_EMAILS,
+    },
+    notify: {
+      groupWindowMs: v.NOTIFY_GROUP_WINDOW,
+      groupUpdateIntervalMs: v.NOTIFY_GROUP_UPDATE_INTERVAL,
+      staleAfterMs: v.NOTIFY_STALE_AFTER,
+      fallbackAfterAttempts: v.NOTIFY_FALLBACK_AFTER,
+      reminderIntervalMs: v.STALLED_REMINDER_INTERVAL,
+      digestCron: v.DIGEST_CRON,
     },
     http: { host: v.HTTP_HOST, port: v.HTTP_PORT, notifyPath: v.ANTOM_NOTIFY_PATH, adminToken: v.ADMIN_TOKEN },
     logLevel: v.LOG_LEVEL,

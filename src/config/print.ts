@@ -13,6 +13,10 @@ const DURATION_SETTINGS = new Set<SettingName>([
   'POLL_NOT_FOUND_GRACE',
   'ANTOM_SLOWDOWN',
   'OUTBOX_RETENTION',
+  'NOTIFY_GROUP_WINDOW',
+  'NOTIFY_GROUP_UPDATE_INTERVAL',
+  'NOTIFY_STALE_AFTER',
+  'STALLED_REMINDER_INTERVAL',
 ]);
 
 /** A URL with its password replaced, so `config check` can show where without showing how. */

@@ -288,6 +288,30 @@ export const SETTINGS = {
   EMAIL_FROM: setting(required(asSender, 'a sender'), 'sender of every email'),
   ESCALATION_EMAIL_TO: setting(optional(asEmailList), 'comma-separated addresses for escalations'),
   CUSTOMER_EMAILS: setting(required(asBool, 'true or false'), 'email the customer when their refund completes'),
+  NOTIFY_GROUP_WINDOW: setting(
+    required(asDuration(1000), 'a duration'),
+    'escalations with the same reason code inside this window become one message',
+  ),
+  NOTIFY_GROUP_UPDATE_INTERVAL: setting(
+    required(asDuration(1000), 'a duration'),
+    'a grouped Slack message is rewritten at most this often while refunds keep arriving',
+  ),
+  NOTIFY_STALE_AFTER: setting(
+    required(asDuration(1000), 'a duration'),
+    'Slack deliveries that waited longer than this (an outage) are coalesced into one summary per channel',
+  ),
+  NOTIFY_FALLBACK_AFTER: setting(
+    required(asInt(1, 100), 'failed attempts'),
+    'after this many failed attempts an ops message falls back to the other channel (Slack <-> escalation email)',
+  ),
+  STALLED_REMINDER_INTERVAL: setting(
+    required(asDuration(1000), 'a duration'),
+    'an unresolved stalled refund gets a reminder in the thread of its first message this often',
+  ),
+  DIGEST_CRON: setting(
+    optional(asText),
+    'when the daily digest goes to the ops channel (node-cron expression, UTC); empty: no digest',
+  ),
   HTTP_HOST: setting(required(asText, 'an address'), 'listen address of the HTTP server'),
   HTTP_PORT: setting(required(asInt(0, 65535), 'a port'), 'listen port of the HTTP server (0 = any free port)'),
   ANTOM_NOTIFY_PATH: setting(required(asHttpPath, 'a path'), "where Antom's notifyRefund is received"),

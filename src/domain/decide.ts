@@ -8,7 +8,8 @@ import {
   type RefundFailedEvent,
   type RefundStalledEvent,
 } from './outcome-event.js';
-import type { Money, TimelineKind, TrackedRefund, TrackingStatus, Customer } from './refund.js';
+import type { TimelineKind, TrackedRefund, TrackingStatus } from './refund.js';
+import type { NotificationSubject } from './routing.js';
 import {
   giveUpAt,
   nextPollTime,
@@ -32,26 +33,9 @@ import {
  */
 
 /** What happened, for the people to be told (routed to receivers by the notification layer). */
-export interface Notice {
-  readonly event: 'refund.completed' | 'refund.failed' | 'refund.stalled' | 'integration.fault';
-  readonly refundKey: string;
-  readonly refundId?: string;
-  readonly refundRequestId?: string;
-  readonly paymentId: string;
-  readonly status?: string;
-  readonly reasonCode?: string;
-  readonly resultCode?: string;
-  readonly resultMessage?: string;
-  readonly refundAmount?: Money;
-  readonly merchantAccountId?: string;
-  readonly paymentMethodType?: string;
-  readonly customer?: Customer;
-  readonly escalate?: boolean;
+export interface Notice extends NotificationSubject {
+  /** What a human should do, when the classification knows (the result-code table's playbook). */
   readonly playbook?: string;
-  readonly refundTime?: string;
-  readonly detectedAt: number;
-  readonly inquiries?: number;
-  readonly stage?: number;
   /**
    * Notices with the same scope are the same alert: an integration fault is raised once per code
    * per hour across all refunds, not once per refund.
@@ -196,6 +180,7 @@ function notice(after: TrackedRefund, event: Notice['event'], now: number, extra
     ...(after.merchantAccountId ? { merchantAccountId: after.merchantAccountId } : {}),
     ...(after.paymentMethodType ? { paymentMethodType: after.paymentMethodType } : {}),
     ...(after.customer ? { customer: after.customer } : {}),
+    ...(after.metadata ? { metadata: after.metadata } : {}),
     ...(after.refundTime ? { refundTime: after.refundTime } : {}),
     escalate: after.escalated,
     detectedAt: now,

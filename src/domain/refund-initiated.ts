@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { trackingKey, type NewRefund, type RecordOrigin } from './refund.js';
+import { trackingKey, type Customer, type Money, type NewRefund, type RecordOrigin } from './refund.js';
 
 /**
  * The refund-initiated payload of the contract (CONTRACT.md, "Input"). Unknown fields are
@@ -17,6 +17,13 @@ const ID_PATTERN = /^[\x21-\x7E]+$/;
 const EMAIL = /^[^\s@<>()",;]+@[^\s@<>()",;]+\.[^\s@<>()",;]+$/;
 // RFC 3339 date-time (the ISO-8601 profile CloudEvents and Antom use), offset required.
 const ISO_DATETIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
+const CURRENCY = /^[A-Z]{3}$/;
+const MINOR_UNITS = /^\d{1,18}$/;
+const LOCALE = /^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$/;
+const EMAIL_MAX = 254;
+const NAME_MAX = 256;
+const PAYMENT_METHOD_MAX = 64;
+const REASON_MAX = 256;
 
 const id = (what: string) =>
   z
@@ -30,7 +37,7 @@ const text = (what: string, max: number) =>
 
 const amountValue = z.union(
   [
-    z.string().regex(/^\d{1,18}$/, 'refundAmount.value must be a whole number of minor units, e.g. "1250"'),
+    z.string().regex(MINOR_UNITS, 'refundAmount.value must be a whole number of minor units, e.g. "1250"'),
     z
       .number()
       .int('refundAmount.value must be a whole number of minor units')
@@ -44,7 +51,7 @@ const money = z.object(
   {
     currency: z
       .string({ error: 'refundAmount.currency must be a string' })
-      .regex(/^[A-Z]{3}$/, 'refundAmount.currency must be an ISO 4217 code such as USD'),
+      .regex(CURRENCY, 'refundAmount.currency must be an ISO 4217 code such as USD'),
     value: amountValue,
   },
   { error: 'refundAmount must be an object { currency, value }' },
@@ -54,13 +61,13 @@ const customer = z.object(
   {
     email: z
       .string({ error: 'customer.email must be a string' })
-      .max(254, 'customer.email is longer than 254 characters')
+      .max(EMAIL_MAX, `customer.email is longer than ${EMAIL_MAX} characters`)
       .regex(EMAIL, 'customer.email is not an email address')
       .optional(),
-    name: text('customer.name', 256).optional(),
+    name: text('customer.name', NAME_MAX).optional(),
     locale: z
       .string({ error: 'customer.locale must be a string' })
-      .regex(/^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$/, 'customer.locale must be a language tag such as en or pt-BR')
+      .regex(LOCALE, 'customer.locale must be a language tag such as en or pt-BR')
       .optional(),
   },
   { error: 'customer must be an object { email, name, locale }' },
@@ -68,10 +75,14 @@ const customer = z.object(
 
 const metadata = z
   .record(z.string(), z.unknown(), { error: 'metadata must be a JSON object' })
-  .refine((m) => fitsUtf8(JSON.stringify(m), METADATA_MAX_BYTES), {
+  .refine((m) => metadataFits(m), {
     message: `metadata is larger than ${METADATA_MAX_BYTES} bytes of JSON`,
   })
   .describe(`a JSON object of at most ${METADATA_MAX_BYTES} bytes (as UTF-8 JSON), echoed on the outcome event`);
+
+function metadataFits(m: Record<string, unknown>): boolean {
+  return fitsUtf8(JSON.stringify(m), METADATA_MAX_BYTES);
+}
 
 /** Whether `text` is at most `maxBytes` in UTF-8, without allocating the bytes (runs per record). */
 export function fitsUtf8(text: string, maxBytes: number): boolean {
@@ -98,8 +109,8 @@ export const refundInitiatedSchema = z.object({
   paymentId: id('paymentId').describe("Antom's id of the original payment"),
   refundAmount: money.optional().describe('value in minor units of the currency'),
   merchantAccountId: id('merchantAccountId').optional(),
-  paymentMethodType: text('paymentMethodType', 64).optional(),
-  refundReason: text('refundReason', 256).optional(),
+  paymentMethodType: text('paymentMethodType', PAYMENT_METHOD_MAX).optional(),
+  refundReason: text('refundReason', REASON_MAX).optional(),
   customer: customer.optional().describe('without an email no customer email is sent'),
   initiatedAt: z
     .string({ error: 'initiatedAt must be a string' })
@@ -122,8 +133,18 @@ export interface ValidationContext {
 
 export type ValidationResult = { ok: true; refund: NewRefund } | { ok: false; problems: string[] };
 
-/** Validates a decoded payload against the contract and builds the refund to track. */
+/**
+ * Validates a decoded payload against the contract and builds the refund to track. The common,
+ * valid record takes the fast check below; anything else goes through the schema, which decides
+ * and words the reasons.
+ */
 export function validateRefundInitiated(payload: unknown, ctx: ValidationContext): ValidationResult {
+  const refund = acceptCommonCase(payload, ctx);
+  return refund ? { ok: true, refund } : validateWithSchema(payload, ctx);
+}
+
+/** The schema alone: the definition of what is valid, and of the reasons when it is not. */
+export function validateWithSchema(payload: unknown, ctx: ValidationContext): ValidationResult {
   if (payload === null || typeof payload !== 'object' || Array.isArray(payload)) {
     return { ok: false, problems: [`the refund must be a JSON object, got ${describe(payload)}`] };
   }
@@ -139,8 +160,11 @@ export function validateRefundInitiated(payload: unknown, ctx: ValidationContext
   if (!p.refundId && !p.refundRequestId) {
     return { ok: false, problems: ['refundId or refundRequestId is required'] };
   }
-  const initiatedAt = p.initiatedAt ?? new Date(ctx.recordTimestamp).toISOString();
-  const refund: NewRefund = {
+  return { ok: true, refund: toNewRefund(p, ctx) };
+}
+
+function toNewRefund(p: RefundInitiatedPayload, ctx: ValidationContext): NewRefund {
+  return {
     id: trackingKey(p),
     refundId: p.refundId,
     refundRequestId: p.refundRequestId,
@@ -150,11 +174,98 @@ export function validateRefundInitiated(payload: unknown, ctx: ValidationContext
     paymentMethodType: p.paymentMethodType,
     refundReason: p.refundReason,
     customer: p.customer && (p.customer.email || p.customer.name || p.customer.locale) ? p.customer : undefined,
-    initiatedAt,
+    initiatedAt: p.initiatedAt ?? new Date(ctx.recordTimestamp).toISOString(),
     metadata: p.metadata,
     origin: ctx.origin,
   };
-  return { ok: true, refund };
+}
+
+/**
+ * The same rules as the schema, checked by hand for a record that passes them all: ~0.3 µs a
+ * record where the schema takes ~6 µs, which is a fifth of the ingest's CPU per record
+ * (docs/performance.md). It returns what the schema would return, or `undefined` whenever
+ * anything is off or merely unusual, and then the schema decides. So it may only ever accept less
+ * than the schema, never more; test/unit/refund-initiated-fast.test.ts holds it to that over the
+ * table of bad records and over many randomly broken ones. A rule changed in the schema must be
+ * changed here too (the patterns and limits are shared; the test catches a rule forgotten here).
+ */
+export function acceptCommonCase(payload: unknown, ctx: ValidationContext): NewRefund | undefined {
+  if (!isObject(payload)) return undefined;
+  const { refundId, refundRequestId, paymentId, refundAmount, merchantAccountId, paymentMethodType, refundReason, customer, initiatedAt, metadata } =
+    payload as Record<string, unknown>;
+  if (!isId(paymentId)) return undefined;
+  if (refundId !== undefined && !isId(refundId)) return undefined;
+  if (refundRequestId !== undefined && !isId(refundRequestId)) return undefined;
+  if (ctx.antomApi === 'v2' ? refundId === undefined : refundId === undefined && refundRequestId === undefined) return undefined;
+  if (merchantAccountId !== undefined && !isId(merchantAccountId)) return undefined;
+  if (paymentMethodType !== undefined && !isText(paymentMethodType, PAYMENT_METHOD_MAX)) return undefined;
+  if (refundReason !== undefined && !isText(refundReason, REASON_MAX)) return undefined;
+  if (initiatedAt !== undefined && !(typeof initiatedAt === 'string' && ISO_DATETIME.test(initiatedAt) && !Number.isNaN(Date.parse(initiatedAt)))) {
+    return undefined;
+  }
+
+  let amount: Money | undefined;
+  if (refundAmount !== undefined) {
+    if (!isObject(refundAmount)) return undefined;
+    const { currency, value } = refundAmount as Record<string, unknown>;
+    if (typeof currency !== 'string' || !CURRENCY.test(currency)) return undefined;
+    if (typeof value === 'string') {
+      if (!MINOR_UNITS.test(value)) return undefined;
+    } else if (!(typeof value === 'number' && Number.isSafeInteger(value) && value >= 0)) return undefined;
+    amount = { currency, value: String(value) };
+  }
+
+  let who: Customer | undefined;
+  if (customer !== undefined) {
+    if (!isObject(customer)) return undefined;
+    const { email, name, locale } = customer as Record<string, unknown>;
+    if (email !== undefined && !(typeof email === 'string' && email.length <= EMAIL_MAX && EMAIL.test(email))) return undefined;
+    if (name !== undefined && !isText(name, NAME_MAX)) return undefined;
+    if (locale !== undefined && !(typeof locale === 'string' && LOCALE.test(locale))) return undefined;
+    // The schema's output: a new object with the known keys that are present, in schema order.
+    if (email || name || locale) {
+      const c: { email?: string; name?: string; locale?: string } = {};
+      if (email !== undefined) c.email = email;
+      if (name !== undefined) c.name = name;
+      if (locale !== undefined) c.locale = locale;
+      who = c;
+    }
+  }
+
+  // The schema copies a record key by key and drops a `__proto__` key; the plain object it would
+  // copy is used as it is, and a payload that would not copy to an equal object is left to it.
+  if (metadata !== undefined) {
+    if (!isObject(metadata) || Object.getPrototypeOf(metadata) !== Object.prototype) return undefined;
+    if (Object.hasOwn(metadata, '__proto__') || Object.hasOwn(metadata, 'constructor')) return undefined;
+    if (!metadataFits(metadata as Record<string, unknown>)) return undefined;
+  }
+
+  return {
+    id: trackingKey({ refundId: refundId as string | undefined, refundRequestId: refundRequestId as string | undefined }),
+    refundId: refundId as string | undefined,
+    refundRequestId: refundRequestId as string | undefined,
+    paymentId: paymentId as string,
+    refundAmount: amount,
+    merchantAccountId: merchantAccountId as string | undefined,
+    paymentMethodType: paymentMethodType as string | undefined,
+    refundReason: refundReason as string | undefined,
+    customer: who,
+    initiatedAt: (initiatedAt as string | undefined) ?? new Date(ctx.recordTimestamp).toISOString(),
+    metadata: metadata as Record<string, unknown> | undefined,
+    origin: ctx.origin,
+  };
+}
+
+function isObject(value: unknown): value is object {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function isId(value: unknown): value is string {
+  return typeof value === 'string' && value.length >= 1 && value.length <= ID_MAX && ID_PATTERN.test(value);
+}
+
+function isText(value: unknown, max: number): value is string {
+  return typeof value === 'string' && value.length <= max;
 }
 
 function describe(value: unknown): string {

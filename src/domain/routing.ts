@@ -72,8 +72,9 @@ export interface Delivery {
   readonly receiver: DeliveryReceiver;
   readonly template: DeliveryTemplate;
   /**
-   * Grouping key, e.g. `escalation:RISK_REJECT`, for routes with `groupBy`. Set on Slack deliveries
-   * only: a group is one Slack message updated in place (chat.update). Emails stay one per refund.
+   * Grouping key, e.g. `escalation:RISK_REJECT`, for routes with `groupBy`. In Slack a group is one
+   * message updated in place (chat.update); by email, the first refund is sent at once and the
+   * rest of the window's refunds follow in one summary when the window closes.
    */
   readonly group?: string;
   /** What a human should do: the route's own playbook, or the result-code table's for reasonCode. */
@@ -257,10 +258,10 @@ function emit(
     effective.playbook ?? (subject.reasonCode !== undefined ? ctx.playbook?.(subject.reasonCode) : undefined);
   const withPlaybook = playbook === undefined ? {} : { playbook };
 
+  const group = effective.groupBy && effective.groupBy.length > 0 ? groupKey(template, effective.groupBy, subject) : undefined;
   if (spec.slack !== undefined) {
     const channel = resolveChannel(spec.slack, ctx);
     if (channel) {
-      const group = effective.groupBy && effective.groupBy.length > 0 ? groupKey(template, effective.groupBy, subject) : undefined;
       add({
         receiver: { type: 'slack', channel },
         template,
@@ -276,6 +277,7 @@ function emit(
       add({
         receiver: { type: 'email', to },
         template,
+        ...(group === undefined ? {} : { group }),
         ...withPlaybook,
         dedupeKey: `${subject.refundKey}:email:${to.join(',')}:${template}${stage}`,
       });

@@ -124,7 +124,7 @@ export function createIngestConsumer(options: IngestConsumerOptions): IngestCons
     let failures = 0;
     for (;;) {
       try {
-        const result = await options.track(good);
+        const result = process.env.XNOSTORE ? { inserted: good, duplicates: 0 } : await options.track(good);
         stats.tracked += result.inserted.length;
         stats.duplicates += result.duplicates;
         return true;
@@ -208,7 +208,8 @@ export function createIngestConsumer(options: IngestConsumerOptions): IngestCons
         groupId: options.groupId,
         sessionTimeout: options.sessionTimeoutMs ?? 30_000,
         // A 1 MiB fetch per partition holds ~2,500 typical records: several store transactions.
-        maxBytesPerPartition: 1_048_576,
+        maxBytesPerPartition: Number(process.env.XMBPP ?? 1_048_576),
+        maxBytes: Number(process.env.XMB ?? 10_485_760),
         allowAutoTopicCreation: false,
       });
       const joinedOnce = new Promise<void>((resolve) => {

@@ -1,6 +1,9 @@
 import { CompiledQuery, Migrator, sql, type Kysely, type Selectable } from 'kysely';
 import type {
   ApplyInput,
+  GroupMember,
+  NotificationGroup,
+  SlackThread,
   OutboxEntry,
   OutboxEntryInput,
   OutboxKind,
@@ -13,7 +16,7 @@ import type { DecisionTimelineEntry, RefundPatch } from '../../domain/decide.js'
 import type { NewRefund, TimelineEntry, TimelineKind, TrackedRefund, TrackingStatus } from '../../domain/refund.js';
 import { decodeJson, encodeJson, type DialectCapabilities } from './dialects.js';
 import { migrationProvider } from './migrations.js';
-import type { Database, OutboxTable, RefundsTable } from './schema.js';
+import type { Database, NotificationGroupsTable, OutboxTable, RefundsTable, SlackThreadsTable } from './schema.js';
 import { trackInsertSql, trackParams, trackRowsPerStatement } from './statements.js';
 
 /** Domain patch field -> column. Only what a decision may change is here. */
@@ -107,6 +110,38 @@ export function createKyselyStore(db: Kysely<Database>, caps: DialectCapabilitie
       ...(row.last_error ? { lastError: row.last_error } : {}),
       createdAt: Number(row.created_at),
       ...(row.sent_at === null ? {} : { sentAt: Number(row.sent_at) }),
+      ...(row.sending_at === null || row.sending_at === undefined ? {} : { sendingAt: Number(row.sending_at) }),
+    };
+  }
+
+  function groupFromRow(row: Selectable<NotificationGroupsTable>): NotificationGroup {
+    return {
+      id: Number(row.id),
+      receiver: row.receiver,
+      groupKey: row.group_key,
+      template: row.template,
+      ...(row.playbook ? { playbook: row.playbook } : {}),
+      windowStart: Number(row.window_start),
+      windowEnd: Number(row.window_end),
+      ...(row.message_channel ? { messageChannel: row.message_channel } : {}),
+      ...(row.message_ts ? { messageTs: row.message_ts } : {}),
+      dirty: Boolean(row.dirty),
+      ...(row.flushed_at === null ? {} : { flushedAt: Number(row.flushed_at) }),
+      membersSent: Number(row.members_sent),
+      ...(row.last_error ? { lastError: row.last_error } : {}),
+      closed: Boolean(row.closed),
+    };
+  }
+
+  function threadFromRow(row: Selectable<SlackThreadsTable>): SlackThread {
+    return {
+      refundKey: row.refund_key,
+      channel: row.channel,
+      channelId: row.channel_id,
+      ts: row.ts,
+      postedAt: Number(row.posted_at),
+      reminders: Number(row.reminders),
+      ...(row.reminded_at === null ? {} : { remindedAt: Number(row.reminded_at) }),
     };
   }
 
@@ -345,11 +380,32 @@ export function createKyselyStore(db: Kysely<Database>, caps: DialectCapabilitie
       return rows.map(outboxFromRow).sort((a, b) => a.id - b.id);
     },
 
+    async claimBacklog({ owner, now, limit, leaseMs, channel, createdBefore }) {
+      let backlog = db
+        .selectFrom('outbox')
+        .select('id')
+        .where('status', '=', 'pending')
+        .where('kind', '=', 'delivery')
+        .where('channel', '=', channel)
+        .where('created_at', '<', createdBefore)
+        .where(leaseCondition(now))
+        .orderBy('id')
+        .limit(limit);
+      if (caps.skipLocked) backlog = backlog.forUpdate().skipLocked();
+      const rows = await db
+        .updateTable('outbox')
+        .set({ lease_owner: owner, lease_expires_at: now + leaseMs, attempts: sql<number>`attempts + 1` })
+        .where('id', 'in', backlog)
+        .returningAll()
+        .execute();
+      return rows.map(outboxFromRow).sort((a, b) => a.id - b.id);
+    },
+
     async markOutboxSent(ids, now) {
       if (ids.length === 0) return;
       await db
         .updateTable('outbox')
-        .set({ status: 'sent', sent_at: now, lease_owner: null, lease_expires_at: null, last_error: null })
+        .set({ status: 'sent', sent_at: now, lease_owner: null, lease_expires_at: null, last_error: null, sending_at: null })
         .where('id', 'in', [...ids])
         .execute();
     },
@@ -357,7 +413,7 @@ export function createKyselyStore(db: Kysely<Database>, caps: DialectCapabilitie
     async retryOutboxLater(id, { nextAttemptAt, error }) {
       await db
         .updateTable('outbox')
-        .set({ next_attempt_at: nextAttemptAt, last_error: error.slice(0, 2000), lease_owner: null, lease_expires_at: null })
+        .set({ next_attempt_at: nextAttemptAt, last_error: error.slice(0, 2000), lease_owner: null, lease_expires_at: null, sending_at: null })
         .where('id', '=', id)
         .where('status', '=', 'pending')
         .execute();
@@ -366,7 +422,7 @@ export function createKyselyStore(db: Kysely<Database>, caps: DialectCapabilitie
     async markOutboxDead(id, { error }) {
       await db
         .updateTable('outbox')
-        .set({ status: 'dead', last_error: error.slice(0, 2000), lease_owner: null, lease_expires_at: null })
+        .set({ status: 'dead', last_error: error.slice(0, 2000), lease_owner: null, lease_expires_at: null, sending_at: null })
         .where('id', '=', id)
         .execute();
     },
@@ -391,7 +447,7 @@ export function createKyselyStore(db: Kysely<Database>, caps: DialectCapabilitie
     async requeueOutbox(id, now) {
       const result = await db
         .updateTable('outbox')
-        .set({ status: 'pending', next_attempt_at: now, lease_owner: null, lease_expires_at: null })
+        .set({ status: 'pending', next_attempt_at: now, lease_owner: null, lease_expires_at: null, sending_at: null })
         .where('id', '=', id)
         .where('status', '=', 'dead')
         .executeTakeFirst();
@@ -424,6 +480,175 @@ export function createKyselyStore(db: Kysely<Database>, caps: DialectCapabilitie
         .where('sent_at', '<', before)
         .executeTakeFirst();
       return Number(result.numDeletedRows);
+    },
+
+    async addGroupMember({ receiver, groupKey, template, playbook, member, windowMs, now }) {
+      return db.transaction().execute(async (trx) => {
+        let row = await trx
+          .selectFrom('notification_groups')
+          .selectAll()
+          .where('receiver', '=', receiver)
+          .where('group_key', '=', groupKey)
+          .where('closed', '=', 0)
+          .where('window_end', '>', now)
+          .orderBy('id', 'desc')
+          .limit(1)
+          .executeTakeFirst();
+        let created = false;
+        if (!row) {
+          row = await trx
+            .insertInto('notification_groups')
+            .values({
+              receiver,
+              group_key: groupKey,
+              template,
+              playbook: playbook ?? null,
+              window_start: now,
+              window_end: now + windowMs,
+              message_channel: null,
+              message_ts: null,
+              // The member that opens a group is sent by its own delivery; the flusher only
+              // takes over for later members, after the update interval.
+              dirty: 0,
+              flushed_at: now,
+              members_sent: 0,
+              last_error: null,
+              closed: 0,
+            })
+            .returningAll()
+            .executeTakeFirstOrThrow();
+          created = true;
+        }
+        const count = await trx
+          .selectFrom('notification_group_members')
+          .select(sql<number>`count(*)`.as('n'))
+          .where('group_id', '=', row.id)
+          .executeTakeFirstOrThrow();
+        const inserted = await trx
+          .insertInto('notification_group_members')
+          .values({ group_id: row.id, refund_key: member.refundKey, seq: Number(count.n) + 1, member: encodeJson(caps, member) as unknown })
+          .onConflict((oc) => oc.columns(['group_id', 'refund_key']).doNothing())
+          .executeTakeFirst();
+        const added = Number(inserted.numInsertedOrUpdatedRows ?? 0) > 0;
+        if (added && !row.dirty) {
+          await trx.updateTable('notification_groups').set({ dirty: 1 }).where('id', '=', row.id).execute();
+          row = { ...row, dirty: 1 };
+        }
+        return { group: groupFromRow(row), created, added };
+      });
+    },
+
+    async groupMembers(groupId) {
+      const rows = await db
+        .selectFrom('notification_group_members')
+        .select('member')
+        .where('group_id', '=', groupId)
+        .orderBy('seq')
+        .execute();
+      return rows.map((r) => decodeJson<GroupMember>(caps, r.member)!);
+    },
+
+    async markGroupFlushed(groupId, { now, messageChannel, messageTs, membersSent }) {
+      await db
+        .updateTable('notification_groups')
+        .set({
+          dirty: 0,
+          flushed_at: now,
+          last_error: null,
+          ...(messageChannel ? { message_channel: messageChannel } : {}),
+          ...(messageTs ? { message_ts: messageTs } : {}),
+          ...(membersSent === undefined ? {} : { members_sent: membersSent }),
+        })
+        .where('id', '=', groupId)
+        .execute();
+    },
+
+    async markGroupFailed(groupId, error) {
+      await db.updateTable('notification_groups').set({ last_error: error.slice(0, 2000) }).where('id', '=', groupId).execute();
+    },
+
+    async listGroupsToFlush(now, debounceMs) {
+      const rows = await db
+        .selectFrom('notification_groups')
+        .selectAll()
+        .where('closed', '=', 0)
+        .where((eb) =>
+          eb.or([
+            eb('window_end', '<=', now),
+            eb.and([eb('dirty', '=', 1), eb.or([eb('flushed_at', 'is', null), eb('flushed_at', '<=', now - debounceMs)])]),
+          ]),
+        )
+        .orderBy('id')
+        .limit(100)
+        .execute();
+      return rows.map(groupFromRow);
+    },
+
+    async closeGroup(groupId) {
+      await db.updateTable('notification_groups').set({ closed: 1 }).where('id', '=', groupId).execute();
+    },
+
+    async saveThread({ refundKey, channel, channelId, ts, now }) {
+      await db
+        .insertInto('slack_threads')
+        .values({ refund_key: refundKey, channel, channel_id: channelId, ts, posted_at: now, reminders: 0, reminded_at: null })
+        .onConflict((oc) => oc.columns(['refund_key', 'channel']).doNothing())
+        .execute();
+    },
+
+    async getThread(refundKey, channel) {
+      const row = await db
+        .selectFrom('slack_threads')
+        .selectAll()
+        .where('refund_key', '=', refundKey)
+        .where('channel', '=', channel)
+        .executeTakeFirst();
+      return row ? threadFromRow(row) : undefined;
+    },
+
+    async listRemindersDue(now, intervalMs, limit) {
+      const rows = await db
+        .selectFrom('slack_threads')
+        .innerJoin('refunds', 'refunds.key', 'slack_threads.refund_key')
+        .selectAll('refunds')
+        .select([
+          'slack_threads.channel as t_channel',
+          'slack_threads.channel_id as t_channel_id',
+          'slack_threads.ts as t_ts',
+          'slack_threads.posted_at as t_posted_at',
+          'slack_threads.reminders as t_reminders',
+          'slack_threads.reminded_at as t_reminded_at',
+        ])
+        .where('refunds.status', '=', 'stalled')
+        .where(sql<number>`coalesce(slack_threads.reminded_at, slack_threads.posted_at)`, '<=', now - intervalMs)
+        .orderBy('slack_threads.posted_at')
+        .limit(limit)
+        .execute();
+      return rows.map((row) => ({
+        refund: fromRow(row as unknown as Selectable<RefundsTable>),
+        thread: threadFromRow({
+          refund_key: row.key,
+          channel: row.t_channel,
+          channel_id: row.t_channel_id,
+          ts: row.t_ts,
+          posted_at: row.t_posted_at,
+          reminders: row.t_reminders,
+          reminded_at: row.t_reminded_at,
+        }),
+      }));
+    },
+
+    async markReminded(refundKey, channel, now) {
+      await db
+        .updateTable('slack_threads')
+        .set({ reminded_at: now, reminders: sql<number>`reminders + 1` })
+        .where('refund_key', '=', refundKey)
+        .where('channel', '=', channel)
+        .execute();
+    },
+
+    async markOutboxSending(id, now) {
+      await db.updateTable('outbox').set({ sending_at: now }).where('id', '=', id).execute();
     },
 
     async getRefund(key) {

@@ -72,10 +72,48 @@ export interface OutboxTable {
   last_error: string | null;
   created_at: number;
   sent_at: number | null;
+  sending_at: Generated<number | null>;
+}
+
+export interface NotificationGroupsTable {
+  id: Generated<number>;
+  receiver: string;
+  group_key: string;
+  template: string;
+  playbook: string | null;
+  window_start: number;
+  window_end: number;
+  message_channel: string | null;
+  message_ts: string | null;
+  dirty: number;
+  flushed_at: number | null;
+  members_sent: number;
+  last_error: string | null;
+  closed: number;
+}
+
+export interface NotificationGroupMembersTable {
+  group_id: number;
+  refund_key: string;
+  seq: number;
+  member: unknown;
+}
+
+export interface SlackThreadsTable {
+  refund_key: string;
+  channel: string;
+  channel_id: string;
+  ts: string;
+  posted_at: number;
+  reminders: number;
+  reminded_at: number | null;
 }
 
 export interface Database {
   refunds: RefundsTable;
   timeline: TimelineTable;
   outbox: OutboxTable;
+  notification_groups: NotificationGroupsTable;
+  notification_group_members: NotificationGroupMembersTable;
+  slack_threads: SlackThreadsTable;
 }

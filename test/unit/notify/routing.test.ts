@@ -81,7 +81,7 @@ describe('the shipped routing.yaml', () => {
       const deliveries = routeNotification(failed(code), shipped, ctx);
       expect(shape(deliveries)).toEqual([
         `slack #refund-escalations escalation [escalation:${code}]`,
-        'email finance@example.com,oncall@example.com escalation',
+        `email finance@example.com,oncall@example.com escalation [escalation:${code}]`,
         'slack #refunds ops-line',
       ]);
       const playbook = table.rules.get(code)!.playbook;
@@ -95,7 +95,7 @@ describe('the shipped routing.yaml', () => {
     expect(table.rules.get('PROCESS_FAIL')?.escalate).toBe(true);
     expect(shape(routeNotification(failed('PROCESS_FAIL'), shipped, ctx))).toEqual([
       'slack #refund-escalations escalation [escalation:PROCESS_FAIL]',
-      'email finance@example.com,oncall@example.com escalation',
+      'email finance@example.com,oncall@example.com escalation [escalation:PROCESS_FAIL]',
       'slack #refunds ops-line',
     ]);
     // RISK_REJECT is named by the first route and flagged by the table: still one of each.

@@ -1,0 +1,24 @@
+import type { Renderers } from '../../app/notify.js';
+import { escalationGroupContent, outageSummary, refundContent } from '../../domain/notification-content.js';
+import { messageIdFor } from '../email/mailer.js';
+import { renderCustomerCompleted, renderEscalationEmail } from '../email/render.js';
+import type { TemplateSet } from '../email/templates.js';
+import { groupMessage, outageMessage, refundMessage, reminderMessage, slackMessage } from '../slack/blocks.js';
+
+/** The Slack Block Kit and email template renderings behind the notification use cases. */
+export function createRenderers(templates: TemplateSet, emailFrom: string): Renderers {
+  return {
+    slackRefund: (subject, template, playbook) => refundMessage(subject, template, playbook ? { playbook } : {}),
+    slackGroup: (group) => groupMessage(group),
+    slackReminder: (subject, info) => reminderMessage(subject, info),
+    slackOutage: (items, info) => outageMessage(outageSummary(items), info),
+    emailRefund: (subject, template, playbook, note) => {
+      const content = refundContent(subject, template, playbook ? { playbook } : {});
+      return renderEscalationEmail(note ? { ...content, note } : content, templates);
+    },
+    emailGroup: (group) => renderEscalationEmail(escalationGroupContent(group), templates),
+    customerEmail: (subject) => renderCustomerCompleted(subject, templates),
+    slackContent: (content) => slackMessage(content),
+    messageId: (dedupeKey) => messageIdFor(dedupeKey, emailFrom),
+  };
+}
