@@ -22,6 +22,7 @@ import { loadTemplates, type TemplateSet } from '../src/adapters/email/templates
 import { createLogger } from '../src/adapters/log/logger.js';
 import { startSmtpCapture } from '../src/devtools/smtp-capture.js';
 import type { NotificationSubject } from '../src/domain/routing.js';
+import { printGroupingFigures } from './notify-grouping.js';
 
 type Variant = 'pooled' | 'pooled-nagle' | 'unpooled';
 type ToChild = { type: 'count' };
@@ -113,6 +114,7 @@ async function main(): Promise<void> {
   if (pooled && unpooled) console.log(`pooled / unpooled: ${(pooled.perSecond / unpooled.perSecond).toFixed(1)}×`);
   if (pooled && nagle) console.log(`pooled, Nagle off / on: ${(pooled.perSecond / nagle.perSecond).toFixed(1)}×`);
   console.log(`peak RSS of the sending process: ${Math.round(process.resourceUsage().maxRSS / 1024)} MiB`);
+  await printGroupingFigures(1000);
 }
 
 const LOCALES = ['en-US', 'es-ES', 'fr-FR', 'de-DE', 'ja-JP'] as const;
