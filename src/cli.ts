@@ -1,30 +1,43 @@
 import { ConfigError } from './domain/errors.js';
-import { configCheckCommand } from './commands/config-check.js';
 import { processIo, type CommandIo } from './commands/io.js';
-import { antomSandboxCommand } from './commands/antom-sandbox.js';
-import { demoCommand } from './commands/demo.js';
-import { inquireCommand } from './commands/inquire.js';
-import { keysGenerateCommand } from './commands/keys.js';
-import { antomClientSettings } from './config/antom.js';
-import { loadConfig } from './config/load.js';
-import { loadResultCodeTable } from './config/result-codes.js';
-import { startCommand } from './commands/start.js';
 
 type Command = (args: string[], io: CommandIo) => Promise<number>;
 
+/**
+ * Commands are imported when run, not at start: `start` in a production install must not load
+ * what only the demo needs (the SMTP capture server and the Slack stub are dev dependencies).
+ */
 const COMMANDS: Record<string, { run: Command; summary: string }> = {
-  start: { run: startCommand, summary: 'run the service' },
-  demo: { run: demoCommand, summary: 'the whole mission on this machine: local Kafka, the service, sample refunds' },
-  'antom-sandbox': { run: (args, io) => antomSandboxCommand(args, io), summary: 'the Antom sandbox simulator (its own port and keys)' },
+  start: { run: async (a, io) => (await import('./commands/start.js')).startCommand(a, io), summary: 'run the service' },
+  demo: {
+    run: async (a, io) => (await import('./commands/demo.js')).demoCommand(a, io),
+    summary: 'the whole mission on this machine: Kafka, the Antom sandbox, Slack and SMTP stand-ins, sample refunds',
+  },
+  'antom-sandbox': {
+    run: async (a, io) => (await import('./commands/antom-sandbox.js')).antomSandboxCommand(a, io),
+    summary: 'the Antom sandbox simulator (its own port and keys)',
+  },
   inquire: {
     run: async (args, io) => {
+      const [{ loadConfig }, { antomClientSettings }, { loadResultCodeTable }, { inquireCommand }] = await Promise.all([
+        import('./config/load.js'),
+        import('./config/antom.js'),
+        import('./config/result-codes.js'),
+        import('./commands/inquire.js'),
+      ]);
       const config = loadConfig({ env: io.env, requireAntomCredentials: true });
       return inquireCommand(args, io, antomClientSettings(config), loadResultCodeTable({ configDir: config.configDir }));
     },
     summary: 'one signed inquiryRefund with the configured credentials: the answer and its classification',
   },
-  'keys generate': { run: keysGenerateCommand, summary: "a fresh RSA-2048 key pair in Antom's formats" },
-  'config check': { run: configCheckCommand, summary: 'validate the configuration and print it, secrets masked' },
+  'keys generate': {
+    run: async (a, io) => (await import('./commands/keys.js')).keysGenerateCommand(a, io),
+    summary: "a fresh RSA-2048 key pair in Antom's formats",
+  },
+  'config check': {
+    run: async (a, io) => (await import('./commands/config-check.js')).configCheckCommand(a, io),
+    summary: 'validate the configuration and print it, secrets masked',
+  },
 };
 
 function usage(io: CommandIo): void {

@@ -1,12 +1,17 @@
 import type { Message } from 'kafkajs';
+import type { Scenario } from '../simulator/scenario.js';
 
 /**
- * The demo's sample refund-initiated records: one of each accepted shape, a duplicate, and the
- * kinds of bad record the dead-letter topic exists for.
+ * The demo's sample refund-initiated records: one of each accepted shape, outcomes of every kind
+ * at the Antom sandbox (success at once, after a wait, pushed by notifyRefund; failures with
+ * escalation codes; one that never finishes), a duplicate, and the kinds of bad record the
+ * dead-letter topic exists for.
  */
 export interface SampleEvent {
   readonly label: string;
-  readonly expect: 'tracked' | 'duplicate' | 'dead-letter';
+  readonly expect: 'completed' | 'failed' | 'stalled' | 'duplicate' | 'dead-letter';
+  /** What the Antom sandbox plays for this refund. */
+  readonly scenario?: Scenario;
   readonly message: Message;
 }
 
@@ -20,22 +25,27 @@ function refund(id: string, over: Record<string, unknown> = {}) {
     paymentMethodType: 'ALIPAY_CN',
     refundReason: 'customer returned the item',
     customer: { email: 'jane.doe@example.com', name: 'Jane Doe', locale: 'en' },
-    metadata: { orderId: `ORD-${id}` },
+    metadata: { orderId: `ORD-${id.slice(-3)}` },
     ...over,
   };
 }
 
+const balance: Scenario = { final: 'FAIL', failCode: 'MERCHANT_BALANCE_NOT_ENOUGH', failureReporting: 'result-code' };
+
 export function sampleEvents(runId: string): SampleEvent[] {
   const id = (n: string) => `DEMO-${runId}-${n}`;
+  const plain = (n: string, label: string, expect: SampleEvent['expect'], scenario: Scenario, over: Record<string, unknown> = {}): SampleEvent => ({
+    label,
+    expect,
+    scenario,
+    message: { key: id(n), value: JSON.stringify(refund(id(n), over)) },
+  });
   return [
+    plain('001', 'plain JSON; Antom: SUCCESS at once', 'completed', {}),
     {
-      label: 'plain JSON',
-      expect: 'tracked',
-      message: { key: id('001'), value: JSON.stringify(refund(id('001'))) },
-    },
-    {
-      label: 'CloudEvent, structured mode (JPY, zero-decimal)',
-      expect: 'tracked',
+      label: 'CloudEvent, structured; JPY; Antom: SUCCESS after 2 PENDING',
+      expect: 'completed',
+      scenario: { pendingInquiries: 2 },
       message: {
         key: id('002'),
         headers: { 'content-type': 'application/cloudevents+json' },
@@ -53,8 +63,9 @@ export function sampleEvents(runId: string): SampleEvent[] {
       },
     },
     {
-      label: 'CloudEvent, binary mode (KWD, three decimals)',
-      expect: 'tracked',
+      label: 'CloudEvent, binary; KWD; hostile name; Antom: SUCCESS',
+      expect: 'completed',
+      scenario: {},
       message: {
         key: id('003'),
         headers: {
@@ -64,24 +75,30 @@ export function sampleEvents(runId: string): SampleEvent[] {
           ce_type: 'com.example.refund.initiated',
           'content-type': 'application/json',
         },
-        value: JSON.stringify(refund(id('003'), { refundAmount: { currency: 'KWD', value: '12500' } })),
+        value: JSON.stringify(
+          refund(id('003'), {
+            refundAmount: { currency: 'KWD', value: '12500' },
+            customer: { email: 'amal@example.kw', name: '<script>alert(1)</script>', locale: 'en' },
+          }),
+        ),
       },
     },
+    plain('004', 'French customer; Antom: pushes notifyRefund after 2.5 s', 'completed', { pendingMs: 2500 }, {
+      refundAmount: { currency: 'EUR', value: '1999' },
+      customer: { email: 'marie@example.fr', name: 'Marie Dupont', locale: 'fr' },
+    }),
+    plain('005', 'Antom: FAIL, MERCHANT_BALANCE_NOT_ENOUGH', 'failed', balance),
+    plain('006', 'Antom: FAIL, MERCHANT_BALANCE_NOT_ENOUGH (grouped)', 'failed', balance, { refundAmount: { currency: 'USD', value: '8000' } }),
+    plain('007', 'Antom: FAIL, MERCHANT_BALANCE_NOT_ENOUGH (grouped)', 'failed', balance, { refundAmount: { currency: 'EUR', value: '500' } }),
+    plain('008', 'Antom: FAIL, RISK_REJECT', 'failed', { final: 'FAIL', failCode: 'RISK_REJECT', failureReporting: 'result-code' }),
+    plain('009', 'Antom: never final (stalls)', 'stalled', { final: 'PENDING' }, { customer: undefined }),
     {
       label: 'the same refund again (a producer retry)',
       expect: 'duplicate',
       message: { key: id('001'), value: JSON.stringify(refund(id('001'))) },
     },
-    {
-      label: 'not JSON',
-      expect: 'dead-letter',
-      message: { key: id('bad-1'), value: 'refund DEMO-1 please' },
-    },
-    {
-      label: 'paymentId missing',
-      expect: 'dead-letter',
-      message: { key: id('bad-2'), value: JSON.stringify({ refundId: id('bad-2') }) },
-    },
+    { label: 'not JSON', expect: 'dead-letter', message: { key: id('bad-1'), value: 'refund DEMO-1 please' } },
+    { label: 'paymentId missing', expect: 'dead-letter', message: { key: id('bad-2'), value: JSON.stringify({ refundId: id('bad-2') }) } },
     {
       label: 'refundId longer than 64 characters',
       expect: 'dead-letter',
@@ -99,11 +116,6 @@ export function sampleEvents(runId: string): SampleEvent[] {
         key: id('bad-5'),
         value: JSON.stringify({ specversion: '1.0', id: 'evt-bad-5', source: '/checkout', type: 'refund.initiated' }),
       },
-    },
-    {
-      label: 'after the bad ones: still processed',
-      expect: 'tracked',
-      message: { key: id('004'), value: JSON.stringify(refund(id('004'), { customer: undefined })) },
     },
   ];
 }
