@@ -58,6 +58,8 @@ export function createServiceMetrics(sources: {
     ['planned', 'Notifications planned from notices'],
     ['retried', 'Outbox sends that failed and will be retried'],
     ['dead', 'Notifications given up after their retries'],
+    ['fallbacks', 'Notifications sent to the other channel after their receiver kept failing'],
+    ['coalesced', 'Stale notifications folded into an outage summary'],
   ]);
   counters('notify', sources.notify, [
     ['received', 'Antom notifications with a valid signature'],
