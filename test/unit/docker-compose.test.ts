@@ -42,11 +42,20 @@ describe('docker-compose.yml', () => {
     expect(notify).toBe(`http://refund-notifier:${compose.services['refund-notifier']!.environment!.HTTP_PORT}/antom/notify/refund`);
   });
 
-  it('starts the service after the broker and the database are healthy', () => {
+  it('starts the service after the broker, the database and the sandbox (its keys) are healthy', () => {
     expect(compose.services['refund-notifier']!.depends_on).toMatchObject({
       kafka: { condition: 'service_healthy' },
       postgres: { condition: 'service_healthy' },
+      'antom-sandbox': { condition: 'service_healthy' },
     });
+  });
+
+  it('uses only sandbox flags the antom-sandbox command knows, and the client id the service sends', async () => {
+    const source = readFileSync(join(root, 'src/commands/antom-sandbox.ts'), 'utf8');
+    const flags = compose.services['antom-sandbox']!.command!.filter((a) => a.startsWith('--'));
+    for (const flag of flags) expect(source, flag).toMatch(new RegExp(`['\\s]${flag.slice(2)}'?: \\{ type:`));
+    const command = compose.services['antom-sandbox']!.command!;
+    expect(command[command.indexOf('--client-id') + 1]).toBe(compose.services['refund-notifier']!.environment!.ANTOM_CLIENT_ID);
   });
 
   it('declares every named volume it mounts', () => {
