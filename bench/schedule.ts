@@ -14,6 +14,7 @@ import type { Classification } from '../src/domain/classify.js';
 import { decideAfterInquiry } from '../src/domain/decide.js';
 import type { TrackedRefund } from '../src/domain/refund.js';
 import { firstPollAt, type ScheduleSettings } from '../src/domain/schedule.js';
+import { seededRandom } from '../src/domain/random.js';
 
 const { values: args } = parseArgs({ options: { refunds: { type: 'string', default: '20000' }, seed: { type: 'string', default: '42' } } });
 const N = Number(args.refunds);
@@ -33,16 +34,6 @@ const settings: ScheduleSettings = {
   jitter: 0.2,
 };
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const logUniform = (random: () => number, min: number, max: number) => Math.exp(Math.log(min) + random() * (Math.log(max) - Math.log(min)));
 
@@ -112,7 +103,7 @@ function fmt(ms: number): string {
 
 console.log(`bench/schedule: ${N.toLocaleString('en')} refunds per spread, seed ${args.seed}; schedule defaults: first 5s, ceiling 30m, ±20% jitter\n`);
 for (const [name, draw] of Object.entries(DISTRIBUTIONS)) {
-  const random = mulberry32(Number(args.seed));
+  const random = seededRandom(Number(args.seed));
   const finals = Array.from({ length: N }, () => draw(random));
   const ad = finals.map((t) => adaptive(t, random));
   const budget = ad.reduce((sum, r) => sum + r.inquiries, 0);

@@ -4,6 +4,7 @@ import { decideAfterInquiry, decideDeadlines, type Decision } from '../../src/do
 import type { TrackedRefund } from '../../src/domain/refund.js';
 import { firstPollAt, pendingInterval, retryInterval, slowInterval, type ScheduleSettings } from '../../src/domain/schedule.js';
 import { createRateLimiter } from '../../src/app/rate-limiter.js';
+import { seededRandom } from '../../src/domain/random.js';
 
 const SECOND = 1000;
 const MINUTE = 60 * SECOND;
@@ -19,17 +20,6 @@ const settings: ScheduleSettings = {
   jitter: 0.2,
 };
 
-/** A deterministic random source (mulberry32), so every run sees the same jitter. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const T0 = Date.parse('2026-11-25T00:00:00Z');
 
@@ -61,7 +51,7 @@ const pending: Classification = { kind: 'pending', refundStatus: 'PENDING' };
 
 /** Runs a refund through the schedule with a fake clock: every inquiry happens at its due time. */
 function simulate(answer: (n: number, now: number) => Classification, opts: { until?: number; seed?: number } = {}) {
-  const random = seeded(opts.seed ?? 7);
+  const random = seededRandom(opts.seed ?? 7);
   let refund = refundAt(T0);
   const inquiries: number[] = [];
   const decisions: Decision[] = [];
@@ -128,12 +118,12 @@ describe('the poll schedule over simulated days', () => {
     expect(refund.nextPollAt).toBeUndefined();
     expect(decisions.at(-1)!.events).toMatchObject([{ id: 'R-1:refund.completed', data: { status: 'SUCCESS', inquiries: 4 } }]);
     // And if it is handed to the loop anyway, nothing changes.
-    const again = decideAfterInquiry(refund, pending, { now: T0 + DAY, schedule: settings, random: seeded(1) });
+    const again = decideAfterInquiry(refund, pending, { now: T0 + DAY, schedule: settings, random: seededRandom(1) });
     expect(again).toEqual({ patch: { nextPollAt: null }, timeline: [], events: [], notices: [] });
   });
 
   it('jitter stays within ±20 % and spreads refunds recorded together', () => {
-    const random = seeded(42);
+    const random = seededRandom(42);
     const samples = Array.from({ length: 2000 }, () => pendingInterval(3, settings, random));
     expect(Math.min(...samples)).toBeGreaterThanOrEqual(40 * SECOND * 0.8);
     expect(Math.max(...samples)).toBeLessThanOrEqual(40 * SECOND * 1.2);
@@ -171,7 +161,7 @@ describe('the poll schedule over simulated days', () => {
     const d = decideAfterInquiry(
       refundAt(T0),
       { kind: 'retry', reason: 'REQUEST_TRAFFIC_EXCEED_LIMIT', slowDown: true, retryAfterMs: 90_000, alert: false },
-      { now: T0 + 5 * SECOND, schedule: settings, random: seeded(1) },
+      { now: T0 + 5 * SECOND, schedule: settings, random: seededRandom(1) },
     );
     expect(d.slowDown).toEqual({ retryAfterMs: 90_000 });
     expect(d.patch.nextPollAt! - (T0 + 5 * SECOND)).toBeGreaterThanOrEqual(90_000);
@@ -198,10 +188,10 @@ describe('the poll schedule over simulated days', () => {
 
   it('the sweep applies a deadline missed while nothing polled, once', () => {
     const r = { ...refundAt(T0), nextPollAt: T0 + 40 * DAY };
-    const d = decideDeadlines(r, { now: T0 + 31 * DAY, schedule: settings, random: seeded(1) })!;
+    const d = decideDeadlines(r, { now: T0 + 31 * DAY, schedule: settings, random: seededRandom(1) })!;
     expect(d.events.map((e) => e.id)).toEqual(['R-1:refund.stalled:1', 'R-1:refund.stalled:2']);
     expect(d.patch).toMatchObject({ status: 'stalled', givenUpAt: T0 + 31 * DAY, nextPollAt: null });
-    expect(decideDeadlines(applyPatch(r, d), { now: T0 + 32 * DAY, schedule: settings, random: seeded(1) })).toBeUndefined();
+    expect(decideDeadlines(applyPatch(r, d), { now: T0 + 32 * DAY, schedule: settings, random: seededRandom(1) })).toBeUndefined();
   });
 });
 
