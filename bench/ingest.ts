@@ -8,7 +8,7 @@
  * nothing (targets are in docs/performance.md).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Writable } from 'node:stream';
@@ -16,6 +16,7 @@ import { Kafka, logLevel, type Message } from 'kafkajs';
 import { createLogger } from '../src/adapters/log/logger.js';
 import { loadConfig } from '../src/config/load.js';
 import { createService } from '../src/main.js';
+import { generateAntomKeyPair } from '../src/adapters/antom/keys.js';
 import { createTopics, startLocalKafka, type LocalKafka } from '../src/devtools/local-kafka.js';
 
 const { values: args } = parseArgs({
@@ -92,11 +93,19 @@ async function bareConsumer(brokers: string, topic: string): Promise<number> {
   return (doneAt - joinedAt) / 1000;
 }
 
-async function trackingService(brokers: string, topic: string): Promise<{ seconds: number; rssMb: number }> {
+async function trackingService(brokers: string, topic: string): Promise<{ seconds: number; rssMb: number; cpuUsPerRecord: number }> {
   const dir = mkdtempSync(join(tmpdir(), 'bench-ingest-'));
+  // Credentials that point nowhere, and a first inquiry an hour away: this measures the ingest alone.
+  const keys = generateAntomKeyPair();
   const config = loadConfig({
     cwd: REPO,
     env: {
+      ANTOM_CLIENT_ID: 'SANDBOX_BENCH',
+      ANTOM_PRIVATE_KEY: keys.privateKey,
+      ANTOM_PUBLIC_KEY: keys.publicKey,
+      ANTOM_BASE_URL: 'http://127.0.0.1:9',
+      POLL_FIRST_DELAY: '1h',
+      POLL_MAX_INTERVAL: '2h',
       CONFIG_DIR: join(REPO, 'config'),
       KAFKA_BROKERS: brokers,
       KAFKA_GROUP_ID: `bench-ingest-${Date.now()}`,
@@ -117,6 +126,7 @@ async function trackingService(brokers: string, topic: string): Promise<{ second
   const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 100);
   await service.start(); // resolves once the consumer joined its group
   const joinedAt = performance.now();
+  const cpuAtJoin = process.cpuUsage();
   await new Promise<void>((resolve) => {
     const check = setInterval(() => {
       if (service.ingest.stats.tracked >= RECORDS) {
@@ -126,15 +136,18 @@ async function trackingService(brokers: string, topic: string): Promise<{ second
     }, 5);
   });
   const seconds = (performance.now() - joinedAt) / 1000;
+  // All threads of this process: the consumer's, the SQLite worker's, V8's garbage collector's.
+  const cpu = process.cpuUsage(cpuAtJoin);
   clearInterval(sampler);
   const counts = await service.store.countByStatus();
   if (counts.pending !== RECORDS) throw new Error(`expected ${RECORDS} tracked, store holds ${counts.pending}`);
   await service.stop();
   rmSync(dir, { recursive: true, force: true });
-  return { seconds, rssMb: peakRss / 1_048_576 };
+  return { seconds, rssMb: peakRss / 1_048_576, cpuUsPerRecord: (cpu.user + cpu.system) / RECORDS };
 }
 
 async function main(): Promise<void> {
+  const loadAtStart = loadavg()[0]!;
   let local: LocalKafka | undefined;
   let brokers = process.env.KAFKA_BROKERS;
   if (!brokers) {
@@ -153,10 +166,12 @@ async function main(): Promise<void> {
       ['records', RECORDS.toLocaleString('en')],
       ['partitions', String(PARTITIONS)],
       ['SQLITE_SYNCHRONOUS / INGEST_BATCH_SIZE', `${args.synchronous} / ${args.batch}`],
+      ['load average at the start (1 min)', loadAtStart.toFixed(2)],
       ['produce (idempotent, acks=all)', `${(RECORDS / produceSeconds).toFixed(0)} records/s`],
       ['bare kafkajs consumer', `${bareRate.toFixed(0)} records/s (${bare.toFixed(2)} s)`],
       ['tracked durably (ingest)', `${trackedRate.toFixed(0)} records/s (${tracked.seconds.toFixed(2)} s)`],
       ['ratio ingest / bare', `${((trackedRate / bareRate) * 100).toFixed(1)} %`],
+      ['CPU of this process while tracking', `${tracked.cpuUsPerRecord.toFixed(1)} µs/record`],
       ['peak RSS of this process', `${tracked.rssMb.toFixed(0)} MB`],
     ];
     const width = Math.max(...rows.map(([k]) => k!.length));

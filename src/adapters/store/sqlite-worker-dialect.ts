@@ -46,6 +46,10 @@ parentPort.on('message', (msg) => {
     try { db.close(); } finally { parentPort.postMessage({ id: msg.id }); }
     return;
   }
+  if (msg.op === 'settle') {
+    try { if (db.inTransaction) db.exec('rollback'); } finally { parentPort.postMessage({ id: msg.id }); }
+    return;
+  }
   try {
     const statement = prepare(msg.sql);
     if (statement.reader) {
@@ -86,14 +90,27 @@ export class SqliteWorkerError extends Error {
   }
 }
 
+/** A Kysely connection of this driver: a handle on the one SQLite connection in the worker. */
+interface WorkerConnection extends DatabaseConnection {
+  /** Set from BEGIN until COMMIT or ROLLBACK has been answered. */
+  inTransaction: boolean;
+}
+
 function createWorkerDriver(options: SqliteWorkerOptions): Driver {
   let worker: Worker | undefined;
   let ready: Promise<void> | undefined;
   let nextId = 1;
   const pending = new Map<number, { resolve: (r: Reply) => void; reject: (e: Error) => void }>();
-  // SQLite has one connection here; Kysely's transactions must not interleave on it.
-  let lock: Promise<void> = Promise.resolve();
-  let unlock: (() => void) | undefined;
+  // The worker runs statements one at a time, in the order they were posted. Outside a
+  // transaction a statement is therefore posted at once, without waiting for the answers to the
+  // ones before it: the worker finds the next statement waiting as soon as it finishes one,
+  // instead of idling until this thread (busy decoding a Kafka batch, say) has taken the answer
+  // and handed the connection on. The ingest's writes from several partitions queue up this way.
+  // A transaction must not interleave with anything, so from BEGIN until its COMMIT or ROLLBACK
+  // has been answered it holds the connection, and every other statement waits for it.
+  let holder: WorkerConnection | undefined;
+  let holderDone: Promise<void> = Promise.resolve();
+  let endHold: (() => void) | undefined;
 
   function start(): Promise<void> {
     const modulePath = createRequire(import.meta.url).resolve('better-sqlite3');
@@ -126,7 +143,7 @@ function createWorkerDriver(options: SqliteWorkerOptions): Driver {
     });
   }
 
-  function call(message: { op?: 'close'; sql?: string; params?: readonly unknown[] }): Promise<Reply> {
+  function call(message: { op?: 'close' | 'settle'; sql?: string; params?: readonly unknown[] }): Promise<Reply> {
     const w = worker;
     if (!w) return Promise.reject(new Error('SQLite worker is not running'));
     const id = nextId++;
@@ -136,22 +153,49 @@ function createWorkerDriver(options: SqliteWorkerOptions): Driver {
     });
   }
 
-  const connection: DatabaseConnection = {
-    async executeQuery<R>(compiled: CompiledQuery): Promise<QueryResult<R>> {
-      const reply = await call({ sql: compiled.sql, params: compiled.parameters });
-      if (reply.error) throw new SqliteWorkerError(reply.error.message, reply.error.code);
-      if (reply.rows) return { rows: reply.rows as R[] };
-      return {
-        rows: [],
-        numAffectedRows: reply.changes === undefined ? undefined : BigInt(reply.changes),
-        insertId: reply.lastInsertRowid === undefined ? undefined : BigInt(reply.lastInsertRowid),
-      };
-    },
-    // eslint-disable-next-line require-yield
-    async *streamQuery() {
-      throw new Error('streaming is not supported by the SQLite worker dialect');
-    },
-  };
+  async function ensureWorker(): Promise<void> {
+    if (!worker) ready = start();
+    await ready;
+  }
+
+  function hold(conn: WorkerConnection): void {
+    holder = conn;
+    conn.inTransaction = true;
+    holderDone = new Promise<void>((resolve) => (endHold = resolve));
+  }
+
+  function unhold(conn: WorkerConnection): void {
+    if (holder !== conn) return;
+    conn.inTransaction = false;
+    holder = undefined;
+    endHold?.();
+    endHold = undefined;
+  }
+
+  function createConnection(): WorkerConnection {
+    const conn: WorkerConnection = {
+      inTransaction: false,
+      async executeQuery<R>(compiled: CompiledQuery): Promise<QueryResult<R>> {
+        // No await before the post when nothing holds the connection: statements are posted in
+        // the order they are issued.
+        while (holder && holder !== conn) await holderDone;
+        if (!worker) await ensureWorker();
+        const reply = await call({ sql: compiled.sql, params: compiled.parameters });
+        if (reply.error) throw new SqliteWorkerError(reply.error.message, reply.error.code);
+        if (reply.rows) return { rows: reply.rows as R[] };
+        return {
+          rows: [],
+          numAffectedRows: reply.changes === undefined ? undefined : BigInt(reply.changes),
+          insertId: reply.lastInsertRowid === undefined ? undefined : BigInt(reply.lastInsertRowid),
+        };
+      },
+      // eslint-disable-next-line require-yield
+      async *streamQuery() {
+        throw new Error('streaming is not supported by the SQLite worker dialect');
+      },
+    };
+    return conn;
+  }
 
   return {
     async init() {
@@ -159,38 +203,42 @@ function createWorkerDriver(options: SqliteWorkerOptions): Driver {
       await ready;
     },
     async acquireConnection() {
-      const previous = lock;
-      let release!: () => void;
-      lock = new Promise<void>((resolve) => (release = resolve));
-      await previous;
-      unlock = release;
-      if (!worker) {
-        ready = start();
-      }
-      try {
-        await ready;
-      } catch (err) {
-        unlock = undefined;
-        release();
-        throw err;
-      }
-      return connection;
+      await ensureWorker();
+      return createConnection();
     },
     async beginTransaction(conn) {
-      // IMMEDIATE takes the write lock at BEGIN, so a transaction never fails half-way with
-      // SQLITE_BUSY when another process (a CLI command) holds the file.
-      await conn.executeQuery(CompiledQuery.raw('begin immediate'));
+      const c = conn as WorkerConnection;
+      while (holder) await holderDone;
+      hold(c);
+      try {
+        // IMMEDIATE takes the write lock at BEGIN, so a transaction never fails half-way with
+        // SQLITE_BUSY when another process (a CLI command) holds the file.
+        await c.executeQuery(CompiledQuery.raw('begin immediate'));
+      } catch (err) {
+        unhold(c);
+        throw err;
+      }
     },
     async commitTransaction(conn) {
+      // A failed COMMIT leaves the transaction open: Kysely rolls it back next, still holding.
       await conn.executeQuery(CompiledQuery.raw('commit'));
+      unhold(conn as WorkerConnection);
     },
     async rollbackTransaction(conn) {
-      await conn.executeQuery(CompiledQuery.raw('rollback'));
+      try {
+        await conn.executeQuery(CompiledQuery.raw('rollback'));
+      } finally {
+        unhold(conn as WorkerConnection);
+      }
     },
-    async releaseConnection() {
-      const release = unlock;
-      unlock = undefined;
-      release?.();
+    async releaseConnection(conn) {
+      const c = conn as WorkerConnection;
+      if (holder === c) {
+        // Released inside a transaction whose end failed: make sure nothing is left open before
+        // anyone else's statements run (the worker rolls back whatever transaction is open).
+        void call({ op: 'settle' }).catch(() => undefined);
+        unhold(c);
+      }
     },
     async destroy() {
       const w = worker;
