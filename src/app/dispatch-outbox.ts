@@ -127,19 +127,23 @@ export function createOutboxDispatcher(deps: OutboxDispatcherDeps): OutboxDispat
     stats.published += entries.length;
   }
 
-  async function planNotice(entry: OutboxEntry): Promise<void> {
-    try {
-      const deliveries = await deps.planNotice!(entry.payload, entry);
-      await deps.store.expandOutbox(entry.id, deliveries, entry.refundKey, deps.clock.now());
-      stats.planned += deliveries.length;
-    } catch (err) {
-      stats.retried += 1;
-      log.error({ err, entry: entry.dedupeKey }, 'planning notifications failed; will retry');
-      await deps.store.retryOutboxLater(entry.id, {
-        nextAttemptAt: deps.clock.now() + backoffMs(entry.attempts, EVENT_RETRY_MAX_MS),
-        error: (err as Error).message,
-      });
+  /** Plans every notice of the pass, then writes all their deliveries in one transaction. */
+  async function planNotices(entries: OutboxEntry[]): Promise<void> {
+    const planned: Array<{ doneId: number; refundKey: string; entries: OutboxEntryInput[] }> = [];
+    for (const entry of entries) {
+      try {
+        planned.push({ doneId: entry.id, refundKey: entry.refundKey, entries: await deps.planNotice!(entry.payload, entry) });
+      } catch (err) {
+        stats.retried += 1;
+        log.error({ err, entry: entry.dedupeKey }, 'planning notifications failed; will retry');
+        await deps.store.retryOutboxLater(entry.id, {
+          nextAttemptAt: deps.clock.now() + backoffMs(entry.attempts, EVENT_RETRY_MAX_MS),
+          error: (err as Error).message,
+        });
+      }
     }
+    await deps.store.expandOutbox(planned, deps.clock.now());
+    stats.planned += planned.reduce((n, p) => n + p.entries.length, 0);
   }
 
   /** Sends one delivery; returns the error when the receiver failed in a way worth not repeating. */
@@ -163,7 +167,7 @@ export function createOutboxDispatcher(deps: OutboxDispatcherDeps): OutboxDispat
     if (fallback && fallback.length > 0) {
       stats.fallbacks += 1;
       log.error({ err, entry: entry.dedupeKey, to: fallback.map((f) => f.channel) }, 'receiver keeps failing: fell back to another channel');
-      await deps.store.expandOutbox(entry.id, fallback, entry.refundKey, deps.clock.now());
+      await deps.store.expandOutbox([{ doneId: entry.id, refundKey: entry.refundKey, entries: fallback }], deps.clock.now());
       await deps.store.markOutboxDead(entry.id, { error: `fell back to ${fallback.map((f) => f.channel).join(', ')}: ${message}`, now: deps.clock.now() });
       return;
     }
@@ -191,7 +195,7 @@ export function createOutboxDispatcher(deps: OutboxDispatcherDeps): OutboxDispat
     });
     if (claimed.length === 0) return 0;
     await publishEvents(claimed.filter((e) => e.kind === 'event'));
-    for (const e of claimed) if (e.kind === 'notice') await planNotice(e);
+    await planNotices(claimed.filter((e) => e.kind === 'notice'));
     let deliveries = claimed.filter((e) => e.kind === 'delivery');
     const claimBacklog = async (channel: string, createdBefore: number) => {
       const known = new Set(deliveries.map((e) => e.id));

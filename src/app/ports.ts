@@ -207,8 +207,11 @@ export interface RefundStore extends NotificationStateStore {
   markOutboxSent(ids: readonly number[], now: number): Promise<void>;
   retryOutboxLater(id: number, options: { nextAttemptAt: number; error: string }): Promise<void>;
   markOutboxDead(id: number, options: { error: string; now: number }): Promise<void>;
-  /** Writes outbox entries (no-op for existing dedupe keys) and marks `doneId` sent, atomically. */
-  expandOutbox(doneId: number, entries: readonly OutboxEntryInput[], refundKey: string, now: number): Promise<void>;
+  /**
+   * For each item, writes its entries (no-op for existing dedupe keys) and marks `doneId` sent;
+   * all items in one transaction (one commit for a whole pass of notices).
+   */
+  expandOutbox(items: ReadonlyArray<{ doneId: number; refundKey: string; entries: readonly OutboxEntryInput[] }>, now: number): Promise<void>;
   /** Puts a dead entry back to pending (admin retry). */
   requeueOutbox(id: number, now: number): Promise<boolean>;
   listOutbox(filter: OutboxFilter): Promise<OutboxEntry[]>;

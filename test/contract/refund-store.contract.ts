@@ -256,9 +256,7 @@ export function describeRefundStoreContract(name: string, open: () => Promise<Re
         await store.retryOutboxLater(e1!.id, { nextAttemptAt: now + 5000, error: 'broker down' });
         await store.markOutboxDead(e2!.id, { error: 'channel_not_found', now: now + 10 });
         await store.expandOutbox(
-          e3!.id,
-          [{ dedupeKey: 'delivery-x', kind: 'delivery', channel: 'slack:#x', payload: {}, availableAt: now }],
-          'R-000001',
+          [{ doneId: e3!.id, refundKey: 'R-000001', entries: [{ dedupeKey: 'delivery-x', kind: 'delivery', channel: 'slack:#x', payload: {}, availableAt: now }] }],
           now + 10,
         );
         expect(await store.countOutbox()).toEqual({ pending: 2, sent: 2, dead: 1 });

@@ -67,20 +67,20 @@ function simulate(answer: (n: number, now: number) => Classification, opts: { un
 }
 
 describe('the poll schedule over simulated days', () => {
-  it('inquires first after POLL_FIRST_DELAY, then backs off by doubling within the jitter bounds up to the ceiling', () => {
+  it('inquires first after POLL_FIRST_DELAY, then backs off ×3 within the jitter bounds up to the ceiling', () => {
     const { inquiries } = simulate(() => pending, { until: T0 + 12 * HOUR });
     expect(inquiries[0]).toBe(T0 + 5 * SECOND);
     const gaps = inquiries.slice(1).map((t, i) => t - inquiries[i]!);
-    // Gap k follows inquiry k (1-based): 5 s × 2^k, ±20 %, never above 30 min.
+    // Gap k follows inquiry k (1-based): 5 s × 3^k, ±20 %, never above 30 min.
     gaps.forEach((gap, i) => {
-      const nominal = Math.min(5 * SECOND * 2 ** (i + 1), 30 * MINUTE);
+      const nominal = Math.min(5 * SECOND * 3 ** (i + 1), 30 * MINUTE);
       expect(gap, `gap ${i + 1}`).toBeGreaterThanOrEqual(Math.floor(Math.min(nominal * 0.8, 30 * MINUTE)) - 1);
       expect(gap, `gap ${i + 1}`).toBeLessThanOrEqual(30 * MINUTE);
       expect(gap, `gap ${i + 1}`).toBeLessThanOrEqual(Math.ceil(nominal * 1.2) + 1);
     });
-    // The first minutes are dense, the rest sparse: at 5, 15, 35, 75, 155 and 315 s (nominal),
-    // six inquiries in the first 10 minutes, then about two an hour.
-    expect(inquiries.filter((t) => t - T0 <= 10 * MINUTE)).toHaveLength(6);
+    // The first minutes are dense, the rest sparse: at 5, 20, 65 and 200 s (nominal), four
+    // inquiries in the first 10 minutes, then about two an hour.
+    expect(inquiries.filter((t) => t - T0 <= 10 * MINUTE)).toHaveLength(4);
     const lastHour = inquiries.filter((t) => t > T0 + 11 * HOUR);
     expect(lastHour.length).toBeGreaterThanOrEqual(2);
     expect(lastHour.length).toBeLessThanOrEqual(3);
@@ -124,11 +124,12 @@ describe('the poll schedule over simulated days', () => {
 
   it('jitter stays within ±20 % and spreads refunds recorded together', () => {
     const random = seededRandom(42);
+    // After the 3rd inquiry: 5 s × 3^3 = 135 s nominal.
     const samples = Array.from({ length: 2000 }, () => pendingInterval(3, settings, random));
-    expect(Math.min(...samples)).toBeGreaterThanOrEqual(40 * SECOND * 0.8);
-    expect(Math.max(...samples)).toBeLessThanOrEqual(40 * SECOND * 1.2);
+    expect(Math.min(...samples)).toBeGreaterThanOrEqual(135 * SECOND * 0.8);
+    expect(Math.max(...samples)).toBeLessThanOrEqual(135 * SECOND * 1.2);
     // Spread: the samples cover most of the band, not one value.
-    expect(Math.max(...samples) - Math.min(...samples)).toBeGreaterThan(40 * SECOND * 0.35);
+    expect(Math.max(...samples) - Math.min(...samples)).toBeGreaterThan(135 * SECOND * 0.35);
     expect(Math.max(...Array.from({ length: 500 }, () => pendingInterval(40, settings, random)))).toBeLessThanOrEqual(30 * MINUTE);
     const slow = Array.from({ length: 500 }, () => slowInterval(settings, random));
     expect(Math.min(...slow)).toBeGreaterThanOrEqual(24 * MINUTE);

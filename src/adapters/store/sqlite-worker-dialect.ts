@@ -41,26 +41,28 @@ function prepare(sql) {
   cache.set(sql, statement);
   return statement;
 }
-parentPort.on('message', (msg) => {
+function handle(msg) {
   if (msg.op === 'close') {
-    try { db.close(); } finally { parentPort.postMessage({ id: msg.id }); }
-    return;
+    try { db.close(); } catch {}
+    return { id: msg.id };
   }
   if (msg.op === 'settle') {
-    try { if (db.inTransaction) db.exec('rollback'); } finally { parentPort.postMessage({ id: msg.id }); }
-    return;
+    try { if (db.inTransaction) db.exec('rollback'); } catch {}
+    return { id: msg.id };
   }
   try {
     const statement = prepare(msg.sql);
-    if (statement.reader) {
-      parentPort.postMessage({ id: msg.id, rows: statement.all(msg.params) });
-    } else {
-      const r = statement.run(msg.params);
-      parentPort.postMessage({ id: msg.id, changes: r.changes, lastInsertRowid: r.lastInsertRowid });
-    }
+    if (statement.reader) return { id: msg.id, rows: statement.all(msg.params) };
+    const r = statement.run(msg.params);
+    return { id: msg.id, changes: r.changes, lastInsertRowid: r.lastInsertRowid };
   } catch (err) {
-    parentPort.postMessage({ id: msg.id, error: { message: err.message, code: err.code, name: err.name } });
+    return { id: msg.id, error: { message: err.message, code: err.code, name: err.name } };
   }
+}
+// Statements posted in the same tick arrive as one batch and their answers go back as one: a
+// message between threads costs far more than a small statement (bench/polling).
+parentPort.on('message', (msg) => {
+  parentPort.postMessage(Array.isArray(msg) ? msg.map(handle) : handle(msg));
 });
 parentPort.postMessage({ ready: true });
 `;
@@ -120,12 +122,14 @@ function createWorkerDriver(options: SqliteWorkerOptions): Driver {
     });
     worker = w;
     return new Promise<void>((resolve, reject) => {
-      w.on('message', (msg: Reply & { ready?: boolean }) => {
-        if (msg.ready) return resolve();
-        const waiter = pending.get(msg.id);
-        if (!waiter) return;
-        pending.delete(msg.id);
-        waiter.resolve(msg);
+      w.on('message', (msg: (Reply & { ready?: boolean }) | Reply[]) => {
+        if (!Array.isArray(msg) && msg.ready) return resolve();
+        for (const reply of Array.isArray(msg) ? msg : [msg]) {
+          const waiter = pending.get(reply.id);
+          if (!waiter) continue;
+          pending.delete(reply.id);
+          waiter.resolve(reply);
+        }
       });
       const fail = (err: Error) => {
         // The worker is gone (it failed to open the file, or crashed): fail what waits on it,
@@ -143,13 +147,36 @@ function createWorkerDriver(options: SqliteWorkerOptions): Driver {
     });
   }
 
-  function call(message: { op?: 'close' | 'settle'; sql?: string; params?: readonly unknown[] }): Promise<Reply> {
+  // Statements issued in one tick (a transaction's pipelined updates, several partitions'
+  // writes) are posted together at the end of the tick, in order.
+  let outgoing: Array<{ id: number }> = [];
+  let flushing = false;
+  function flush(): void {
+    flushing = false;
+    const batch = outgoing;
+    outgoing = [];
     const w = worker;
-    if (!w) return Promise.reject(new Error('SQLite worker is not running'));
+    if (!w) {
+      const err = new Error('SQLite worker is not running');
+      for (const m of batch) {
+        pending.get(m.id)?.reject(err);
+        pending.delete(m.id);
+      }
+      return;
+    }
+    w.postMessage(batch.length === 1 ? batch[0] : batch);
+  }
+
+  function call(message: { op?: 'close' | 'settle'; sql?: string; params?: readonly unknown[] }): Promise<Reply> {
+    if (!worker) return Promise.reject(new Error('SQLite worker is not running'));
     const id = nextId++;
     return new Promise<Reply>((resolve, reject) => {
       pending.set(id, { resolve, reject });
-      w.postMessage({ ...message, id });
+      outgoing.push({ ...message, id });
+      if (!flushing) {
+        flushing = true;
+        queueMicrotask(flush);
+      }
     });
   }
 
