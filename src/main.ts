@@ -27,6 +27,8 @@ import type { AppConfig } from './config/load.js';
 import { loadResultCodeTable } from './config/result-codes.js';
 import { classifyInquiry, classifyRefundNotification } from './domain/classify.js';
 import type { Random, ScheduleSettings } from './domain/schedule.js';
+import type { Notice } from './domain/decide.js';
+import type { OutboxEntryInput } from './app/ports.js';
 import { playbookLookup } from './domain/routing.js';
 import {
   createBacklogCoalescer,
@@ -122,21 +124,23 @@ export function createService(config: AppConfig, deps: ServiceDeps): Service {
     escalationEmailTo: config.email.escalationTo,
     escalationChannel: config.slack.escalationChannel,
   };
-  const planNotice =
-    deps.planNotice ??
-    createNoticePlanner({
-      tree: routingTree,
-      ctx: {
-        customerEmails: config.email.customerEmails,
-        opsChannel: config.slack.opsChannel,
-        escalationChannel: config.slack.escalationChannel,
-        escalationEmailTo: config.email.escalationTo,
-        playbook: playbookLookup(resultCodes),
-      },
-      slackEnabled: slack.mode !== 'off',
-      emailEnabled: mailer !== undefined,
-      clock,
-    });
+  const noticePlanner = createNoticePlanner({
+    tree: routingTree,
+    ctx: {
+      customerEmails: config.email.customerEmails,
+      opsChannel: config.slack.opsChannel,
+      escalationChannel: config.slack.escalationChannel,
+      escalationEmailTo: config.email.escalationTo,
+      playbook: playbookLookup(resultCodes),
+    },
+    slackEnabled: slack.mode !== 'off',
+    emailEnabled: mailer !== undefined,
+    clock,
+  });
+  const planNotice: NoticePlanner = deps.planNotice ?? noticePlanner;
+  // Deliveries are routed when the outcome is decided and written in the same transaction; only a
+  // replaced planner (tests) leaves them as notices for the dispatcher.
+  const routeNotice: ((notice: Notice) => OutboxEntryInput[]) | undefined = deps.planNotice ? undefined : noticePlanner;
   const notifyDeps = { store, slack, ...(email ? { email } : {}), render, settings: notifySettings, clock, logger: log };
   const sender = createNotificationSender(notifyDeps);
   const flushGroups = createGroupFlusher(notifyDeps);
@@ -180,6 +184,7 @@ export function createService(config: AppConfig, deps: ServiceDeps): Service {
 
   const limiter = createRateLimiter({ ratePerSecond: config.antom.rateLimit, clock, sleep });
   poller = createPollLoop({
+    ...(routeNotice ? { routeNotice } : {}),
     store,
     antom,
     classify: (outcome) => classifyInquiry(outcome, resultCodes),
@@ -210,6 +215,7 @@ export function createService(config: AppConfig, deps: ServiceDeps): Service {
     owner,
   });
   const receiveNotification = createReceiveNotification({
+    ...(routeNotice ? { routeNotice } : {}),
     store,
     classify: (n) => classifyRefundNotification(n, resultCodes),
     clock,
@@ -219,7 +225,7 @@ export function createService(config: AppConfig, deps: ServiceDeps): Service {
     logger: log,
     onOutbox,
   });
-  const sweepDeadlines = createSweepDeadlines({ store, clock, random, schedule, topics, logger: log, onOutbox });
+  const sweepDeadlines = createSweepDeadlines({ ...(routeNotice ? { routeNotice } : {}), store, clock, random, schedule, topics, logger: log, onOutbox });
   const scheduler = createScheduler(
     [
       // Every minute: deadlines missed while no poller ran are applied within a minute.

@@ -24,8 +24,16 @@ export function noticeDedupeKey(n: Notice): string {
   return `notice:${n.scope ?? `${n.event}:${n.refundKey}${n.stage === undefined ? '' : `:${n.stage}`}`}`;
 }
 
-/** The outbox entries of a decision: one per outcome event, one per notice. */
-export function decisionOutbox(decision: Decision, topics: OutcomeTopics, now: number): OutboxEntryInput[] {
+/** Routes a notice to its deliveries (the notification layer), for writing them with the decision. */
+export type NoticeRouter = (notice: Notice) => OutboxEntryInput[];
+
+/**
+ * The outbox entries of a decision: one per outcome event, and the notices' deliveries. With a
+ * router, a notice's deliveries are routed now and written with the state change itself; a notice
+ * with a scope (one alert per code per hour, whichever refund raises it) is written as a notice,
+ * so its dedupe key keeps it single, and expanded by the dispatcher.
+ */
+export function decisionOutbox(decision: Decision, topics: OutcomeTopics, now: number, route?: NoticeRouter): OutboxEntryInput[] {
   const entries: OutboxEntryInput[] = decision.events.map((event: OutcomeEvent) => ({
     // The event id is deterministic (<refundId>:<type>[:stage]): the same outcome can never be
     // queued twice, whichever path (poll or notify) decided it.
@@ -40,7 +48,8 @@ export function decisionOutbox(decision: Decision, topics: OutcomeTopics, now: n
     availableAt: now,
   }));
   for (const n of decision.notices) {
-    entries.push({ dedupeKey: noticeDedupeKey(n), kind: 'notice', channel: 'notice', payload: n, availableAt: now });
+    if (route && n.scope === undefined) entries.push(...route(n));
+    else entries.push({ dedupeKey: noticeDedupeKey(n), kind: 'notice', channel: 'notice', payload: n, availableAt: now });
   }
   return entries;
 }

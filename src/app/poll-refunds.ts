@@ -5,7 +5,7 @@ import type { InquiryOutcome, InquiryQuery } from '../domain/inquiry.js';
 import type { TrackedRefund } from '../domain/refund.js';
 import type { Random, ScheduleSettings } from '../domain/schedule.js';
 import { createGroupCommit } from './group-commit.js';
-import { decisionOutbox, type OutcomeTopics } from './outbox-entries.js';
+import { decisionOutbox, type NoticeRouter, type OutcomeTopics } from './outbox-entries.js';
 import type { Clock, RefundStore } from './ports.js';
 import type { RateLimiter, Sleep } from './rate-limiter.js';
 
@@ -45,6 +45,8 @@ export interface PollLoopDeps {
   logger: Logger;
   schedule: ScheduleSettings;
   topics: OutcomeTopics;
+  /** Routes notices to deliveries at decision time (see decisionOutbox). */
+  routeNotice?: NoticeRouter;
   /** Which inquiryRefund flavour: v2 asks by refundId only; v1 by either id, with the account. */
   api: 'v1' | 'v2';
   /** Inquiries in flight, at most (ANTOM_CONCURRENCY). */
@@ -118,7 +120,7 @@ export function createPollLoop(deps: PollLoopDeps): PollLoop {
         deps.limiter.slowDown(until, slowDownFactor);
         log.warn({ until: new Date(until).toISOString(), rate: deps.limiter.currentRate() }, 'Antom traffic limit: slowing down');
       }
-      const outbox = decisionOutbox(decision, deps.topics, now);
+      const outbox = decisionOutbox(decision, deps.topics, now, deps.routeNotice);
       const applied = await apply({
         key: refund.id,
         version: refund.version,

@@ -3,7 +3,7 @@ import type { Classification } from '../domain/classify.js';
 import { decideAfterNotification } from '../domain/decide.js';
 import type { RefundNotification } from '../domain/inquiry.js';
 import type { Random, ScheduleSettings } from '../domain/schedule.js';
-import { decisionOutbox, type OutcomeTopics } from './outbox-entries.js';
+import { decisionOutbox, type NoticeRouter, type OutcomeTopics } from './outbox-entries.js';
 import type { Clock, RefundStore } from './ports.js';
 
 export type NotificationResult =
@@ -19,6 +19,7 @@ export interface ReceiveNotificationDeps {
   random: Random;
   schedule: ScheduleSettings;
   topics: OutcomeTopics;
+  routeNotice?: NoticeRouter;
   logger: Logger;
   onOutbox?: () => void;
 }
@@ -53,7 +54,7 @@ export function createReceiveNotification(deps: ReceiveNotificationDeps) {
         if (decision.conflict) log.error({ refund: refund.id, conflict: decision.conflict }, 'notification contradicts the known outcome');
         return { status: decision.conflict ? 'conflict' : 'already-final' };
       }
-      const outbox = decisionOutbox(decision, deps.topics, now);
+      const outbox = decisionOutbox(decision, deps.topics, now, deps.routeNotice);
       const applied = await deps.store.applyDecision({
         key: refund.id,
         version: refund.version,

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { decideDeadlines } from '../domain/decide.js';
 import type { Random, ScheduleSettings } from '../domain/schedule.js';
-import { decisionOutbox, type OutcomeTopics } from './outbox-entries.js';
+import { decisionOutbox, type NoticeRouter, type OutcomeTopics } from './outbox-entries.js';
 import type { Clock, RefundStore } from './ports.js';
 
 /**
@@ -15,6 +15,7 @@ export function createSweepDeadlines(deps: {
   random: Random;
   schedule: ScheduleSettings;
   topics: OutcomeTopics;
+  routeNotice?: NoticeRouter;
   logger: Logger;
   onOutbox?: () => void;
 }) {
@@ -35,7 +36,7 @@ export function createSweepDeadlines(deps: {
         version: refund.version,
         patch: decision.patch,
         timeline: decision.timeline,
-        outbox: decisionOutbox(decision, deps.topics, now),
+        outbox: decisionOutbox(decision, deps.topics, now, deps.routeNotice),
         now,
       });
       if (ok) applied += 1;

@@ -118,6 +118,12 @@ export async function startSmtpCapture(options: SmtpCaptureOptions = {}): Promis
     server.once('error', reject);
     server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
   });
+  // A client that dies mid-session (a service killed with SIGKILL in a crash test) resets its
+  // connection; smtp-server reports that as a server 'error', which is routine here, not a failure.
+  server.removeAllListeners('error');
+  server.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'ECONNRESET' && err.code !== 'EPIPE') process.emitWarning(`smtp capture: ${err.message}`);
+  });
   // smtp-server's `server` is the underlying net.Server.
   const port = ((server as unknown as { server: { address(): AddressInfo } }).server.address() as AddressInfo).port;
   const credentials = options.auth ? `${encodeURIComponent(options.auth.user)}:${encodeURIComponent(options.auth.pass)}@` : '';
