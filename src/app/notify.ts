@@ -142,7 +142,8 @@ function groupReason(groupKey: string): string {
   return groupKey.split(':').at(-1) ?? groupKey;
 }
 
-export function createNotificationSender(deps: {
+/** What the sender and the group flusher work with. */
+export interface NotifierDeps {
   store: RefundStore;
   slack: SlackPort;
   email?: EmailPort;
@@ -150,7 +151,9 @@ export function createNotificationSender(deps: {
   settings: NotifySettings;
   clock: Clock;
   logger: Logger;
-}) {
+}
+
+export function createNotificationSender(deps: NotifierDeps) {
   const { store, slack, render, settings } = deps;
   const log = deps.logger.child({ component: 'notify' });
 
@@ -298,15 +301,7 @@ export function createNotificationSender(deps: {
  * groupUpdateIntervalMs while refunds keep arriving; when the window closes, a final update — or,
  * for email and webhooks, one summary of the refunds that came after the first.
  */
-export function createGroupFlusher(deps: {
-  store: RefundStore;
-  slack: SlackPort;
-  email?: EmailPort;
-  render: Renderers;
-  settings: NotifySettings;
-  clock: Clock;
-  logger: Logger;
-}) {
+export function createGroupFlusher(deps: NotifierDeps) {
   const { store, slack, render, settings } = deps;
   const log = deps.logger.child({ component: 'notify-groups' });
   // A window whose summary keeps failing is given up after this long past its end, loudly.
