@@ -12,6 +12,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Writable } from 'node:stream';
+import Database from 'better-sqlite3';
 import { Kafka, logLevel, type Message } from 'kafkajs';
 import { createLogger } from '../src/adapters/log/logger.js';
 import { loadConfig } from '../src/config/load.js';
@@ -65,15 +66,26 @@ async function produceAll(brokers: string, topic: string): Promise<number> {
   return seconds;
 }
 
+interface Stage {
+  seconds: number;
+  /** CPU of this process (all its threads) per record, from joining the group to the last record. */
+  cpuUsPerRecord: number;
+}
+
 /** The baseline: a kafkajs consumer group that only counts what it reads. */
-async function bareConsumer(brokers: string, topic: string): Promise<number> {
+async function bareConsumer(brokers: string, topic: string): Promise<Stage> {
   const kafka = new Kafka({ clientId: 'bench-bare', brokers: [brokers], logLevel: logLevel.ERROR });
   const consumer = kafka.consumer({ groupId: `bench-bare-${Date.now()}`, maxBytesPerPartition: 1_048_576 });
   let seen = 0;
   let joinedAt = 0;
   let doneAt = 0;
+  let cpuAtJoin = process.cpuUsage();
+  let cpuAtDone = cpuAtJoin;
   const done = new Promise<void>((resolve) => {
-    consumer.on(consumer.events.GROUP_JOIN, () => (joinedAt = performance.now()));
+    consumer.on(consumer.events.GROUP_JOIN, () => {
+      joinedAt = performance.now();
+      cpuAtJoin = process.cpuUsage();
+    });
     void consumer.connect().then(async () => {
       await consumer.subscribe({ topic, fromBeginning: true });
       await consumer.run({
@@ -82,6 +94,7 @@ async function bareConsumer(brokers: string, topic: string): Promise<number> {
           for (const m of batch.messages) if (m.value) seen += 1;
           if (seen >= RECORDS && doneAt === 0) {
             doneAt = performance.now();
+            cpuAtDone = process.cpuUsage(cpuAtJoin);
             resolve();
           }
         },
@@ -90,7 +103,65 @@ async function bareConsumer(brokers: string, topic: string): Promise<number> {
   });
   await done;
   await consumer.disconnect();
-  return (doneAt - joinedAt) / 1000;
+  return { seconds: (doneAt - joinedAt) / 1000, cpuUsPerRecord: (cpuAtDone.user + cpuAtDone.system) / RECORDS };
+}
+
+/**
+ * A reference point between the two: the least a consumer must do to make records durable. It
+ * parses each value (to learn its id) and writes only the id and the raw value into a SQLite table
+ * with nothing but its primary key, one transaction per batch, on this thread, committing offsets
+ * after the write. No validation, no columns, no secondary indexes, no timeline, no worker.
+ */
+async function minimalDurableConsumer(brokers: string, topic: string, dir: string): Promise<Stage> {
+  const db = new Database(join(dir, 'minimal.db'));
+  db.pragma('journal_mode = WAL');
+  db.pragma(`synchronous = ${args.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
+  db.exec('create table records (key text primary key, value text not null) without rowid');
+  const insert = db.prepare('insert into records (key, value) values (?, ?) on conflict do nothing');
+  const writeAll = db.transaction((rows: Array<[string, string]>) => {
+    for (const [key, value] of rows) insert.run(key, value);
+  });
+  const kafka = new Kafka({ clientId: 'bench-minimal', brokers: [brokers], logLevel: logLevel.ERROR });
+  const consumer = kafka.consumer({ groupId: `bench-minimal-${Date.now()}`, maxBytesPerPartition: 4_194_304 });
+  let written = 0;
+  let joinedAt = 0;
+  let doneAt = 0;
+  let cpuAtJoin = process.cpuUsage();
+  let cpuAtDone = cpuAtJoin;
+  const done = new Promise<void>((resolve) => {
+    consumer.on(consumer.events.GROUP_JOIN, () => {
+      joinedAt = performance.now();
+      cpuAtJoin = process.cpuUsage();
+    });
+    void consumer.connect().then(async () => {
+      await consumer.subscribe({ topic, fromBeginning: true });
+      await consumer.run({
+        eachBatchAutoResolve: true,
+        eachBatch: async ({ batch }) => {
+          const rows: Array<[string, string]> = [];
+          for (const m of batch.messages) {
+            if (!m.value) continue;
+            const text = m.value.toString('utf8');
+            const parsed = JSON.parse(text) as { refundId: string };
+            rows.push([parsed.refundId, text]);
+          }
+          writeAll(rows);
+          written += rows.length;
+          if (written >= RECORDS && doneAt === 0) {
+            doneAt = performance.now();
+            cpuAtDone = process.cpuUsage(cpuAtJoin);
+            resolve();
+          }
+        },
+      });
+    });
+  });
+  await done;
+  await consumer.disconnect();
+  const count = (db.prepare('select count(*) as n from records').get() as { n: number }).n;
+  db.close();
+  if (count !== RECORDS) throw new Error(`expected ${RECORDS} minimal rows, found ${count}`);
+  return { seconds: (doneAt - joinedAt) / 1000, cpuUsPerRecord: (cpuAtDone.user + cpuAtDone.system) / RECORDS };
 }
 
 async function trackingService(brokers: string, topic: string): Promise<{ seconds: number; rssMb: number; cpuUsPerRecord: number }> {
@@ -159,16 +230,21 @@ async function main(): Promise<void> {
     await createTopics(brokers, [{ topic, numPartitions: PARTITIONS }, { topic: `${topic}.dlq` }]);
     const produceSeconds = await produceAll(brokers, topic);
     const bare = await bareConsumer(brokers, topic);
+    const scratch = mkdtempSync(join(tmpdir(), 'bench-minimal-'));
+    const minimal = await minimalDurableConsumer(brokers, topic, scratch).finally(() => rmSync(scratch, { recursive: true, force: true }));
     const tracked = await trackingService(brokers, topic);
-    const bareRate = RECORDS / bare;
+    const bareRate = RECORDS / bare.seconds;
     const trackedRate = RECORDS / tracked.seconds;
+    const minimalRate = RECORDS / minimal.seconds;
     const rows = [
       ['records', RECORDS.toLocaleString('en')],
       ['partitions', String(PARTITIONS)],
       ['SQLITE_SYNCHRONOUS / INGEST_BATCH_SIZE', `${args.synchronous} / ${args.batch}`],
       ['load average at the start (1 min)', loadAtStart.toFixed(2)],
       ['produce (idempotent, acks=all)', `${(RECORDS / produceSeconds).toFixed(0)} records/s`],
-      ['bare kafkajs consumer', `${bareRate.toFixed(0)} records/s (${bare.toFixed(2)} s)`],
+      ['bare kafkajs consumer', `${bareRate.toFixed(0)} records/s (${bare.seconds.toFixed(2)} s), ${bare.cpuUsPerRecord.toFixed(1)} µs CPU/record`],
+      ['minimal durable consumer (id + raw value)', `${minimalRate.toFixed(0)} records/s (${minimal.seconds.toFixed(2)} s), ${minimal.cpuUsPerRecord.toFixed(1)} µs CPU/record`],
+      ['ratio minimal / bare', `${((minimalRate / bareRate) * 100).toFixed(1)} %`],
       ['tracked durably (ingest)', `${trackedRate.toFixed(0)} records/s (${tracked.seconds.toFixed(2)} s)`],
       ['ratio ingest / bare', `${((trackedRate / bareRate) * 100).toFixed(1)} %`],
       ['CPU of this process while tracking', `${tracked.cpuUsPerRecord.toFixed(1)} µs/record`],
