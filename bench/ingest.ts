@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Writable } from 'node:stream';
 import Database from 'better-sqlite3';
-import { Kafka, logLevel, type Message } from 'kafkajs';
+import { Kafka, logLevel, type KafkaMessage, type Message } from 'kafkajs';
 import { createLogger } from '../src/adapters/log/logger.js';
 import { loadConfig } from '../src/config/load.js';
 import { createService } from '../src/main.js';
@@ -72,16 +72,26 @@ interface Stage {
   cpuUsPerRecord: number;
 }
 
-/** The baseline: a kafkajs consumer group that only counts what it reads. */
-async function bareConsumer(brokers: string, topic: string): Promise<Stage> {
-  const kafka = new Kafka({ clientId: 'bench-bare', brokers: [brokers], logLevel: logLevel.ERROR });
-  const consumer = kafka.consumer({ groupId: `bench-bare-${Date.now()}`, maxBytesPerPartition: 1_048_576 });
-  let seen = 0;
+/**
+ * Runs a fresh kafkajs consumer group over the topic from the beginning. `handle` processes one
+ * batch and returns how many records it counts as done; the stage ends when RECORDS are done.
+ * Time and CPU run from joining the group to that moment.
+ */
+async function timeConsumerGroup(
+  brokers: string,
+  topic: string,
+  name: string,
+  maxBytesPerPartition: number,
+  handle: (messages: KafkaMessage[]) => number,
+): Promise<Stage> {
+  const kafka = new Kafka({ clientId: `bench-${name}`, brokers: [brokers], logLevel: logLevel.ERROR });
+  const consumer = kafka.consumer({ groupId: `bench-${name}-${Date.now()}`, maxBytesPerPartition });
+  let done = 0;
   let joinedAt = 0;
   let doneAt = 0;
   let cpuAtJoin = process.cpuUsage();
   let cpuAtDone = cpuAtJoin;
-  const done = new Promise<void>((resolve) => {
+  const finished = new Promise<void>((resolve) => {
     consumer.on(consumer.events.GROUP_JOIN, () => {
       joinedAt = performance.now();
       cpuAtJoin = process.cpuUsage();
@@ -91,8 +101,8 @@ async function bareConsumer(brokers: string, topic: string): Promise<Stage> {
       await consumer.run({
         eachBatchAutoResolve: true,
         eachBatch: async ({ batch }) => {
-          for (const m of batch.messages) if (m.value) seen += 1;
-          if (seen >= RECORDS && doneAt === 0) {
+          done += handle(batch.messages);
+          if (done >= RECORDS && doneAt === 0) {
             doneAt = performance.now();
             cpuAtDone = process.cpuUsage(cpuAtJoin);
             resolve();
@@ -101,9 +111,18 @@ async function bareConsumer(brokers: string, topic: string): Promise<Stage> {
       });
     });
   });
-  await done;
+  await finished;
   await consumer.disconnect();
   return { seconds: (doneAt - joinedAt) / 1000, cpuUsPerRecord: (cpuAtDone.user + cpuAtDone.system) / RECORDS };
+}
+
+/** The baseline: a kafkajs consumer group that only counts what it reads. */
+function bareConsumer(brokers: string, topic: string): Promise<Stage> {
+  return timeConsumerGroup(brokers, topic, 'bare', 1_048_576, (messages) => {
+    let seen = 0;
+    for (const m of messages) if (m.value) seen += 1;
+    return seen;
+  });
 }
 
 /**
@@ -112,7 +131,8 @@ async function bareConsumer(brokers: string, topic: string): Promise<Stage> {
  * with nothing but its primary key, one transaction per batch, on this thread, committing offsets
  * after the write. No validation, no columns, no secondary indexes, no timeline, no worker.
  */
-async function minimalDurableConsumer(brokers: string, topic: string, dir: string): Promise<Stage> {
+async function minimalDurableConsumer(brokers: string, topic: string): Promise<Stage> {
+  const dir = mkdtempSync(join(tmpdir(), 'bench-minimal-'));
   const db = new Database(join(dir, 'minimal.db'));
   db.pragma('journal_mode = WAL');
   db.pragma(`synchronous = ${args.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
@@ -121,50 +141,25 @@ async function minimalDurableConsumer(brokers: string, topic: string, dir: strin
   const writeAll = db.transaction((rows: Array<[string, string]>) => {
     for (const [key, value] of rows) insert.run(key, value);
   });
-  const kafka = new Kafka({ clientId: 'bench-minimal', brokers: [brokers], logLevel: logLevel.ERROR });
-  const consumer = kafka.consumer({ groupId: `bench-minimal-${Date.now()}`, maxBytesPerPartition: 4_194_304 });
-  let written = 0;
-  let joinedAt = 0;
-  let doneAt = 0;
-  let cpuAtJoin = process.cpuUsage();
-  let cpuAtDone = cpuAtJoin;
-  const done = new Promise<void>((resolve) => {
-    consumer.on(consumer.events.GROUP_JOIN, () => {
-      joinedAt = performance.now();
-      cpuAtJoin = process.cpuUsage();
-    });
-    void consumer.connect().then(async () => {
-      await consumer.subscribe({ topic, fromBeginning: true });
-      await consumer.run({
-        eachBatchAutoResolve: true,
-        eachBatch: async ({ batch }) => {
-          const rows: Array<[string, string]> = [];
-          for (const m of batch.messages) {
-            if (!m.value) continue;
-            const text = m.value.toString('utf8');
-            const parsed = JSON.parse(text) as { refundId: string };
-            rows.push([parsed.refundId, text]);
-          }
-          writeAll(rows);
-          written += rows.length;
-          if (written >= RECORDS && doneAt === 0) {
-            doneAt = performance.now();
-            cpuAtDone = process.cpuUsage(cpuAtJoin);
-            resolve();
-          }
-        },
-      });
-    });
+  const stage = await timeConsumerGroup(brokers, topic, 'minimal', 4_194_304, (messages) => {
+    const rows: Array<[string, string]> = [];
+    for (const m of messages) {
+      if (!m.value) continue;
+      const text = m.value.toString('utf8');
+      const parsed = JSON.parse(text) as { refundId: string };
+      rows.push([parsed.refundId, text]);
+    }
+    writeAll(rows);
+    return rows.length;
   });
-  await done;
-  await consumer.disconnect();
   const count = (db.prepare('select count(*) as n from records').get() as { n: number }).n;
   db.close();
+  rmSync(dir, { recursive: true, force: true });
   if (count !== RECORDS) throw new Error(`expected ${RECORDS} minimal rows, found ${count}`);
-  return { seconds: (doneAt - joinedAt) / 1000, cpuUsPerRecord: (cpuAtDone.user + cpuAtDone.system) / RECORDS };
+  return stage;
 }
 
-async function trackingService(brokers: string, topic: string): Promise<{ seconds: number; rssMb: number; cpuUsPerRecord: number }> {
+async function trackingService(brokers: string, topic: string): Promise<Stage & { rssMb: number }> {
   const dir = mkdtempSync(join(tmpdir(), 'bench-ingest-'));
   // Credentials that point nowhere, and a first inquiry an hour away: this measures the ingest alone.
   const keys = generateAntomKeyPair();
@@ -230,8 +225,7 @@ async function main(): Promise<void> {
     await createTopics(brokers, [{ topic, numPartitions: PARTITIONS }, { topic: `${topic}.dlq` }]);
     const produceSeconds = await produceAll(brokers, topic);
     const bare = await bareConsumer(brokers, topic);
-    const scratch = mkdtempSync(join(tmpdir(), 'bench-minimal-'));
-    const minimal = await minimalDurableConsumer(brokers, topic, scratch).finally(() => rmSync(scratch, { recursive: true, force: true }));
+    const minimal = await minimalDurableConsumer(brokers, topic);
     const tracked = await trackingService(brokers, topic);
     const bareRate = RECORDS / bare.seconds;
     const trackedRate = RECORDS / tracked.seconds;
