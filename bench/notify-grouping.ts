@@ -37,7 +37,9 @@ export async function slackCallsForEscalations(count: number, pattern: 'burst' |
     groupUpdateIntervalMs: 30_000,
     reminderIntervalMs: 12 * 60 * MINUTE,
     staleAfterMs: 10 * MINUTE,
-    fallbackAfterAttempts: 3,
+    fallbackAfterMs: 5 * MINUTE,
+    customerGiveUpAfterMs: 72 * 60 * MINUTE,
+    giveUpAfterMs: 24 * 60 * MINUTE,
     escalationEmailTo: [],
     escalationChannel: '#refund-escalations',
   };
@@ -45,7 +47,7 @@ export async function slackCallsForEscalations(count: number, pattern: 'burst' |
   const tree = loadRoutingTree(SHIPPED_ROUTING_FILE, { knownReasonCodes: table.rules.keys() });
   const render = createRenderers(loadTemplates(), 'Refunds <refunds@example.com>');
   const notifier = createSlackNotifier({ botToken: 'xoxb-bench', apiUrl: slack.url }, { logger });
-  const deps = { store, slack: notifier, render, settings, clock, logger };
+  const deps = { store, owner: 'bench', slack: notifier, render, settings, clock, logger };
   const sender = createNotificationSender(deps);
   const flush = createGroupFlusher(deps);
   const ctx = { customerEmails: true, opsChannel: '#refunds', escalationChannel: '#refund-escalations', escalationEmailTo: [], playbook: playbookLookup(table) };

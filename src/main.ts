@@ -30,7 +30,9 @@ import type { Random, ScheduleSettings } from './domain/schedule.js';
 import type { Notice } from './domain/decide.js';
 import type { OutboxEntryInput } from './app/ports.js';
 import { playbookLookup } from './domain/routing.js';
+import { createCustomerEmailOutage } from './app/customer-email-outage.js';
 import {
+  CUSTOMER_CHANNEL,
   createBacklogCoalescer,
   createDigest,
   createGroupFlusher,
@@ -67,6 +69,11 @@ export interface ServiceDeps {
   /** Replace the notification layer's planning and sending (tests of the dispatcher). */
   planNotice?: NoticePlanner;
   deliver?: DeliverySender;
+  /**
+   * Something the service cannot recover from by itself (the ingest consumer cannot be brought
+   * back): the caller should stop and exit non-zero so an orchestrator restarts the process.
+   */
+  onFatal?: (err: Error) => void;
 }
 
 // 20 % either way spreads refunds recorded together over time, so a burst of initiations does not
@@ -120,7 +127,9 @@ export function createService(config: AppConfig, deps: ServiceDeps): Service {
     groupUpdateIntervalMs: config.notify.groupUpdateIntervalMs,
     reminderIntervalMs: config.notify.reminderIntervalMs,
     staleAfterMs: config.notify.staleAfterMs,
-    fallbackAfterAttempts: config.notify.fallbackAfterAttempts,
+    fallbackAfterMs: config.notify.fallbackAfterMs,
+    customerGiveUpAfterMs: config.notify.customerGiveUpAfterMs,
+    giveUpAfterMs: config.notify.giveUpAfterMs,
     escalationEmailTo: config.email.escalationTo,
     escalationChannel: config.slack.escalationChannel,
   };
@@ -141,7 +150,20 @@ export function createService(config: AppConfig, deps: ServiceDeps): Service {
   // Deliveries are routed when the outcome is decided and written in the same transaction; only a
   // replaced planner (tests) leaves them as notices for the dispatcher.
   const routeNotice: ((notice: Notice) => OutboxEntryInput[]) | undefined = deps.planNotice ? undefined : noticePlanner;
-  const notifyDeps = { store, slack, ...(email ? { email } : {}), render, settings: notifySettings, clock, logger: log };
+  const notifyDeps = { store, owner, slack, ...(email ? { email } : {}), render, settings: notifySettings, clock, logger: log };
+  const customerEmailOutage = createCustomerEmailOutage({
+    store,
+    clock,
+    logger: log,
+    receiver:
+      slack.mode !== 'off'
+        ? { type: 'slack', channel: config.slack.escalationChannel }
+        : config.email.escalationTo.length > 0
+          ? { type: 'email', to: [...config.email.escalationTo].sort() }
+          : undefined,
+    announceAfterMs: config.notify.fallbackAfterMs,
+    giveUpAfterMs: config.notify.customerGiveUpAfterMs,
+  });
   const sender = createNotificationSender(notifyDeps);
   const flushGroups = createGroupFlusher(notifyDeps);
   const remindStalled = createStalledReminders(notifyDeps);
@@ -171,15 +193,9 @@ export function createService(config: AppConfig, deps: ServiceDeps): Service {
       if (result.inserted.length > 0 && config.poll.firstDelayMs === 0) poller?.wake();
       return result;
     },
-    storeHealthy: async () => {
-      try {
-        await store.ping();
-        return true;
-      } catch {
-        return false;
-      }
-    },
     logger: log,
+    now: () => clock.now(),
+    onFatal: (err) => deps.onFatal?.(err),
   });
 
   const limiter = createRateLimiter({ ratePerSecond: config.antom.rateLimit, clock, sleep });
@@ -209,6 +225,8 @@ export function createService(config: AppConfig, deps: ServiceDeps): Service {
     deliver: deps.deliver ?? sender.deliver,
     fallbackFor: sender.fallbackFor,
     coalesce: createBacklogCoalescer(notifyDeps),
+    watch: customerEmailOutage,
+    giveUpAfterMs: (entry) => (entry.channel === CUSTOMER_CHANNEL ? config.notify.customerGiveUpAfterMs : config.notify.giveUpAfterMs),
     clock,
     sleep,
     logger: log,
@@ -234,6 +252,8 @@ export function createService(config: AppConfig, deps: ServiceDeps): Service {
       { name: 'prune-outbox', schedule: '17 3 * * *', run: () => store.pruneOutbox(clock.now() - config.outboxRetentionMs) },
       // Every 5 s: grouped messages brought up to date (each at most every NOTIFY_GROUP_UPDATE_INTERVAL).
       { name: 'flush-groups', schedule: '*/5 * * * * *', run: flushGroups },
+      // Every 5 s: a customer-email outage that has lasted NOTIFY_FALLBACK_AFTER is announced.
+      { name: 'customer-email-outage', schedule: '*/5 * * * * *', run: () => customerEmailOutage.check() },
       // Every minute: reminders for stalled refunds whose STALLED_REMINDER_INTERVAL has passed.
       { name: 'stalled-reminders', schedule: '* * * * *', run: remindStalled },
       ...(config.notify.digestCron ? [{ name: 'digest', schedule: config.notify.digestCron, run: digest }] : []),
@@ -250,12 +270,14 @@ export function createService(config: AppConfig, deps: ServiceDeps): Service {
     logger: log,
     metrics,
     readiness: [
-      { name: 'store', check: () => store.ping() },
+      // A write, not a read: a store that answers reads but refuses writes is not ready.
+      { name: 'store', check: () => store.heartbeat(owner, clock.now()) },
       {
         name: 'kafka',
         check: async () => {
           if (!producerConnected) throw new Error('producer not connected');
-          if (!ingest.isHealthy()) throw new Error('ingest consumer is not in its group');
+          const health = ingest.health();
+          if (!health.ok) throw new Error(health.problems.join('; '));
         },
       },
       {

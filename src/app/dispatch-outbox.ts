@@ -27,8 +27,20 @@ export interface DispatchStats {
   coalesced: number;
 }
 
-/** A receiver that keeps failing: the entries that replace the failed delivery, if any. */
-export type FallbackPlanner = (entry: OutboxEntry, err: unknown) => OutboxEntryInput[] | undefined;
+/**
+ * A receiver that keeps failing: the entries that replace the failed delivery, if any.
+ * `failingSince` is when this run of failures began (now, for a first failure).
+ */
+export type FallbackPlanner = (entry: OutboxEntry, err: unknown, timing: { failingSince: number; now: number }) => OutboxEntryInput[] | undefined;
+
+/**
+ * Sees every delivery's result (the customer-email outage notices hang off it). Called after the
+ * result is recorded; its own failures are logged, never the delivery's.
+ */
+export interface DeliveryWatch {
+  delivered(entry: OutboxEntry): Promise<void>;
+  failed(entry: OutboxEntry, err: unknown): Promise<void>;
+}
 
 /**
  * Backlog summaries: groups of deliveries that one message stands for. `claimBacklog` leases the
@@ -55,6 +67,7 @@ export interface OutboxDispatcherDeps {
   deliver?: DeliverySender;
   fallbackFor?: FallbackPlanner;
   coalesce?: BacklogCoalescer;
+  watch?: DeliveryWatch;
   clock: Clock;
   sleep: Sleep;
   logger: Logger;
@@ -62,24 +75,47 @@ export interface OutboxDispatcherDeps {
   /** Which kinds this dispatcher handles; the others stay pending for a dispatcher that does. */
   kinds?: OutboxKind[];
   batchSize?: number;
-  /** A delivery that keeps failing is given up (dead, visible in /admin) after this many attempts. */
-  maxDeliveryAttempts?: number;
+  /**
+   * How long a delivery keeps retrying temporary failures, from the first failure of the run,
+   * before it is given up (dead, visible in /admin): CUSTOMER_EMAIL_GIVE_UP_AFTER for customer
+   * emails, NOTIFY_GIVE_UP_AFTER for the rest. Default: a day for everything.
+   */
+  giveUpAfterMs?: (entry: OutboxEntry) => number;
+  /** How long a claim is ours before another dispatcher may take it; renewed while a pass runs. */
+  leaseMs?: number;
 }
 
 // Events retry forever (an outcome must reach the mesh), backing off to a minute between tries.
 const EVENT_RETRY_MAX_MS = 60_000;
+// Deliveries back off to 15 minutes between tries: a mail server's own retry interval is of that
+// order, and a receiver that answers again is not left waiting that long anyway (the first
+// delivery that goes through makes the rest of its backlog due at once; see DeliveryWatch).
+const DELIVERY_RETRY_MAX_MS = 15 * 60_000;
+// A Retry-After is honoured up to the delivery ceiling: a peer (or anything pretending to be
+// one) asking for a year must not park a delivery for a year.
+const RETRY_AFTER_MAX_MS = DELIVERY_RETRY_MAX_MS;
+const DEFAULT_GIVE_UP_MS = 24 * 60 * 60_000;
 // 200 entries a pass: one producer request for the events of a busy second at 500 inquiries/s.
 const DEFAULT_BATCH = 200;
 // How long a claimed batch is ours. A healthy pass takes seconds (one producer request; Slack and
-// SMTP calls with 10 s timeouts, a failing receiver tried once per pass); after a crash the
-// batch is picked up again this long after the claim, so it is kept to a minute.
+// SMTP calls with 10–30 s timeouts, a failing receiver tried once per pass); the lease is renewed
+// every third of it while the pass runs, so only a holder that died (or lost the store for that
+// long) loses its entries, and they are picked up a minute after its last renewal.
 const LEASE_MS = 60_000;
 const IDLE_MS = 500;
 // Customer emails in parallel: the mailer's pool holds 5 SMTP connections.
 const CUSTOMER_LANES = 5;
+// A mark that fails after a send succeeded is retried, never the send: up to this long between
+// tries, for as long as the dispatcher runs.
+const MARK_RETRY_MAX_MS = 5_000;
 
 export function backoffMs(attempts: number, capMs: number): number {
-  return Math.min(capMs, 500 * 2 ** Math.max(0, attempts - 1));
+  return Math.min(capMs, 500 * 2 ** Math.max(0, Math.min(attempts - 1, 30)));
+}
+
+/** Whether a failed send may have reached its receiver anyway (an SMTP connection lost after DATA). */
+export function isInDoubt(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && (err as { inDoubt?: unknown }).inDoubt === true;
 }
 
 /**
@@ -93,7 +129,9 @@ export function createOutboxDispatcher(deps: OutboxDispatcherDeps): OutboxDispat
   const log = deps.logger.child({ component: 'outbox' });
   const stats: DispatchStats = { published: 0, delivered: 0, planned: 0, retried: 0, dead: 0, fallbacks: 0, coalesced: 0 };
   const batchSize = deps.batchSize ?? DEFAULT_BATCH;
-  const maxAttempts = deps.maxDeliveryAttempts ?? 12;
+  const leaseMs = deps.leaseMs ?? LEASE_MS;
+  const owner = deps.owner;
+  const giveUpAfter = deps.giveUpAfterMs ?? (() => DEFAULT_GIVE_UP_MS);
   const kinds = deps.kinds ?? (['event', 'notice', 'delivery'].filter(
     (k) => k === 'event' || (k === 'notice' && deps.planNotice) || (k === 'delivery' && deps.deliver),
   ) as OutboxKind[]);
@@ -103,6 +141,65 @@ export function createOutboxDispatcher(deps: OutboxDispatcherDeps): OutboxDispat
   let stopping: Promise<void> | undefined;
   let wakeIdle: (() => void) | undefined;
   let woken = false;
+  // Entries claimed by the running pass and not yet settled: their leases are renewed.
+  const held = new Set<number>();
+
+  /**
+   * Keeps the leases of `held` alive while a pass runs: a pass that takes longer than the lease
+   * (a slow SMTP server, a long Slack rate limit) must not let another instance claim and send
+   * the same entries.
+   */
+  function renewWhileRunning(): () => Promise<void> {
+    const done = new AbortController();
+    const renewing = (async () => {
+      while (!done.signal.aborted) {
+        await deps.sleep(Math.floor(leaseMs / 3), done.signal);
+        if (done.signal.aborted || held.size === 0) continue;
+        try {
+          const kept = await deps.store.renewOutboxLeases([...held], owner, deps.clock.now() + leaseMs);
+          if (kept < held.size) log.warn({ held: held.size, kept }, 'outbox leases lost while a pass ran; those entries are left to their new holder');
+        } catch (err) {
+          log.warn({ err }, 'renewing outbox leases failed; will try again');
+        }
+      }
+    })();
+    return async () => {
+      done.abort();
+      await renewing;
+    };
+  }
+
+  /**
+   * Writes a mark (sent, retry later, dead, expanded) and retries the write alone if the store
+   * refuses it, with backoff, for as long as the dispatcher runs: what was sent is never sent again
+   * because its mark failed, and a failure is not forgotten because the store blinked. Should the
+   * process stop first, the entries' leases run out and they are claimed again: a customer email
+   * then carries its sending mark and is reported in doubt instead of resent.
+   */
+  async function persist<T>(what: string, write: () => Promise<T>): Promise<T | undefined> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await write();
+      } catch (err) {
+        if (!running && attempt > 3) {
+          log.error({ err, mark: what }, 'the store refused an outbox mark; stopping before it took it');
+          return undefined;
+        }
+        log.warn({ err, mark: what, attempt }, 'the store refused an outbox mark; retrying the mark only');
+        await deps.sleep(Math.min(MARK_RETRY_MAX_MS, 100 * 2 ** Math.min(attempt, 10)), abort.signal);
+      }
+    }
+  }
+
+  /** Records that entries went out (their send is never repeated; see persist). */
+  async function markSent(entries: readonly OutboxEntry[]): Promise<void> {
+    const ids = entries.map((e) => e.id);
+    const marked = await persist('sent', () => deps.store.markOutboxSent(ids, deps.clock.now(), owner));
+    if (marked !== undefined && marked < ids.length) {
+      log.warn({ entries: ids.length, marked }, 'sent, but the lease had passed to another holder; not marked here');
+    }
+    for (const id of ids) held.delete(id);
+  }
 
   async function publishEvents(entries: OutboxEntry[]): Promise<void> {
     if (entries.length === 0) return;
@@ -113,17 +210,14 @@ export function createOutboxDispatcher(deps: OutboxDispatcherDeps): OutboxDispat
       const now = deps.clock.now();
       log.warn({ err, events: entries.length }, 'publishing outcome events failed; will retry');
       for (const e of entries) {
-        await deps.store.retryOutboxLater(e.id, {
-          nextAttemptAt: now + backoffMs(e.attempts, EVENT_RETRY_MAX_MS),
-          error: (err as Error).message,
-        });
+        await persist('retry', () =>
+          deps.store.retryOutboxLater(e.id, { nextAttemptAt: now + backoffMs(e.attempts, EVENT_RETRY_MAX_MS), error: (err as Error).message, now, owner }),
+        );
+        held.delete(e.id);
       }
       return;
     }
-    await deps.store.markOutboxSent(
-      entries.map((e) => e.id),
-      deps.clock.now(),
-    );
+    await markSent(entries);
     stats.published += entries.length;
   }
 
@@ -136,13 +230,15 @@ export function createOutboxDispatcher(deps: OutboxDispatcherDeps): OutboxDispat
       } catch (err) {
         stats.retried += 1;
         log.error({ err, entry: entry.dedupeKey }, 'planning notifications failed; will retry');
-        await deps.store.retryOutboxLater(entry.id, {
-          nextAttemptAt: deps.clock.now() + backoffMs(entry.attempts, EVENT_RETRY_MAX_MS),
-          error: (err as Error).message,
-        });
+        const now = deps.clock.now();
+        await persist('retry', () =>
+          deps.store.retryOutboxLater(entry.id, { nextAttemptAt: now + backoffMs(entry.attempts, EVENT_RETRY_MAX_MS), error: (err as Error).message, now, owner }),
+        );
+        held.delete(entry.id);
       }
     }
-    await deps.store.expandOutbox(planned, deps.clock.now());
+    await persist('expand', () => deps.store.expandOutbox(planned, deps.clock.now(), owner));
+    for (const p of planned) held.delete(p.doneId);
     stats.planned += planned.reduce((n, p) => n + p.entries.length, 0);
   }
 
@@ -150,72 +246,107 @@ export function createOutboxDispatcher(deps: OutboxDispatcherDeps): OutboxDispat
   async function deliver(entry: OutboxEntry): Promise<unknown> {
     try {
       await deps.deliver!(entry);
-      await deps.store.markOutboxSent([entry.id], deps.clock.now());
-      stats.delivered += 1;
-      return undefined;
     } catch (err) {
       await failed(entry, err);
-      return isRetriable(err) ? err : undefined;
+      return isRetriable(err) && !isInDoubt(err) ? err : undefined;
+    }
+    await markSent([entry]);
+    stats.delivered += 1;
+    await watch('delivered', entry);
+    return undefined;
+  }
+
+  async function watch(what: 'delivered' | 'failed', entry: OutboxEntry, err?: unknown): Promise<void> {
+    if (!deps.watch) return;
+    try {
+      if (what === 'delivered') await deps.watch.delivered(entry);
+      else await deps.watch.failed(entry, err);
+    } catch (watchErr) {
+      log.warn({ err: watchErr }, 'delivery watch failed');
     }
   }
 
-  /** A delivery that failed (or was not tried because its receiver just failed): fall back, retry, or give up. */
+  /**
+   * A delivery that failed (or was not tried because its receiver just failed): fall back, retry,
+   * or give up. A temporary failure is retried until the entry's give-up time, counted from the
+   * first failure of the run; a permanent one, or one that may have been delivered anyway (in
+   * doubt), is never retried.
+   */
   async function failed(entry: OutboxEntry, err: unknown): Promise<void> {
+    held.delete(entry.id);
     const message = (err as Error).message;
-    const retryAfterMs = (err as { retryAfterMs?: number }).retryAfterMs;
-    const fallback = deps.fallbackFor?.(entry, err);
+    const now = deps.clock.now();
+    const failingSince = entry.failingSince ?? now;
+    const fallback = deps.fallbackFor?.(entry, err, { failingSince, now });
     if (fallback && fallback.length > 0) {
       stats.fallbacks += 1;
       log.error({ err, entry: entry.dedupeKey, to: fallback.map((f) => f.channel) }, 'receiver keeps failing: fell back to another channel');
-      await deps.store.expandOutbox([{ doneId: entry.id, refundKey: entry.refundKey, entries: fallback }], deps.clock.now());
-      await deps.store.markOutboxDead(entry.id, { error: `fell back to ${fallback.map((f) => f.channel).join(', ')}: ${message}`, now: deps.clock.now() });
+      const doneError = `fell back to ${fallback.map((f) => f.channel).join(', ')}: ${message}`;
+      await persist('fallback', () => deps.store.expandOutbox([{ doneId: entry.id, refundKey: entry.refundKey, entries: fallback, doneError }], now, owner));
+      await watch('failed', entry, err);
       return;
     }
-    if (!isRetriable(err) || entry.attempts >= maxAttempts) {
+    if (!isRetriable(err) || isInDoubt(err) || now - failingSince >= giveUpAfter(entry)) {
       stats.dead += 1;
-      log.error({ err, entry: entry.dedupeKey, attempts: entry.attempts }, 'delivery given up');
-      await deps.store.markOutboxDead(entry.id, { error: message, now: deps.clock.now() });
+      log.error({ err, entry: entry.dedupeKey, attempts: entry.attempts, failingSince }, 'delivery given up');
+      await persist('dead', () => deps.store.markOutboxDead(entry.id, { error: message, now, owner }));
+      await watch('failed', entry, err);
       return;
     }
     stats.retried += 1;
     log.warn({ err, entry: entry.dedupeKey, attempts: entry.attempts }, 'delivery failed; will retry');
-    await deps.store.retryOutboxLater(entry.id, {
-      nextAttemptAt: deps.clock.now() + Math.max(retryAfterMs ?? 0, backoffMs(entry.attempts, 15 * 60_000)),
-      error: message,
-    });
+    const retryAfterMs = Math.min(RETRY_AFTER_MAX_MS, Math.max(0, (err as { retryAfterMs?: number }).retryAfterMs ?? 0));
+    const nextAttemptAt = now + Math.max(retryAfterMs, backoffMs(entry.attempts, DELIVERY_RETRY_MAX_MS));
+    await persist('retry', () => deps.store.retryOutboxLater(entry.id, { nextAttemptAt, error: message, now, owner }));
+    await watch('failed', entry, err);
   }
 
   async function dispatchOnce(): Promise<number> {
     const claimed = await deps.store.claimOutbox({
-      owner: deps.owner,
+      owner,
       now: deps.clock.now(),
       limit: batchSize,
-      leaseMs: LEASE_MS,
+      leaseMs,
       kinds,
     });
     if (claimed.length === 0) return 0;
+    for (const e of claimed) held.add(e.id);
+    const stopRenewing = renewWhileRunning();
+    try {
+      await dispatchClaimed(claimed);
+    } finally {
+      await stopRenewing();
+      held.clear();
+    }
+    return claimed.length;
+  }
+
+  async function dispatchClaimed(claimed: OutboxEntry[]): Promise<void> {
     await publishEvents(claimed.filter((e) => e.kind === 'event'));
     await planNotices(claimed.filter((e) => e.kind === 'notice'));
     let deliveries = claimed.filter((e) => e.kind === 'delivery');
     const claimBacklog = async (channel: string, createdBefore: number) => {
       const known = new Set(deliveries.map((e) => e.id));
-      const more = await deps.store.claimBacklog({ owner: deps.owner, now: deps.clock.now(), limit: 1000, leaseMs: LEASE_MS, channel, createdBefore });
-      return more.filter((e) => !known.has(e.id));
+      const more = await deps.store.claimBacklog({ owner, now: deps.clock.now(), limit: 1000, leaseMs, channel, createdBefore });
+      const fresh = more.filter((e) => !known.has(e.id));
+      for (const e of fresh) held.add(e.id);
+      return fresh;
     };
     for (const summary of (await deps.coalesce?.(deliveries, claimBacklog)) ?? []) {
       const covered = new Set(summary.covers.map((e) => e.id));
       try {
         await summary.send();
-        await deps.store.markOutboxSent([...covered], deps.clock.now());
-        stats.coalesced += covered.size;
-        deliveries = deliveries.filter((e) => !covered.has(e.id));
       } catch (err) {
         // The receiver is still down: every entry the summary stood for counts as failed with it
         // (not tried one by one in this pass), and waits for the next.
         log.warn({ err, entries: covered.size }, 'backlog summary failed; will retry');
         for (const e of summary.covers) await failed(e, err);
         deliveries = deliveries.filter((e) => !covered.has(e.id));
+        continue;
       }
+      await markSent(summary.covers);
+      stats.coalesced += covered.size;
+      deliveries = deliveries.filter((e) => !covered.has(e.id));
     }
     // One receiver at a time, in order (Slack allows about one message a second per channel, and
     // order matters in a channel); different receivers in parallel. Customer emails, each to its
@@ -228,7 +359,7 @@ export function createOutboxDispatcher(deps: OutboxDispatcherDeps): OutboxDispat
     // When a receiver fails with a retriable error (it is down), the rest of its lane is not
     // tried in this pass: they count as failed with the same error, so an outage costs one
     // attempt per pass instead of one timeout per message, and a pass stays short.
-    await Promise.all(
+    const lanes = await Promise.allSettled(
       [...byReceiver.values()].map(async (lane) => {
         let down: unknown;
         for (const e of lane) {
@@ -237,7 +368,9 @@ export function createOutboxDispatcher(deps: OutboxDispatcherDeps): OutboxDispat
         }
       }),
     );
-    return claimed.length;
+    // Every lane has finished before the pass ends (its leases stop being renewed then).
+    const broken = lanes.find((l): l is PromiseRejectedResult => l.status === 'rejected');
+    if (broken) throw broken.reason;
   }
 
   async function loop(): Promise<void> {

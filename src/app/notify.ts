@@ -5,6 +5,7 @@ import { routeNotification, type Delivery, type NotificationSubject, type Routin
 import { digestContent } from '../domain/digest.js';
 import type { EscalationGroup, NotificationContent, OutageItem } from '../domain/notification-content.js';
 import type { Clock, GroupMember, NotificationGroup, OutboxEntry, OutboxEntryInput, RefundStore } from './ports.js';
+import { isInDoubt } from './dispatch-outbox.js';
 
 /**
  * Notifications, from a notice (what happened) to people told: routing into deliveries, sending
@@ -48,6 +49,7 @@ export interface Renderers {
   emailGroup(group: EscalationGroup): RenderedEmailOut;
   customerEmail(subject: NotificationSubject): RenderedEmailOut;
   slackContent(content: NotificationContent): SlackMessageOut;
+  emailContent(content: NotificationContent): RenderedEmailOut;
   messageId(dedupeKey: string): string;
 }
 
@@ -60,8 +62,12 @@ export interface NotifySettings {
   reminderIntervalMs: number;
   /** A Slack delivery older than this when it can finally be sent is part of a backlog. */
   staleAfterMs: number;
-  /** Failed attempts after which an ops delivery falls back to the other channel. */
-  fallbackAfterAttempts: number;
+  /** How long an ops delivery may keep failing before it falls back to the other channel. */
+  fallbackAfterMs: number;
+  /** How long a customer email retries temporary failures before it is given up and reported. */
+  customerGiveUpAfterMs: number;
+  /** How long any other delivery retries temporary failures before it is given up. */
+  giveUpAfterMs: number;
   escalationEmailTo: readonly string[];
   escalationChannel: string;
 }
@@ -74,6 +80,22 @@ export interface DeliveryPayload {
   readonly fallbackFrom?: { readonly receiver: string; readonly error: string };
 }
 
+/**
+ * A delivery that is not about one refund (the customer-email outage notices): ready-made
+ * content for an ops receiver.
+ */
+export interface MessagePayload {
+  readonly message: NotificationContent;
+  readonly receiver: Extract<Delivery['receiver'], { type: 'slack' | 'email' }>;
+}
+
+export function isMessagePayload(payload: unknown): payload is MessagePayload {
+  return typeof payload === 'object' && payload !== null && 'message' in payload && 'receiver' in payload;
+}
+
+/** The channel of customer emails in the outbox (one receiver: the customers' SMTP server). */
+export const CUSTOMER_CHANNEL = 'customer';
+
 export function receiverId(delivery: Pick<Delivery, 'receiver'>): string {
   const r = delivery.receiver;
   return r.type === 'slack' ? `slack:${r.channel}` : r.type === 'email' ? `email:${r.to.join(',')}` : 'customer';
@@ -84,6 +106,15 @@ export class NotSentError extends RefundNotifierError {
   constructor(message: string, code: string) {
     super(message, { code, retriable: false });
     this.name = 'NotSentError';
+  }
+}
+
+/** A send that may have reached its receiver: never repeated, reported instead. */
+export class InDoubtError extends RefundNotifierError {
+  readonly inDoubt = true;
+  constructor(message: string) {
+    super(message, { code: 'IN_DOUBT', retriable: false });
+    this.name = 'InDoubtError';
   }
 }
 
@@ -145,6 +176,8 @@ function groupReason(groupKey: string): string {
 /** What the sender and the group flusher work with. */
 export interface NotifierDeps {
   store: RefundStore;
+  /** The dispatcher's lease owner: a customer email is marked as being sent only under its lease. */
+  owner: string;
   slack: SlackPort;
   email?: EmailPort;
   render: Renderers;
@@ -202,8 +235,18 @@ export function createNotificationSender(deps: NotifierDeps) {
     return deps.email;
   }
 
+  async function sendMessage({ message, receiver }: MessagePayload, entry: OutboxEntry): Promise<void> {
+    if (receiver.type === 'slack') {
+      if (slack.mode === 'off') throw new NotSentError('Slack is off (no SLACK_BOT_TOKEN or SLACK_WEBHOOK_URL)', 'SLACK_OFF');
+      await slack.postMessage({ channel: receiver.channel, ...render.slackContent(message) });
+      return;
+    }
+    await requireEmail().send({ to: [...receiver.to], ...render.emailContent(message), messageId: render.messageId(entry.dedupeKey) });
+  }
+
   /** Sends one delivery; throws a RefundNotifierError the dispatcher retries or gives up on. */
   async function deliver(entry: OutboxEntry): Promise<void> {
+    if (isMessagePayload(entry.payload)) return sendMessage(entry.payload, entry);
     const { delivery: d, subject, fallbackFrom } = entry.payload as DeliveryPayload;
     const note = fallbackFrom ? `Sent here instead of ${fallbackFrom.receiver}, which failed: ${fallbackFrom.error}` : undefined;
     switch (d.receiver.type) {
@@ -213,14 +256,18 @@ export function createNotificationSender(deps: NotifierDeps) {
         if (entry.sendingAt !== undefined) {
           // A previous attempt was cut off mid-send (the process died): the SMTP server may have
           // taken it. Resending could email the customer twice, which we promise never to do.
-          throw new NotSentError(
+          throw new InDoubtError(
             `a previous send started at ${new Date(entry.sendingAt).toISOString()} never reported back; not resent so the customer is not emailed twice (retry from /admin/outbox if it did not arrive)`,
-            'IN_DOUBT',
           );
         }
         const email = requireEmail();
         const rendered = render.customerEmail(subject);
-        await store.markOutboxSending(entry.id, deps.clock.now());
+        // The mark goes first: if this process dies during the send, whoever claims the entry next
+        // finds it and does not send again. It applies only under our lease; without it, the entry
+        // is someone else's now and is not touched.
+        if (!(await store.markOutboxSending(entry.id, deps.clock.now(), deps.owner))) {
+          throw new NotSentError('the lease on this delivery passed to another dispatcher before the send', 'LEASE_LOST');
+        }
         await email.send({ to, ...rendered, messageId: render.messageId(entry.dedupeKey) });
         return;
       }
@@ -254,14 +301,19 @@ export function createNotificationSender(deps: NotifierDeps) {
    * email list, one that cannot be emailed goes to the escalation channel; a customer email that
    * is given up is reported to the escalation channel. The failure itself is logged and counted.
    */
-  function fallbackFor(entry: OutboxEntry, err: unknown): OutboxEntryInput[] | undefined {
+  function fallbackFor(entry: OutboxEntry, err: unknown, { failingSince, now }: { failingSince: number; now: number }): OutboxEntryInput[] | undefined {
+    if (isMessagePayload(entry.payload)) return undefined; // outage notices are retried, then given up
     const { delivery: d, subject, fallbackFrom } = entry.payload as DeliveryPayload;
     if (fallbackFrom) return undefined; // a fallback does not fall back again
-    const retriable = isRetriable(err);
-    const exhausted = !retriable || entry.attempts >= settings.fallbackAfterAttempts;
+    if (err instanceof NotSentError && err.code === 'LEASE_LOST') return undefined;
+    const inDoubt = isInDoubt(err);
+    // A customer email is retried until CUSTOMER_EMAIL_GIVE_UP_AFTER (a mail server retries a 4xx
+    // for days; so do we); an ops message goes to the other channel after NOTIFY_FALLBACK_AFTER,
+    // so a ten-second Slack blip does not turn into email.
+    const patience = d.receiver.type === 'customer-email' ? settings.customerGiveUpAfterMs : settings.fallbackAfterMs;
+    const exhausted = inDoubt || !isRetriable(err) || now - failingSince >= patience;
     if (!exhausted) return undefined;
     const error = err instanceof Error ? err.message : String(err);
-    const now = deps.clock.now();
     const entryFor = (delivery: Delivery, subj: NotificationSubject): OutboxEntryInput => ({
       dedupeKey: `delivery:${delivery.dedupeKey}`,
       kind: 'delivery',
@@ -283,10 +335,12 @@ export function createNotificationSender(deps: NotifierDeps) {
             receiver: { type: 'slack', channel: settings.escalationChannel },
             template: 'integration-fault',
             dedupeKey: `${d.dedupeKey}:fallback:report`,
-            route: 'customer-email-failed',
-            playbook: 'The customer was not told their refund completed: check the address and the SMTP server, then retry the delivery from /admin/outbox?status=dead or tell the customer another way.',
+            route: inDoubt ? 'customer-email-in-doubt' : 'customer-email-failed',
+            playbook: inDoubt
+              ? `The connection to the SMTP server was lost after it had received the email, before it confirmed it: it may or may not have been delivered, so it is not sent again. Look for Message-ID ${render.messageId(entry.dedupeKey)} in the SMTP server's log; if it is not there, retry the delivery from /admin/outbox?status=dead.`
+              : 'The customer was not told their refund completed: check the address and the SMTP server, then retry the delivery from /admin/outbox?status=dead or tell the customer another way.',
           },
-          { ...subject, event: 'integration.fault', reasonCode: 'CUSTOMER_EMAIL_NOT_SENT', resultMessage: error },
+          { ...subject, event: 'integration.fault', reasonCode: inDoubt ? 'CUSTOMER_EMAIL_IN_DOUBT' : 'CUSTOMER_EMAIL_NOT_SENT', resultMessage: error },
         ),
       ];
     }
@@ -463,8 +517,9 @@ export function createBacklogCoalescer(deps: { slack: SlackPort; render: Rendere
     const now = deps.clock.now();
     const staleBefore = now - deps.settings.staleAfterMs;
     const coalescible = (e: OutboxEntry) => {
+      if (e.kind !== 'delivery' || isMessagePayload(e.payload)) return false;
       const p = e.payload as DeliveryPayload;
-      return e.kind === 'delivery' && p.delivery.receiver.type === 'slack' && !p.delivery.group && !p.fallbackFrom && e.createdAt < staleBefore;
+      return p.delivery.receiver.type === 'slack' && !p.delivery.group && !p.fallbackFrom && e.createdAt < staleBefore;
     };
     const stale = new Map<string, OutboxEntry[]>();
     for (const e of entries.filter(coalescible)) stale.set(e.channel, [...(stale.get(e.channel) ?? []), e]);

@@ -71,6 +71,9 @@ export function inquiryQuery(refund: TrackedRefund, api: 'v1' | 'v2'): InquiryQu
   };
 }
 
+// A traffic-limit slow-down lasts at most this many times ANTOM_SLOWDOWN, whatever Retry-After says.
+export const SLOWDOWN_MAX_FACTOR = 4;
+
 // When nothing is due, sleep until the next due time but never longer than this, so a refund
 // made due by another process (a second instance, an admin re-check) waits at most a second.
 const IDLE_MAX_MS = 1_000;
@@ -116,7 +119,10 @@ export function createPollLoop(deps: PollLoopDeps): PollLoop {
       const now = deps.clock.now();
       const decision = decideAfterInquiry(refund, classification, { now, schedule: deps.schedule, random: deps.random });
       if (decision.slowDown) {
-        const until = now + Math.max(slowDownMs, decision.slowDown.retryAfterMs ?? 0);
+        // Antom's Retry-After may lengthen the slow-down, up to SLOWDOWN_MAX_FACTOR times
+        // ANTOM_SLOWDOWN: the answer that carries it is not signed, and one bogus header must not
+        // slow the instance until a restart.
+        const until = now + Math.min(slowDownMs * SLOWDOWN_MAX_FACTOR, Math.max(slowDownMs, decision.slowDown.retryAfterMs ?? 0));
         deps.limiter.slowDown(until, slowDownFactor);
         log.warn({ until: new Date(until).toISOString(), rate: deps.limiter.currentRate() }, 'Antom traffic limit: slowing down');
       }

@@ -13,6 +13,12 @@ export interface TrackResult {
   readonly inserted: readonly string[];
   /** Records for refunds already tracked: nothing changed for them. */
   readonly duplicates: number;
+  /**
+   * Records that clash with a tracked refund and were not tracked: a `refundRequestId` already
+   * tracked under a different `refundId`. Each is one of the input objects, with the reason; the
+   * ingest dead-letters them (never silently dropped).
+   */
+  readonly conflicts: ReadonlyArray<{ readonly refund: NewRefund; readonly reason: string }>;
 }
 
 export interface RefundFilter {
@@ -55,6 +61,22 @@ export interface OutboxEntry extends OutboxEntryInput {
   readonly lastError?: string;
   readonly createdAt: number;
   readonly sentAt?: number;
+  /** When the current run of failed attempts began (unset after a success or before any failure). */
+  readonly failingSince?: number;
+}
+
+/** A receiver failing right now (see NotificationStateStore.openOutage). */
+export interface ChannelOutage {
+  readonly channel: string;
+  readonly since: number;
+  readonly lastError?: string;
+  /** When operations were told; unset while the outage is younger than the announcement delay. */
+  readonly announcedAt?: number;
+}
+
+/** Who holds the lease on an outbox entry; every mark is applied only for the holder. */
+export interface LeaseHolder {
+  readonly owner: string;
 }
 
 export interface ApplyInput {
@@ -145,8 +167,29 @@ export interface NotificationStateStore {
   /** Threads of refunds still stalled whose last post or reminder is older than `intervalMs`. */
   listRemindersDue(now: number, intervalMs: number, limit: number): Promise<Array<{ thread: SlackThread; refund: TrackedRefund }>>;
   markReminded(refundKey: string, channel: string, now: number): Promise<void>;
-  /** Marks a delivery as being sent right now (see OutboxEntry.sendingAt). */
-  markOutboxSending(id: number, now: number): Promise<void>;
+  /**
+   * Marks a delivery as being sent right now (see OutboxEntry.sendingAt). False when `owner` no
+   * longer holds its lease: then it must not be sent.
+   */
+  markOutboxSending(id: number, now: number, owner: string): Promise<boolean>;
+
+  /** Opens an outage of `channel` unless one is open; keeps the latest error either way. */
+  openOutage(channel: string, now: number, error: string): Promise<void>;
+  getOutage(channel: string): Promise<ChannelOutage | undefined>;
+  /**
+   * Marks the outage that began at `since` announced and writes `entries` (the announcement), in
+   * one transaction, only if nobody announced it yet. True when this call did it.
+   */
+  announceOutage(channel: string, since: number, now: number, entries: readonly OutboxEntryInput[]): Promise<boolean>;
+  /**
+   * Closes the outage that began at `since` and writes `entries` (the all-clear), in one
+   * transaction, only if it is still open. True when this call closed it.
+   */
+  closeOutage(channel: string, since: number, entries: readonly OutboxEntryInput[], now: number): Promise<boolean>;
+  /** Pending entries for `channel`, and how many of them have failed at least once. */
+  countWaiting(channel: string): Promise<{ pending: number; failing: number }>;
+  /** Makes every pending entry for `channel` due now (the receiver answers again); returns how many. */
+  hurryChannel(channel: string, now: number): Promise<number>;
 }
 
 /**
@@ -158,7 +201,10 @@ export interface RefundStore extends NotificationStateStore {
   migrate(): Promise<void>;
   /**
    * Makes the refunds durable in one transaction, due at `firstPollAt`. Idempotent by tracking
-   * key (and by refundRequestId): a record for a refund already tracked changes nothing.
+   * key (and by refundRequestId): a record for a refund already tracked changes nothing. A record
+   * whose refundRequestId is tracked under a different refundId is returned as a conflict. Throws
+   * a StoreRefusedDataError when the store refuses the data itself (the batch may then be written
+   * record by record to find the one), a StoreUnavailableError for everything else.
    */
   trackRefunds(refunds: readonly NewRefund[], context: { now: number; firstPollAt: number }): Promise<TrackResult>;
   getRefund(key: string): Promise<TrackedRefund | undefined>;
@@ -203,15 +249,31 @@ export interface RefundStore extends NotificationStateStore {
   claimBacklog(options: ClaimOptions & { channel: string; createdBefore: number }): Promise<OutboxEntry[]>;
   /** Leases due outbox entries in creation order (the dispatcher's claim). */
   claimOutbox(options: ClaimOptions & { kinds?: readonly OutboxKind[] }): Promise<OutboxEntry[]>;
-  /** Marks entries sent, in one statement. */
-  markOutboxSent(ids: readonly number[], now: number): Promise<void>;
-  retryOutboxLater(id: number, options: { nextAttemptAt: number; error: string }): Promise<void>;
-  markOutboxDead(id: number, options: { error: string; now: number }): Promise<void>;
   /**
-   * For each item, writes its entries (no-op for existing dedupe keys) and marks `doneId` sent;
-   * all items in one transaction (one commit for a whole pass of notices).
+   * Extends the lease of entries `owner` still holds to `until` (a pass that runs long keeps what
+   * it claimed); returns how many it still holds.
    */
-  expandOutbox(items: ReadonlyArray<{ doneId: number; refundKey: string; entries: readonly OutboxEntryInput[] }>, now: number): Promise<void>;
+  renewOutboxLeases(ids: readonly number[], owner: string, until: number): Promise<number>;
+  /**
+   * Marks entries sent, in one statement; only those `owner` holds. Returns how many. Every mark
+   * below is guarded the same way: a dispatcher whose lease ran out (and whose entries another
+   * instance may have claimed) changes nothing.
+   */
+  markOutboxSent(ids: readonly number[], now: number, owner: string): Promise<number>;
+  /** Back to pending until `nextAttemptAt`; starts the failure run (failingSince) if none is running. */
+  retryOutboxLater(id: number, options: { nextAttemptAt: number; error: string; now: number; owner: string }): Promise<boolean>;
+  markOutboxDead(id: number, options: { error: string; now: number; owner: string }): Promise<boolean>;
+  /**
+   * For each item, writes its entries (no-op for existing dedupe keys) and marks `doneId` sent —
+   * or dead with `doneError` (a delivery replaced by its fallback); all items in one transaction
+   * (one commit for a whole pass of notices). An item whose `doneId` `owner` no longer holds
+   * writes nothing.
+   */
+  expandOutbox(
+    items: ReadonlyArray<{ doneId: number; refundKey: string; entries: readonly OutboxEntryInput[]; doneError?: string }>,
+    now: number,
+    owner: string,
+  ): Promise<void>;
   /** Puts a dead entry back to pending (admin retry). */
   requeueOutbox(id: number, now: number): Promise<boolean>;
   listOutbox(filter: OutboxFilter): Promise<OutboxEntry[]>;
@@ -219,7 +281,12 @@ export interface RefundStore extends NotificationStateStore {
   /** Deletes sent outbox entries older than `before`; returns how many. */
   pruneOutbox(before: number): Promise<number>;
 
-  /** Cheap liveness probe for /readyz. */
+  /** Cheap read-only probe. */
   ping(): Promise<void>;
+  /**
+   * The readiness probe: upserts this instance's row, so a store that reads but cannot write is
+   * reported as not ready.
+   */
+  heartbeat(owner: string, now: number): Promise<void>;
   close(): Promise<void>;
 }

@@ -12,10 +12,20 @@ import type { CommandIo } from './io.js';
 export async function startCommand(_args: string[], io: CommandIo): Promise<number> {
   const config = loadConfig({ env: io.env, requireAntomCredentials: true });
   const logger = createLogger({ level: config.logLevel });
-  const service = createService(config, { logger });
+  let fail: ((err: Error) => void) | undefined;
+  const service = createService(config, { logger, onFatal: (err) => fail?.(err) });
 
   let signals = 0;
   const stopped = new Promise<number>((resolve) => {
+    // A part of the service that cannot be brought back: stop what can be stopped and exit
+    // non-zero, so the orchestrator starts a fresh process instead of keeping one that looks
+    // healthy and does nothing.
+    fail = (err) => {
+      logger.fatal({ err }, 'unrecoverable failure: exiting so the process is restarted');
+      const timer = setTimeout(() => process.exit(1), config.shutdownTimeoutMs);
+      timer.unref();
+      service.stop().finally(() => resolve(1));
+    };
     const onSignal = (signal: NodeJS.Signals) => {
       signals += 1;
       if (signals > 1) {

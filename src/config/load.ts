@@ -56,7 +56,9 @@ export interface AppConfig {
     groupWindowMs: number;
     groupUpdateIntervalMs: number;
     staleAfterMs: number;
-    fallbackAfterAttempts: number;
+    fallbackAfterMs: number;
+    giveUpAfterMs: number;
+    customerGiveUpAfterMs: number;
     reminderIntervalMs: number;
     digestCron?: string;
   };
@@ -199,7 +201,9 @@ export function loadConfig(options: LoadOptions = {}): AppConfig {
       groupWindowMs: v.NOTIFY_GROUP_WINDOW,
       groupUpdateIntervalMs: v.NOTIFY_GROUP_UPDATE_INTERVAL,
       staleAfterMs: v.NOTIFY_STALE_AFTER,
-      fallbackAfterAttempts: v.NOTIFY_FALLBACK_AFTER,
+      fallbackAfterMs: v.NOTIFY_FALLBACK_AFTER,
+      giveUpAfterMs: v.NOTIFY_GIVE_UP_AFTER,
+      customerGiveUpAfterMs: v.CUSTOMER_EMAIL_GIVE_UP_AFTER,
       reminderIntervalMs: v.STALLED_REMINDER_INTERVAL,
       digestCron: v.DIGEST_CRON,
     },

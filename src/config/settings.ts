@@ -63,6 +63,14 @@ function asDuration(minMs: number) {
   };
 }
 
+/** NOTIFY_FALLBACK_AFTER was once a count of attempts: a bare number says it is a duration now. */
+function asFallbackDuration(text: string, ctx: z.RefinementCtx): number {
+  if (/^\d+$/.test(text)) {
+    return fail(ctx, `is a duration now (e.g. 5m), not a count of attempts; got "${text}"`);
+  }
+  return asDuration(1000)(text, ctx);
+}
+
 function asBool(text: string, ctx: z.RefinementCtx): boolean {
   const word = text.toLowerCase();
   if (TRUE_WORDS.has(word)) return true;
@@ -301,8 +309,16 @@ export const SETTINGS = {
     'Slack deliveries that waited longer than this (an outage) are coalesced into one summary per channel',
   ),
   NOTIFY_FALLBACK_AFTER: setting(
-    required(asInt(1, 100), 'failed attempts'),
-    'after this many failed attempts an ops message falls back to the other channel (Slack <-> escalation email)',
+    required(asFallbackDuration, 'a duration'),
+    'an ops message failing this long falls back to the other channel (Slack <-> escalation email); a customer-email outage this long is announced',
+  ),
+  NOTIFY_GIVE_UP_AFTER: setting(
+    required(asDuration(60_000), 'a duration'),
+    'an ops message (or its fallback) still failing this long after its first failure is given up (dead in /admin/outbox)',
+  ),
+  CUSTOMER_EMAIL_GIVE_UP_AFTER: setting(
+    required(asDuration(60_000), 'a duration'),
+    'a customer email is retried through temporary failures (SMTP 4xx, unreachable) this long after its first failure, then given up and escalated',
   ),
   STALLED_REMINDER_INTERVAL: setting(
     required(asDuration(1000), 'a duration'),

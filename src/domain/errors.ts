@@ -53,3 +53,23 @@ export function isRetriable(err: unknown): boolean {
   // idempotent step is safe, and giving up would lose work.
   return true;
 }
+
+/**
+ * The store refused this data (PostgreSQL SQLSTATE classes 22 "data exception" and 23 "integrity
+ * constraint violation"; SQLite CONSTRAINT, MISMATCH, TOOBIG): the same row will be refused again,
+ * so the record that carries it may be dead-lettered. Every other store failure is an outage.
+ */
+export class StoreRefusedDataError extends RefundNotifierError {
+  constructor(message: string, code: string, cause?: unknown) {
+    super(message, { code, retriable: false, cause });
+    this.name = 'StoreRefusedDataError';
+  }
+}
+
+/** The store cannot be written now (down, read-only, full, locked, timing out): retry, lose nothing. */
+export class StoreUnavailableError extends RefundNotifierError {
+  constructor(message: string, code: string, cause?: unknown) {
+    super(message, { code, retriable: true, cause });
+    this.name = 'StoreUnavailableError';
+  }
+}

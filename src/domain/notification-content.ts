@@ -409,3 +409,49 @@ export function outageSummaryContent(
     note: "Each refund's timeline in the admin API shows what was sent to whom.",
   };
 }
+
+/**
+ * Operations are told once that customer emails are not going out (the SMTP server refuses or
+ * cannot be reached), with how many wait and since when; nothing is lost meanwhile.
+ */
+export function customerEmailOutageContent(info: {
+  since: number;
+  now: number;
+  waiting: number;
+  lastError?: string;
+  giveUpAfterMs: number;
+}): NotificationContent {
+  const noun = info.waiting === 1 ? 'customer email is' : 'customer emails are';
+  const lasted = formatElapsed(info.now - info.since);
+  return {
+    kind: 'outage',
+    severity: 'critical',
+    title: 'Customer emails are delayed',
+    text: `Customer emails are delayed: the mail server has been failing for ${lasted} (since ${formatInstant(info.since)}); ${info.waiting} ${noun} waiting and will be sent when it accepts mail again`,
+    facts: [
+      { label: 'Waiting', value: String(info.waiting) },
+      { label: 'Failing since', value: formatInstant(info.since) },
+      { label: 'For', value: lasted },
+      ...(info.lastError ? [{ label: 'Last error', value: info.lastError.slice(0, 300) }] : []),
+      { label: 'Given up after', value: formatElapsed(info.giveUpAfterMs) },
+    ],
+    playbook: `Check the SMTP server behind SMTP_URL (reachable? accepting mail? credentials?). Nothing is lost: each email is retried with backoff and sent once the server accepts mail; only an email still not accepted ${formatElapsed(info.giveUpAfterMs)} after its first failure is given up and reported here. A message follows when emails flow again.`,
+    note: 'One message per outage; /admin/outbox?status=pending lists what waits.',
+  };
+}
+
+/** The all-clear after customerEmailOutageContent. */
+export function customerEmailRecoveredContent(info: { since: number; until: number; waiting: number }): NotificationContent {
+  const lasted = formatElapsed(info.until - info.since);
+  return {
+    kind: 'outage',
+    severity: 'info',
+    title: 'Customer emails flow again',
+    text: `Customer emails flow again after ${lasted}; the ${info.waiting} delayed ${info.waiting === 1 ? 'email is' : 'emails are'} being sent now`,
+    facts: [
+      { label: 'Outage', value: `${formatInstant(info.since)} to ${formatInstant(info.until)}` },
+      { label: 'Lasted', value: lasted },
+      { label: 'Being sent', value: String(info.waiting) },
+    ],
+  };
+}

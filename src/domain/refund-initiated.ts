@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { codePointName, findJsonShapeProblem, formatJsonPath } from './json-shape.js';
 import { trackingKey, type Customer, type Money, type NewRefund, type RecordOrigin } from './refund.js';
 
 /**
@@ -10,11 +11,25 @@ import { trackingKey, type Customer, type Money, type NewRefund, type RecordOrig
 
 export const ID_MAX = 64;
 export const METADATA_MAX_BYTES = 4096;
+// Metadata is the producer's free JSON, stored as jsonb and echoed on the outcome event. What is
+// seen in practice nests 1 to 3 levels (an order id, a channel, a list of lines); 16 is five times
+// that, room for any honest producer, and it holds everything that later serialises or walks
+// metadata recursively (JSON.stringify below, the store, the logger, the outcome event) to a few
+// frames, where thousands of levels overflow the stack. Within 4096 bytes, deeper would be mostly
+// brackets anyway.
+export const METADATA_MAX_DEPTH = 16;
 
 // Printable ASCII without spaces: Antom ids are alphanumeric; this rules out the characters that
 // would corrupt logs, headers or Slack markup while accepting every id format seen in practice.
 const ID_PATTERN = /^[\x21-\x7E]+$/;
 const EMAIL = /^[^\s@<>()",;]+@[^\s@<>()",;]+\.[^\s@<>()",;]+$/;
+// What no text field may hold: C0 controls and DEL (U+0000-U+001F, U+007F), which corrupt logs,
+// mail headers and Slack markup, and which PostgreSQL refuses (NUL) in text; and lone surrogates,
+// which are not well-formed Unicode and cannot be stored as UTF-8. With the `u` flag a surrogate
+// pair is one code point, so the range D800-DFFF matches lone halves only. EMAIL and the free text
+// fields let these through on their own (EMAIL excludes only \s, i.e. U+0009-U+000D and spaces).
+// eslint-disable-next-line no-control-regex -- finding control characters is the point
+const UNSAFE_TEXT = /[\0-\x1F\x7F\uD800-\uDFFF]/u;
 // RFC 3339 date-time (the ISO-8601 profile CloudEvents and Antom use), offset required.
 const ISO_DATETIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
 const CURRENCY = /^[A-Z]{3}$/;
@@ -33,7 +48,24 @@ const id = (what: string) =>
     .regex(ID_PATTERN, `${what} must be printable ASCII without spaces`);
 
 const text = (what: string, max: number) =>
-  z.string({ error: `${what} must be a string` }).max(max, `${what} is longer than ${max} characters`);
+  z.string({ error: `${what} must be a string` }).max(max, `${what} is longer than ${max} characters`).superRefine(safeText(what));
+
+/** The check of UNSAFE_TEXT, with a reason naming the field and the code point. */
+function safeText(what: string) {
+  return (value: string, ctx: z.RefinementCtx) => {
+    const problem = unsafeTextProblem(what, value);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  };
+}
+
+function unsafeTextProblem(what: string, value: string): string | undefined {
+  const found = UNSAFE_TEXT.exec(value);
+  if (!found) return undefined;
+  const codePoint = found[0].codePointAt(0)!;
+  return codePoint >= 0xd800
+    ? `${what} contains a lone surrogate (${codePointName(codePoint)}), which is not well-formed Unicode`
+    : `${what} contains a control character (${codePointName(codePoint)})`;
+}
 
 const amountValue = z.union(
   [
@@ -63,11 +95,13 @@ const customer = z.object(
       .string({ error: 'customer.email must be a string' })
       .max(EMAIL_MAX, `customer.email is longer than ${EMAIL_MAX} characters`)
       .regex(EMAIL, 'customer.email is not an email address')
+      .superRefine(safeText('customer.email'))
       .optional(),
     name: text('customer.name', NAME_MAX).optional(),
     locale: z
       .string({ error: 'customer.locale must be a string' })
       .regex(LOCALE, 'customer.locale must be a language tag such as en or pt-BR')
+      .superRefine(safeText('customer.locale'))
       .optional(),
   },
   { error: 'customer must be an object { email, name, locale }' },
@@ -75,15 +109,40 @@ const customer = z.object(
 
 const metadata = z
   .record(z.string(), z.unknown(), { error: 'metadata must be a JSON object' })
-  .refine((m) => metadataFits(m), {
-    message: `metadata is larger than ${METADATA_MAX_BYTES} bytes of JSON`,
+  .superRefine((m, ctx) => {
+    const problem = metadataProblem(m);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
   })
   .describe(`a JSON object of at most ${METADATA_MAX_BYTES} bytes (as UTF-8 JSON), echoed on the outcome event`);
 
-function metadataFits(m: Record<string, unknown>): boolean {
+/**
+ * Why metadata cannot be tracked, or undefined. Its shape is checked first, by an iterative walk
+ * that stops past METADATA_MAX_DEPTH: only then is it safe to serialise for the size check (the
+ * same walk finds what PostgreSQL cannot store: NUL anywhere, and lone surrogates; other controls
+ * are escaped in JSON and stored as they are). Runs per record: for small flat metadata, one
+ * regex test per key and string.
+ */
+function metadataProblem(m: Record<string, unknown>): string | undefined {
+  const shape = findJsonShapeProblem(m, METADATA_MAX_DEPTH, true);
+  if (shape?.kind === 'too-deep') return `metadata nests deeper than ${METADATA_MAX_DEPTH} levels`;
+  if (shape) {
+    const where = formatJsonPath('metadata', shape.path);
+    return shape.codePoint === 0
+      ? `${shape.inKey ? `the key ${where}` : where} contains a NUL character (U+0000), which PostgreSQL cannot store`
+      : `${shape.inKey ? `the key ${where}` : where} contains a lone surrogate (${codePointName(shape.codePoint)}), which is not well-formed Unicode`;
+  }
   // Serialising typical metadata costs ~0.5 µs a record, and the store serialises it again to
   // write it; the bound costs a tenth of that and settles all but metadata close to the limit.
-  return jsonBytesBound(m, METADATA_MAX_BYTES, 0) <= METADATA_MAX_BYTES || fitsUtf8(JSON.stringify(m), METADATA_MAX_BYTES);
+  if (jsonBytesBound(m, METADATA_MAX_BYTES, 0) <= METADATA_MAX_BYTES) return undefined;
+  let json: string | undefined;
+  try {
+    json = JSON.stringify(m);
+  } catch (err) {
+    // Only a JavaScript caller can get here (a BigInt, a toJSON that throws); JSON data cannot.
+    return `metadata cannot be serialised as JSON (${err instanceof Error ? err.message : 'it threw'})`;
+  }
+  if (typeof json !== 'string') return 'metadata cannot be serialised as JSON';
+  return fitsUtf8(json, METADATA_MAX_BYTES) ? undefined : `metadata is larger than ${METADATA_MAX_BYTES} bytes of JSON`;
 }
 
 /**
@@ -91,7 +150,7 @@ function metadataFits(m: Record<string, unknown>): boolean {
  * unit of a string is at most 6 bytes of JSON (`\u001f`, a lone surrogate; a pair is 4 bytes for 2
  * units), a number at most 25 characters (`-0.0000012345678901234567`). Returns Infinity, i.e.
  * "measure it", past `budget` or for anything but plain JSON data (undefined, functions, class
- * instances, toJSON methods, deep nesting).
+ * instances, toJSON methods, deep nesting). It recurses, but never past depth 9 whatever the value.
  */
 export function jsonBytesBound(value: unknown, budget: number, depth: number): number {
   if (typeof value === 'string') return 6 * value.length + 2;
@@ -157,8 +216,13 @@ export type RefundInitiatedPayload = z.infer<typeof refundInitiatedSchema>;
 export interface ValidationContext {
   /** v2 queries by refundId only; v1 accepts refundId or refundRequestId. */
   readonly antomApi: 'v1' | 'v2';
-  /** The record's own timestamp (epoch ms), the default for `initiatedAt`. */
-  readonly recordTimestamp: number;
+  /**
+   * The record's Kafka timestamp as received (kafkajs: epoch ms as a decimal string, "-1" for
+   * none), the default for `initiatedAt` when it is a plausible time (see `defaultInitiatedAt`).
+   */
+  readonly recordTimestamp: string;
+  /** When the record was consumed (epoch ms): the default for `initiatedAt` when the timestamp is not usable. */
+  readonly consumedAt: number;
   readonly origin: RecordOrigin;
 }
 
@@ -195,6 +259,7 @@ export function validateWithSchema(payload: unknown, ctx: ValidationContext): Va
 }
 
 function toNewRefund(p: RefundInitiatedPayload, ctx: ValidationContext): NewRefund {
+  const when = p.initiatedAt === undefined ? defaultInitiatedAt(ctx) : { initiatedAt: p.initiatedAt, origin: ctx.origin };
   return {
     id: trackingKey(p),
     refundId: p.refundId,
@@ -205,9 +270,43 @@ function toNewRefund(p: RefundInitiatedPayload, ctx: ValidationContext): NewRefu
     paymentMethodType: p.paymentMethodType,
     refundReason: p.refundReason,
     customer: p.customer && (p.customer.email || p.customer.name || p.customer.locale) ? p.customer : undefined,
-    initiatedAt: p.initiatedAt ?? new Date(ctx.recordTimestamp).toISOString(),
+    initiatedAt: when.initiatedAt,
     metadata: p.metadata,
-    origin: ctx.origin,
+    origin: when.origin,
+  };
+}
+
+// How far ahead of our clock a producer's may run. A day is far more skew than any broker or
+// producer clock shows, while a producer that writes microseconds (x1,000) or nanoseconds
+// (x1,000,000) into the millisecond field lands decades to millennia ahead and is caught.
+const TIMESTAMP_AHEAD_MAX_MS = 24 * 60 * 60 * 1000;
+const WHOLE_NUMBER = /^\d+$/;
+const SHOWN_AS_IS = /^[-\d]{1,32}$/;
+
+/**
+ * The `initiatedAt` of a record that does not carry one: its Kafka timestamp, when that is a
+ * plausible epoch-millisecond time; otherwise the time of consumption, with the timestamp and the
+ * reason recorded in the origin for the timeline. A usable timestamp leaves the origin untouched.
+ * Never throws for any timestamp (`new Date(x).toISOString()` throws outside ±8.64e15 ms); the
+ * context's `consumedAt` must be a real time.
+ */
+export function defaultInitiatedAt(ctx: ValidationContext): { initiatedAt: string; origin: RecordOrigin } {
+  const raw = ctx.recordTimestamp;
+  if (WHOLE_NUMBER.test(raw)) {
+    const at = Number(raw);
+    if (at <= ctx.consumedAt + TIMESTAMP_AHEAD_MAX_MS) return { initiatedAt: new Date(at).toISOString(), origin: ctx.origin };
+  }
+  // What is recorded must itself be storable and short, whatever the caller passed.
+  const shown = SHOWN_AS_IS.test(raw) ? raw : JSON.stringify(raw.length > 32 ? `${raw.slice(0, 32)}…` : raw).slice(1, -1);
+  let why: string;
+  if (WHOLE_NUMBER.test(raw)) {
+    why = `record timestamp ${shown} is not a plausible epoch-millisecond time (it is more than a day after the time of consumption)`;
+  } else if (raw === '-1') why = 'the record has no timestamp (-1)';
+  else if (/^-\d+$/.test(raw)) why = `record timestamp ${shown} is negative`;
+  else why = `record timestamp "${shown}" is not a whole number of epoch milliseconds`;
+  return {
+    initiatedAt: new Date(ctx.consumedAt).toISOString(),
+    origin: { ...ctx.origin, recordTimestamp: shown, timestampNote: `${why}; the time of consumption was used` },
   };
 }
 
@@ -251,7 +350,10 @@ export function acceptCommonCase(payload: unknown, ctx: ValidationContext): NewR
   if (customer !== undefined) {
     if (!isObject(customer)) return undefined;
     const { email, name, locale } = customer as Record<string, unknown>;
-    if (email !== undefined && !(typeof email === 'string' && email.length <= EMAIL_MAX && EMAIL.test(email))) return undefined;
+    if (email !== undefined && !(typeof email === 'string' && email.length <= EMAIL_MAX && EMAIL.test(email) && !UNSAFE_TEXT.test(email))) {
+      return undefined;
+    }
+    // LOCALE admits ASCII letters, digits, - and _ only: no control character passes it.
     if (name !== undefined && !isText(name, NAME_MAX)) return undefined;
     if (locale !== undefined && !(typeof locale === 'string' && LOCALE.test(locale))) return undefined;
     // The schema's output: a new object with the known keys that are present, in schema order.
@@ -269,8 +371,10 @@ export function acceptCommonCase(payload: unknown, ctx: ValidationContext): NewR
   if (metadata !== undefined) {
     if (!isObject(metadata) || Object.getPrototypeOf(metadata) !== Object.prototype) return undefined;
     if (Object.hasOwn(metadata, '__proto__') || Object.hasOwn(metadata, 'constructor')) return undefined;
-    if (!metadataFits(metadata as Record<string, unknown>)) return undefined;
+    if (metadataProblem(metadata as Record<string, unknown>) !== undefined) return undefined;
   }
+
+  const when = initiatedAt === undefined ? defaultInitiatedAt(ctx) : { initiatedAt: initiatedAt as string, origin: ctx.origin };
 
   return {
     id: trackingKey({ refundId: refundId as string | undefined, refundRequestId: refundRequestId as string | undefined }),
@@ -282,9 +386,9 @@ export function acceptCommonCase(payload: unknown, ctx: ValidationContext): NewR
     paymentMethodType: paymentMethodType as string | undefined,
     refundReason: refundReason as string | undefined,
     customer: who,
-    initiatedAt: (initiatedAt as string | undefined) ?? new Date(ctx.recordTimestamp).toISOString(),
+    initiatedAt: when.initiatedAt,
     metadata: metadata as Record<string, unknown> | undefined,
-    origin: ctx.origin,
+    origin: when.origin,
   };
 }
 
@@ -297,7 +401,7 @@ function isId(value: unknown): value is string {
 }
 
 function isText(value: unknown, max: number): value is string {
-  return typeof value === 'string' && value.length <= max;
+  return typeof value === 'string' && value.length <= max && !UNSAFE_TEXT.test(value);
 }
 
 function describe(value: unknown): string {

@@ -32,6 +32,13 @@ export interface RecordOrigin {
   /** CloudEvents `id` and `source` when the record was a CloudEvent. */
   readonly eventId?: string;
   readonly eventSource?: string;
+  /**
+   * Set only when the record's Kafka timestamp could not serve as the default `initiatedAt` (none,
+   * not a number, or not a plausible epoch-millisecond time) and the time of consumption was used:
+   * the timestamp as received (escaped if it is not plain digits) and a sentence for the timeline.
+   */
+  readonly recordTimestamp?: string;
+  readonly timestampNote?: string;
 }
 
 /** A validated refund-initiated record, ready to be tracked. */

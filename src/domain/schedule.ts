@@ -64,7 +64,9 @@ export function pendingInterval(inquiries: number, s: ScheduleSettings, random: 
 /**
  * The interval after `consecutiveErrors` inquiries in a row told nothing (network faults, U
  * answers, traffic limits): its own backoff, from one step, so a short outage costs little delay
- * and a long one little load. Antom's Retry-After, when sent, is a floor.
+ * and a long one little load. Antom's Retry-After, when sent, is a floor, but never above the
+ * ceiling: it arrives on unsigned answers (a 429 or 503 from anything between us and Antom), and
+ * `Retry-After: 999999999` must not push a refund past its stall and give-up points.
  */
 export function retryInterval(
   consecutiveErrors: number,
@@ -74,7 +76,7 @@ export function retryInterval(
 ): number {
   const base = step(s) * 2 ** Math.min(Math.max(consecutiveErrors - 1, 0), MAX_DOUBLINGS);
   const backoff = Math.min(s.maxIntervalMs, jittered(Math.min(base, s.maxIntervalMs), s, random));
-  return Math.round(Math.max(backoff, retryAfterMs ?? 0));
+  return Math.round(Math.min(s.maxIntervalMs, Math.max(backoff, retryAfterMs ?? 0)));
 }
 
 /**

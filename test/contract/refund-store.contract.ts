@@ -45,7 +45,7 @@ export function describeRefundStoreContract(name: string, open: () => Promise<Re
 
     it('tracks new refunds as pending, due at the first poll time, with a timeline entry', async () => {
       const result = await store.trackRefunds([newRefund(1), newRefund(2)], ctx);
-      expect(result).toEqual({ inserted: ['R-000001', 'R-000002'], duplicates: 0 });
+      expect(result).toEqual({ inserted: ['R-000001', 'R-000002'], duplicates: 0, conflicts: [] });
       const r = await store.getRefund('R-000001');
       expect(r).toMatchObject({
         id: 'R-000001',
@@ -74,22 +74,57 @@ export function describeRefundStoreContract(name: string, open: () => Promise<Re
         [newRefund(1, { paymentId: 'P-other', refundAmount: { currency: 'EUR', value: '1' } })],
         later,
       );
-      expect(again).toEqual({ inserted: [], duplicates: 1 });
+      expect(again).toEqual({ inserted: [], duplicates: 1, conflicts: [] });
       const r = await store.getRefund('R-000001');
       expect(r).toMatchObject({ paymentId: 'P-1', refundAmount: { currency: 'USD', value: '1001' }, recordedAt: now });
       expect(await store.timeline('R-000001')).toHaveLength(1);
     });
 
-    it('is idempotent by refundRequestId too', async () => {
+    it('is idempotent by refundRequestId too, when the record names no other refundId', async () => {
       await store.trackRefunds([newRefund(1)], ctx);
-      const sameRequest = newRefund(2, { refundRequestId: 'RQ-1' });
-      expect(await store.trackRefunds([sameRequest], ctx)).toEqual({ inserted: [], duplicates: 1 });
+      // The same refund seen by its request id alone (v1), or a row tracked by request id alone
+      // seen again with Antom's id: one refund, no clash.
+      const byRequest: NewRefund = { ...newRefund(1), id: 'request:RQ-1', refundId: undefined };
+      expect(await store.trackRefunds([byRequest], ctx)).toEqual({ inserted: [], duplicates: 1, conflicts: [] });
+      await store.trackRefunds([{ ...newRefund(5), id: 'request:RQ-5', refundId: undefined }], ctx);
+      expect(await store.trackRefunds([newRefund(5)], ctx)).toEqual({ inserted: [], duplicates: 1, conflicts: [] });
+      expect(await store.getRefund('R-000005')).toBeUndefined();
+    });
+
+    it('reports a refundRequestId tracked under another refundId as a conflict, never drops it silently', async () => {
+      await store.trackRefunds([newRefund(1)], ctx);
+      const clash = newRefund(2, { refundRequestId: 'RQ-1' });
+      const result = await store.trackRefunds([clash, newRefund(3)], ctx);
+      expect(result.inserted).toEqual(['R-000003']);
+      expect(result.duplicates).toBe(0);
+      expect(result.conflicts).toEqual([
+        { refund: clash, reason: 'refundRequestId RQ-1 is already tracked for refundId R-000001; this record names refundId R-000002' },
+      ]);
       expect(await store.getRefund('R-000002')).toBeUndefined();
+      // Within one batch too: the first record for the request id wins, the other clashes.
+      const a = newRefund(7, { refundRequestId: 'RQ-77' });
+      const b = newRefund(8, { refundRequestId: 'RQ-77' });
+      const same = await store.trackRefunds([a, b], ctx);
+      expect(same.inserted).toEqual(['R-000007']);
+      expect(same.conflicts.map((c) => c.refund.id)).toEqual(['R-000008']);
+    });
+
+    it('shows in the tracked entry of the timeline that the record timestamp was not used', async () => {
+      const note = 'record timestamp 1732950000000000000 is not a plausible epoch-millisecond time; the time of consumption was used';
+      await store.trackRefunds([newRefund(4, { origin: { topic: 't', partition: 1, offset: '4', recordTimestamp: '1732950000000000000', timestampNote: note } })], ctx);
+      const [tracked] = await store.timeline('R-000004');
+      expect(tracked!.message).toBe(`tracked from t[1]@4; ${note}`);
+    });
+
+    it('proves it takes writes with a heartbeat upsert', async () => {
+      await store.heartbeat('instance-a', now);
+      await store.heartbeat('instance-a', now + 1000);
+      await store.heartbeat('instance-b', now + 1000);
     });
 
     it('within one batch the first record for a refund wins', async () => {
       const result = await store.trackRefunds([newRefund(1), newRefund(1, { paymentId: 'P-late' }), newRefund(3)], ctx);
-      expect(result).toEqual({ inserted: ['R-000001', 'R-000003'], duplicates: 1 });
+      expect(result).toEqual({ inserted: ['R-000001', 'R-000003'], duplicates: 1, conflicts: [] });
       expect((await store.getRefund('R-000001'))?.paymentId).toBe('P-1');
     });
 
@@ -252,24 +287,95 @@ export function describeRefundStoreContract(name: string, open: () => Promise<Re
       it('marks sent, retries later, gives up, requeues, expands, counts and prunes', async () => {
         await withEntries(4);
         const [e0, e1, e2, e3] = await store.claimOutbox({ owner: 'a', now: now + 10, limit: 10, leaseMs: 1000 });
-        await store.markOutboxSent([e0!.id], now + 10);
-        await store.retryOutboxLater(e1!.id, { nextAttemptAt: now + 5000, error: 'broker down' });
-        await store.markOutboxDead(e2!.id, { error: 'channel_not_found', now: now + 10 });
+        expect(await store.markOutboxSent([e0!.id], now + 10, 'a')).toBe(1);
+        expect(await store.retryOutboxLater(e1!.id, { nextAttemptAt: now + 5000, error: 'broker down', now: now + 10, owner: 'a' })).toBe(true);
+        expect(await store.markOutboxDead(e2!.id, { error: 'channel_not_found', now: now + 10, owner: 'a' })).toBe(true);
         await store.expandOutbox(
           [{ doneId: e3!.id, refundKey: 'R-000001', entries: [{ dedupeKey: 'delivery-x', kind: 'delivery', channel: 'slack:#x', payload: {}, availableAt: now }] }],
           now + 10,
+          'a',
         );
         expect(await store.countOutbox()).toEqual({ pending: 2, sent: 2, dead: 1 });
         const [expanded] = await store.claimOutbox({ owner: 'b', now: now + 20, limit: 10, leaseMs: 1000 });
         expect(expanded).toMatchObject({ dedupeKey: 'delivery-x', channel: 'slack:#x' });
-        await store.markOutboxSent([expanded!.id], now + 20);
+        await store.markOutboxSent([expanded!.id], now + 20, 'b');
         const retried = await store.claimOutbox({ owner: 'b', now: now + 5000, limit: 10, leaseMs: 1000 });
-        expect(retried).toMatchObject([{ dedupeKey: 'k1', lastError: 'broker down', attempts: 2 }]);
+        expect(retried).toMatchObject([{ dedupeKey: 'k1', lastError: 'broker down', attempts: 2, failingSince: now + 10 }]);
         expect((await store.listOutbox({ status: 'dead' })).map((e) => e.dedupeKey)).toEqual(['k2']);
         expect(await store.requeueOutbox(e2!.id, now + 30)).toBe(true);
         expect(await store.requeueOutbox(e2!.id, now + 30)).toBe(false);
         expect(await store.pruneOutbox(now + 11)).toBe(2);
         expect(await store.countOutbox()).toEqual({ pending: 2, sent: 1, dead: 0 });
+      });
+
+      it('applies every mark only for the lease holder, and renews leases it holds', async () => {
+        await withEntries(4);
+        const [e0, e1, e2, e3] = await store.claimOutbox({ owner: 'a', now: now + 10, limit: 10, leaseMs: 1000 });
+        // a's lease ran out and b claimed everything: a's late marks change nothing.
+        const taken = await store.claimOutbox({ owner: 'b', now: now + 2000, limit: 10, leaseMs: 1000 });
+        expect(taken).toHaveLength(4);
+        expect(await store.markOutboxSent([e0!.id, e1!.id], now + 2001, 'a')).toBe(0);
+        expect(await store.retryOutboxLater(e1!.id, { nextAttemptAt: now + 10 ** 9, error: 'late', now: now + 2001, owner: 'a' })).toBe(false);
+        expect(await store.markOutboxDead(e2!.id, { error: 'late', now: now + 2001, owner: 'a' })).toBe(false);
+        expect(await store.markOutboxSending(e3!.id, now + 2001, 'a')).toBe(false);
+        await store.expandOutbox([{ doneId: e3!.id, refundKey: 'R-000001', entries: [{ dedupeKey: 'late-x', kind: 'delivery', channel: 'c', payload: {}, availableAt: now }] }], now + 2001, 'a');
+        expect(await store.countOutbox()).toEqual({ pending: 4, sent: 0, dead: 0 });
+        expect((await store.listOutbox({})).map((e) => e.dedupeKey)).not.toContain('late-x');
+        // b renews what it holds; a renews nothing.
+        expect(await store.renewOutboxLeases([e0!.id, e1!.id], 'a', now + 60_000)).toBe(0);
+        expect(await store.renewOutboxLeases([e0!.id, e1!.id], 'b', now + 60_000)).toBe(2);
+        // Renewed: nobody else can claim them when the original lease would have run out.
+        const others = await store.claimOutbox({ owner: 'c', now: now + 3500, limit: 10, leaseMs: 1000 });
+        expect(others.map((e) => e.id).sort()).toEqual([e2!.id, e3!.id].sort());
+        // c marks one sending (it holds it), then dead, replaced by a fallback in the same write.
+        expect(await store.markOutboxSending(e2!.id, now + 3500, 'c')).toBe(true);
+        await store.expandOutbox(
+          [{ doneId: e3!.id, refundKey: 'R-000001', doneError: 'fell back', entries: [{ dedupeKey: 'fb', kind: 'delivery', channel: 'c', payload: {}, availableAt: now }] }],
+          now + 3500,
+          'c',
+        );
+        const dead = await store.listOutbox({ status: 'dead' });
+        expect(dead).toMatchObject([{ id: e3!.id, lastError: 'fell back' }]);
+        expect((await store.listOutbox({ status: 'pending' })).map((e) => e.dedupeKey)).toContain('fb');
+        const sending = (await store.listOutbox({})).find((e) => e.id === e2!.id)!;
+        expect(sending.sendingAt).toBe(now + 3500);
+      });
+
+      it('opens, announces and closes a channel outage once each, with their notices', async () => {
+        expect(await store.getOutage('customer')).toBeUndefined();
+        await store.openOutage('customer', now, 'SMTP 451 try again later');
+        await store.openOutage('customer', now + 5, 'SMTP connection refused');
+        const outage = await store.getOutage('customer');
+        expect(outage).toEqual({ channel: 'customer', since: now, lastError: 'SMTP connection refused' });
+        const notice = (key: string) => [{ dedupeKey: key, kind: 'delivery' as const, channel: 'slack:#esc', payload: { n: key }, availableAt: now }];
+        expect(await store.announceOutage('customer', now, now + 100, notice('announced'))).toBe(true);
+        expect(await store.announceOutage('customer', now, now + 200, notice('announced-again'))).toBe(false);
+        expect(await store.getOutage('customer')).toMatchObject({ announcedAt: now + 100 });
+        // Another outage's close (a stale `since`) changes nothing.
+        expect(await store.closeOutage('customer', now - 1, notice('wrong'), now + 300)).toBe(false);
+        expect(await store.closeOutage('customer', now, notice('resolved'), now + 300)).toBe(true);
+        expect(await store.closeOutage('customer', now, notice('resolved-again'), now + 300)).toBe(false);
+        expect(await store.getOutage('customer')).toBeUndefined();
+        expect((await store.listOutbox({})).map((e) => e.dedupeKey).sort()).toEqual(['announced', 'resolved']);
+      });
+
+      it('counts what waits on a channel and makes it due at once', async () => {
+        await store.trackRefunds([newRefund(1)], ctx);
+        const r = (await store.getRefund('R-000001'))!;
+        await store.applyDecision({
+          key: r.id,
+          version: r.version,
+          patch: {},
+          timeline: [],
+          outbox: [0, 1, 2].map((i) => ({ dedupeKey: `m${i}`, kind: 'delivery' as const, channel: i < 2 ? 'customer' : 'slack:#x', payload: {}, availableAt: now })),
+          now,
+        });
+        const [m0] = await store.claimOutbox({ owner: 'a', now, limit: 1, leaseMs: 1000 });
+        await store.retryOutboxLater(m0!.id, { nextAttemptAt: now + 60_000, error: '451', now, owner: 'a' });
+        expect(await store.countWaiting('customer')).toEqual({ pending: 2, failing: 1 });
+        expect(await store.hurryChannel('customer', now + 10)).toBe(1);
+        const due = await store.claimOutbox({ owner: 'a', now: now + 10, limit: 10, leaseMs: 1000 });
+        expect(due.map((e) => e.dedupeKey).sort()).toEqual(['m0', 'm1', 'm2']);
       });
     });
 

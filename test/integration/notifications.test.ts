@@ -187,7 +187,7 @@ describe('notifications when a receiver fails', () => {
         { id: 'F-RISK', scenario: { final: 'FAIL', failCode: 'RISK_REJECT', failureReporting: 'result-code', pendingInquiries: 1 } },
         ...['O-1', 'O-2', 'O-3', 'O-4', 'O-5'].map((id) => ({ id, scenario: {}, record: { customer: undefined } })),
       ],
-      { NOTIFY_FALLBACK_AFTER: '1', NOTIFY_STALE_AFTER: '2s' },
+      { NOTIFY_FALLBACK_AFTER: '1s', NOTIFY_STALE_AFTER: '2s' },
     ));
   });
 

@@ -7,8 +7,9 @@ import { badRecords, binaryHeaders, ce, good, json, origin, v1, v2 } from '../su
 /** Decode then validate, as the consumer does; returns the reason or the refund. */
 function ingest(value: Buffer | null, headers?: IHeaders, ctx: ValidationContext = v2) {
   return parseRefundRecord(
-    { value, headers, timestamp: String(ctx.recordTimestamp), offset: ctx.origin.offset },
+    { value, headers, timestamp: ctx.recordTimestamp, offset: ctx.origin.offset },
     { topic: ctx.origin.topic, partition: ctx.origin.partition, antomApi: ctx.antomApi },
+    ctx.consumedAt,
   );
 }
 

@@ -8,7 +8,7 @@ import {
   validateWithSchema,
   type ValidationContext,
 } from '../../src/domain/refund-initiated.js';
-import { badRecords, good, v1, v2 } from '../support/refund-records.js';
+import { badRecords, good, nested, v1, v2 } from '../support/refund-records.js';
 
 /**
  * The fast check of the common case must never accept what the schema refuses, and must build the
@@ -63,14 +63,34 @@ const bases: Array<Record<string, unknown>> = [
     customer: { name: 'Zoë', locale: 'pt_BR' },
     metadata: { nested: { a: [1, 2, { b: null }] }, n: 1.5, yes: true },
   },
+  // Metadata at its depth limit, with control characters (allowed there: JSON escapes them) and a
+  // surrogate pair in keys and values.
+  {
+    refundId: 'R-16',
+    paymentId: 'P-16',
+    paymentMethodType: 'CARD 😀',
+    metadata: { deep: JSON.parse(nested(15)) as unknown, 'tab\tkey': 'line\nbreak\u0001\u007f', '😀': ['😀'] },
+  },
 ];
+
+// Record timestamps of every class: usable, none (-1), not a number, nanoseconds, microseconds,
+// negative, a day and a bit ahead of consumption, beyond the range of Date. Records are validated
+// against each in turn: a bad timestamp changes the refund built, never whether it is accepted.
+const STAMPS = ['1764064800000', '-1', 'abc', '1732950000000000000', '1732950000000000', '-5', String(v2.consumedAt + 86_400_001), '9'.repeat(30), '', '0'];
 
 const KEYS = ['refundId', 'refundRequestId', 'paymentId', 'refundAmount', 'merchantAccountId', 'paymentMethodType', 'refundReason', 'customer', 'initiatedAt', 'metadata'];
 const NESTED: Record<string, string[]> = { refundAmount: ['currency', 'value'], customer: ['email', 'name', 'locale'] };
 
 // Values that sit on either side of a rule, or break a type. RAW(...) is put into the JSON text
-// as it is, for what JSON.stringify cannot write (-0, exponents, a number too large for a double).
-const RAW = (text: string) => `@@RAW:${text}@@`;
+// as it is, for what JSON.stringify cannot write (-0, exponents, a number too large for a double,
+// nesting deep enough to overflow it).
+const RAW_TEXTS: string[] = [];
+const RAW = (text: string) => `@@RAW:${RAW_TEXTS.push(text) - 1}@@`;
+// 5,000 levels overflow JSON.stringify and any recursive walk; 500 are as far past every bound.
+// The deepest are rarer only to keep the test fast (parsing them is what costs).
+const DEEP_OBJECT = RAW(nested(5_000));
+const DEEP_ARRAY = RAW(`${'['.repeat(5_000)}${']'.repeat(5_000)}`);
+const DEEPISH = RAW(nested(500));
 const POOL: unknown[] = [
   null, true, false, 0, 1, -1, 1.5, 2 ** 53 - 1, 2 ** 53, 1e21, RAW('-0'), RAW('1e2'), RAW('1E400'), RAW('5.0'),
   '', ' ', 'x', 'R-1', 'R 1', 'R\t1', 'Ré', '€', '😀', '\u0000', '\u007f', '~', 'x'.repeat(63), 'x'.repeat(64), 'x'.repeat(65),
@@ -80,6 +100,10 @@ const POOL: unknown[] = [
   '2026-11-25T10:00:00', '2026-11-25 10:00:00Z', '2026-02-30T10:00:00Z', '2026-13-01T00:00:00Z', '2026-11-25T25:00:00Z',
   '2026-11-25T10:00:00.1234567891Z', '2026-11-25T10:00:00+99:99', '2026-11-25T10:00:00-05:00', '2026-11-25t10:00:00z',
   [], [1], ['R-1'], {}, { a: 1 }, { currency: 'USD', value: '1' }, { email: 'a@b.c' },
+  // Control characters (C0, DEL) and lone surrogates, where patterns would otherwise let them by.
+  'a\u0001b', 'R\u001b', 'x\u001f', 'tab\there', '\ud800', '\udfff', 'a\ud83d', '\ude00😀', 'Zo\u00eb\u007f', 'ja\u0000ne@example.com',
+  'ja\u000ene@example.com', 'ja\u007fne@example.com', 'jane@exa\ud800mple.com', 'en\u0000', 'pt-BR\u001f',
+  DEEPISH, RAW(nested(40)),
 ];
 
 function bigMetadata(rng: () => number): Record<string, unknown> {
@@ -108,13 +132,32 @@ function mutate(base: Record<string, unknown>, rng: () => number): string {
     else if (op < 0.7) doc[key] = pick(POOL);
     else if (op < 0.85 && typeof doc[key] === 'string') {
       const s = doc[key] as string;
-      doc[key] = rng() < 0.5 ? s + pick(['', ' ', 'é', '\u0000', '@', '"', 'A', '1']) : s.slice(0, Math.floor(rng() * s.length));
+      doc[key] = rng() < 0.5 ? s + pick(['', ' ', 'é', '\u0000', '\u0001', '\u001f', '\u007f', '\ud800', '\udc00', '@', '"', 'A', '1']) : s.slice(0, Math.floor(rng() * s.length));
     } else if (key === 'metadata') {
-      doc.metadata = pick([bigMetadata(rng), { a: 1 }, 'meta', [{ a: 1 }], { toJSON: 'x' }]);
+      doc.metadata = pick([
+        bigMetadata(rng),
+        { a: 1 },
+        'meta',
+        [{ a: 1 }],
+        { toJSON: 'x' },
+        // Depth around the limit of 16, and far past it.
+        { x: RAW(nested(15)) },
+        { x: RAW(nested(16)) },
+        { x: [[RAW(nested(14))]] },
+        { x: DEEP_OBJECT },
+        { x: DEEP_ARRAY },
+        // NUL and lone surrogates in keys and values at any depth; other controls are allowed.
+        { note: 'a\u0000b' },
+        { order: { lines: [{ sku: 'x' }, { sku: '\u0000' }] } },
+        { order: { 'k\u0000y': 1 } },
+        { '\udc00': 1 },
+        { a: [['ok', '\ud83d']] },
+        { note: 'tab\t\u0001\u001f\u007f', '\u0001key': 'ok', '😀': '😀' },
+      ]);
       if (rng() < 0.3) extras.push(pick(['"__proto__":{"polluted":true}', '"constructor":"x"', '"__proto__":null']));
     } else doc[`unknown${i}`] = pick(POOL);
   }
-  let text = JSON.stringify(doc).replace(/"@@RAW:([^@"]*)@@"/g, '$1');
+  let text = JSON.stringify(doc).replace(/"@@RAW:(\d+)@@"/g, (_, i: string) => RAW_TEXTS[Number(i)]!);
   // Keys JSON.stringify cannot write as own keys of metadata: only JSON.parse makes them own.
   if (extras.length > 0 && text.includes('"metadata":{')) {
     const empty = text.includes('"metadata":{}');
@@ -126,8 +169,10 @@ function mutate(base: Record<string, unknown>, rng: () => number): string {
 describe('the fast check of the common case', () => {
   it('accepts the common, valid records (so the fast path is actually taken)', () => {
     for (const base of bases) {
-      const ctx = base.refundId ? v2 : v1;
-      expect(acceptCommonCase(JSON.parse(JSON.stringify(base)), ctx), JSON.stringify(base)).toBeDefined();
+      for (const recordTimestamp of STAMPS) {
+        const ctx = { ...(base.refundId ? v2 : v1), recordTimestamp };
+        expect(acceptCommonCase(JSON.parse(JSON.stringify(base)), ctx), `${JSON.stringify(base)} at ${recordTimestamp}`).toBeDefined();
+      }
     }
   });
 
@@ -136,7 +181,7 @@ describe('the fast check of the common case', () => {
     for (const [name, value, headers, , ctx] of badRecords) {
       const decoded = decodeRecord(value, headers);
       if (!decoded.ok) continue;
-      for (const c of [ctx ?? v2, v1]) {
+      for (const c of [ctx ?? v2, v1, { ...v2, recordTimestamp: '-1' }]) {
         const problem = disagreement(decoded.payload, c);
         if (problem) problems.push(`${name} (${c.antomApi}): ${problem}`);
       }
@@ -152,9 +197,10 @@ describe('the fast check of the common case', () => {
     for (let i = 0; i < 20_000 && problems.length < 10; i++) {
       const text = mutate(bases[i % bases.length]!, rng);
       const payload: unknown = JSON.parse(text);
-      for (const ctx of [v2, v1]) {
+      const recordTimestamp = STAMPS[i % STAMPS.length]!;
+      for (const ctx of [{ ...v2, recordTimestamp }, { ...v1, recordTimestamp }]) {
         const problem = disagreement(payload, ctx);
-        if (problem) problems.push(`${text} (${ctx.antomApi}): ${problem}`);
+        if (problem) problems.push(`${text.length > 2_000 ? `${text.slice(0, 2_000)}…` : text} (${ctx.antomApi}, ${recordTimestamp}): ${problem}`);
         if (acceptCommonCase(payload, ctx)) acceptedFast += 1;
         if (validateWithSchema(payload, ctx).ok) acceptedBySchema += 1;
       }

@@ -140,6 +140,8 @@ describe('the poll schedule over simulated days', () => {
     const random = () => 0.5; // no jitter at the midpoint
     expect([1, 2, 3, 4].map((n) => retryInterval(n, settings, random))).toEqual([5_000, 10_000, 20_000, 40_000]);
     expect(retryInterval(1, settings, random, 120_000)).toBe(120_000);
+    // An absurd Retry-After (it comes on unsigned answers) is held to the ceiling.
+    expect(retryInterval(1, settings, random, 999_999_999_000)).toBe(settings.maxIntervalMs);
     const { inquiries, refund } = simulate(
       (n) =>
         n <= 4
@@ -166,6 +168,17 @@ describe('the poll schedule over simulated days', () => {
     );
     expect(d.slowDown).toEqual({ retryAfterMs: 90_000 });
     expect(d.patch.nextPollAt! - (T0 + 5 * SECOND)).toBeGreaterThanOrEqual(90_000);
+  });
+
+  it('a Retry-After of years neither parks the refund past its deadlines nor past the ceiling', () => {
+    const now = T0 + 5 * SECOND;
+    const d = decideAfterInquiry(
+      refundAt(T0),
+      { kind: 'retry', reason: 'HTTP 429', slowDown: true, retryAfterMs: 999_999_999 * SECOND, alert: false },
+      { now, schedule: settings, random: seededRandom(1) },
+    );
+    expect(d.patch.nextPollAt! - now).toBeLessThanOrEqual(settings.maxIntervalMs);
+    expect(d.patch.nextPollAt!).toBeLessThan(T0 + settings.stalledAfterMs);
   });
 
   it('an integration fault polls at the ceiling and raises one alert per code, not one per inquiry', () => {

@@ -1,4 +1,5 @@
 import type { IHeaders } from 'kafkajs';
+import { nestsDeeperThan } from '../../domain/json-shape.js';
 import type { NewRefund } from '../../domain/refund.js';
 import { validateRefundInitiated } from '../../domain/refund-initiated.js';
 
@@ -10,8 +11,17 @@ import { validateRefundInitiated } from '../../domain/refund-initiated.js';
  *     (or `data_base64` holding JSON);
  *   - CloudEvents 1.0 binary mode (Kafka protocol binding): `ce_*` headers carry the attributes
  *     and the value is the payload.
- * Only the envelope is checked here; the payload is validated by the domain.
+ * Only the envelope is checked here, and that the JSON nests no deeper than VALUE_MAX_DEPTH; the
+ * payload is validated by the domain.
  */
+
+// A common record nests 2 levels (the payload; its refundAmount, customer and metadata objects), a
+// valid one at most 18 (a structured CloudEvent, its data, then metadata at its own limit of 16,
+// METADATA_MAX_DEPTH). 32 leaves producers room for fields of their own, and keeps every later
+// recursive step over the value (JSON.stringify, zod, a logger's serialiser) thousands of frames
+// away from the stack limit. JSON.parse itself is iterative in V8 and parses any depth; the check
+// after it is iterative too.
+export const VALUE_MAX_DEPTH = 32;
 
 export interface CloudEventAttributes {
   readonly id: string;
@@ -47,23 +57,47 @@ function parseJson(bytes: Buffer, what: string): { ok: true; value: unknown } | 
     return { ok: false, reason: `${what} is not valid UTF-8` };
   }
   if (text.trim() === '') return { ok: false, reason: `${what} is empty` };
+  let value: unknown;
   try {
-    return { ok: true, value: JSON.parse(text) };
+    value = JSON.parse(text);
   } catch (err) {
     return { ok: false, reason: `${what} is not valid JSON: ${(err as Error).message}` };
   }
+  if (mayNestDeeperThan(text, VALUE_MAX_DEPTH) && nestsDeeperThan(value, VALUE_MAX_DEPTH)) {
+    return { ok: false, reason: `${what} nests deeper than ${VALUE_MAX_DEPTH} levels` };
+  }
+  return { ok: true, value };
+}
+
+/**
+ * False when `text` cannot hold more than `max` nested arrays and objects because it has no more
+ * than `max` opening brackets at all (inside strings or not): the common record has 3 to 5, and
+ * counting them with indexOf costs less than walking the parsed value.
+ */
+function mayNestDeeperThan(text: string, max: number): boolean {
+  let brackets = 0;
+  for (let i = text.indexOf('{'); i !== -1; i = text.indexOf('{', i + 1)) if (++brackets > max) return true;
+  for (let i = text.indexOf('['); i !== -1; i = text.indexOf('[', i + 1)) if (++brackets > max) return true;
+  return false;
 }
 
 function checkAttributes(attrs: Record<string, unknown>, prefix: string): CloudEventAttributes | string {
   const specversion = attrs.specversion;
   if (specversion !== '1.0') {
-    return `CloudEvent ${prefix}specversion must be "1.0", got ${JSON.stringify(specversion ?? null)}`;
+    return `CloudEvent ${prefix}specversion must be "1.0", got ${shortJson(specversion)}`;
   }
   const missing = ['id', 'source', 'type'].filter((k) => typeof attrs[k] !== 'string' || attrs[k] === '');
   if (missing.length > 0) {
     return `CloudEvent is missing required attribute${missing.length > 1 ? 's' : ''} ${missing.map((k) => prefix + k).join(', ')}`;
   }
   return { id: attrs.id as string, source: attrs.source as string, type: attrs.type as string };
+}
+
+/** A scalar as JSON, shortened; a container by its kind (a reason must stay short and printable). */
+function shortJson(value: unknown): string {
+  if (value === undefined || value === null) return 'null';
+  if (typeof value === 'object') return Array.isArray(value) ? 'an array' : 'an object';
+  return JSON.stringify(typeof value === 'string' && value.length > 40 ? `${value.slice(0, 40)}…` : value) ?? String(value);
 }
 
 export function decodeRecord(value: Buffer | null, headers: IHeaders | undefined): DecodedRecord {
@@ -117,22 +151,48 @@ export function decodeRecord(value: Buffer | null, headers: IHeaders | undefined
 
 export type ParsedRecord = { ok: true; refund: NewRefund } | { ok: false; reason: string };
 
-/** Decode then validate one record, as the ingest does: the single place that turns a record into a refund. */
+/**
+ * Decode then validate one record, as the ingest does: the single place that turns a record into a
+ * refund. Never throws for any record: whatever goes wrong with one record (a bug here included)
+ * becomes that record's dead-letter reason, because an exception out of the batch handler makes
+ * kafkajs retry the same batch until it gives up, and the consumer stops for good.
+ *
+ * `consumedAt` (epoch ms) is when the record was consumed; it stands in for a record timestamp that
+ * is missing or implausible. An invalid `consumedAt` is the caller's bug, not the record's, and
+ * throws rather than dead-letter every record.
+ */
 export function parseRefundRecord(
   message: { value: Buffer | null; headers?: IHeaders; timestamp: string; offset: string },
   where: { topic: string; partition: number; antomApi: 'v1' | 'v2' },
+  consumedAt: number,
 ): ParsedRecord {
-  const decoded = decodeRecord(message.value, message.headers);
-  if (!decoded.ok) return decoded;
-  const result = validateRefundInitiated(decoded.payload, {
-    antomApi: where.antomApi,
-    recordTimestamp: Number(message.timestamp),
-    origin: {
-      topic: where.topic,
-      partition: where.partition,
-      offset: message.offset,
-      ...(decoded.event ? { eventId: decoded.event.id, eventSource: decoded.event.source } : {}),
-    },
-  });
-  return result.ok ? result : { ok: false, reason: result.problems.join('; ') };
+  if (!Number.isFinite(consumedAt) || Number.isNaN(new Date(consumedAt).getTime())) {
+    throw new TypeError(`parseRefundRecord: consumedAt must be a time in epoch milliseconds, got ${String(consumedAt)}`);
+  }
+  try {
+    const decoded = decodeRecord(message.value, message.headers);
+    if (!decoded.ok) return decoded;
+    const result = validateRefundInitiated(decoded.payload, {
+      antomApi: where.antomApi,
+      recordTimestamp: String(message.timestamp),
+      consumedAt,
+      origin: {
+        topic: where.topic,
+        partition: where.partition,
+        offset: message.offset,
+        ...(decoded.event ? { eventId: decoded.event.id, eventSource: decoded.event.source } : {}),
+      },
+    });
+    return result.ok ? result : { ok: false, reason: result.problems.join('; ') };
+  } catch (err) {
+    return { ok: false, reason: `the record could not be validated: ${errorText(err)}` };
+  }
+}
+
+function errorText(err: unknown): string {
+  try {
+    return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+  } catch {
+    return 'an unprintable error';
+  }
 }

@@ -1,6 +1,8 @@
+import { createHash } from 'node:crypto';
 import type { Consumer, EachBatchPayload, IHeaders, Kafka, KafkaMessage, Message, Producer } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { TrackRefunds } from '../../app/track-refunds.js';
+import { isRetriable } from '../../domain/errors.js';
 import type { NewRefund } from '../../domain/refund.js';
 import { parseRefundRecord } from './decode-record.js';
 
@@ -8,10 +10,25 @@ export interface IngestStats {
   records: number;
   tracked: number;
   duplicates: number;
+  /** Records whose refundRequestId is tracked under another refundId (dead-lettered). */
+  conflicts: number;
   deadLettered: number;
+  /** Dead-lettered records too large to copy whole: sent as a stub (see DLQ_HEADERS). */
+  stubbed: number;
   batches: number;
+  /** Store writes that failed and were retried (outages, and the batches split to find a refused record). */
   storeRetries: number;
+  /** Times a partition was paused because the store or the dead-letter topic could not be written. */
+  pauses: number;
+  /** Times the consumer was rebuilt after kafkajs gave up on it. */
+  restarts: number;
   lastBatchAt?: number;
+}
+
+export interface IngestHealth {
+  readonly ok: boolean;
+  /** Why not: each reason names what is wrong and since when. */
+  readonly problems: readonly string[];
 }
 
 export interface IngestConsumer {
@@ -22,6 +39,8 @@ export interface IngestConsumer {
   readonly stats: Readonly<IngestStats>;
   /** Whether the consumer is in its group and fetching (for /readyz). */
   isHealthy(): boolean;
+  /** isHealthy with the reasons: a crashed consumer, a paused partition and why (for /readyz). */
+  health(): IngestHealth;
 }
 
 export interface IngestConsumerOptions {
@@ -35,13 +54,27 @@ export interface IngestConsumerOptions {
   /** Largest number of records written in one store transaction. */
   batchSize: number;
   track: TrackRefunds;
-  /** Pings the store: tells a poison record apart from a store that is down. */
-  storeHealthy: () => Promise<boolean>;
   logger: Logger;
+  /**
+   * The consumer cannot be brought back (kafkajs gave up and rebuilding it failed, or it keeps
+   * crashing): the process should exit non-zero so an orchestrator restarts it. A consumer that
+   * sits idle while the process looks healthy loses nothing but helps nobody.
+   */
+  onFatal?: (err: Error) => void;
+  /** Epoch ms: the consumption time that stands in for an unusable record timestamp. */
+  now?: () => number;
   /** New groups start from the earliest offset: a refund produced before we first ran is not lost. */
   fromBeginning?: boolean;
   sessionTimeoutMs?: number;
   partitionsConsumedConcurrently?: number;
+  /**
+   * The largest produce request to the dead-letter topic, and the largest record copied whole.
+   * Defaults fit the broker's default `max.message.bytes` (1 MiB) with room for headers and
+   * framing; a topic configured smaller still works (a MESSAGE_TOO_LARGE answer splits the
+   * request, then stubs the record).
+   */
+  deadLetterMaxBytes?: number;
+  deadLetterMaxRecordBytes?: number;
 }
 
 /** The dead-letter headers of the contract, plus the source timestamp and group for forensics. */
@@ -52,192 +85,445 @@ export const DLQ_HEADERS = {
   offset: 'x-dlq-source-offset',
   timestamp: 'x-dlq-source-timestamp',
   group: 'x-dlq-consumer-group',
+  /** On a stub only: `true`, the size in bytes of the original value, and its SHA-256 (hex). */
+  truncated: 'x-dlq-truncated',
+  originalSize: 'x-dlq-original-size',
+  originalSha256: 'x-dlq-original-sha256',
 } as const;
 
 // A reason is for humans and must fit comfortably in a header; the first problems say enough.
 const REASON_MAX = 1000;
+// 512 KiB a request: half the broker's default limit per record batch, so a request of many
+// small records never meets MESSAGE_TOO_LARGE, and 512 KiB is still hundreds of typical records.
+const DEAD_LETTER_MAX_BYTES = 512 * 1024;
+// A record copied whole must fit with its headers under the broker's default 1 MiB.
+const DEAD_LETTER_MAX_RECORD_BYTES = 900 * 1024;
+// A stub keeps the first 64 KiB of the value: enough to see what it was.
+const STUB_VALUE_BYTES = 64 * 1024;
+// Kafka's per-record framing (lengths, offsets, timestamp deltas) is a few dozen bytes at most.
+const RECORD_OVERHEAD_BYTES = 64;
+// Records refused by the store itself (not by validation) in a row before the refusals count as
+// an outage: after validation a refused record is rare (one bad value, one clash), while twenty
+// in a row means the store, not the data, is the problem (a migration missing, a column too
+// short, a trigger) — dead-lettering on would move valid refunds away from polling.
+const REFUSALS_BEFORE_OUTAGE = 20;
+// A paused partition is tried again after 0.5 s, doubling to a minute: a short blip costs a
+// second, a long outage one write a minute per partition.
+const PAUSE_MIN_MS = 500;
+const PAUSE_MAX_MS = 60_000;
+// kafkajs evicts a member whose session times out; a store write that hangs (a lock, a slow
+// disk) must not cost the partitions, so heartbeats go on while a chunk is written.
+const HEARTBEAT_EVERY_MS = 3_000;
+// kafkajs restarts a consumer after a retriable crash itself; after a non-retriable one it gives
+// up, and we rebuild it, at most this many times within RESTART_WINDOW_MS before we exit.
+const MAX_RESTARTS = 5;
+const RESTART_WINDOW_MS = 10 * 60_000;
 
 interface Rejected {
   message: KafkaMessage;
   reason: string;
 }
 
+/** Why a chunk could not be made durable: the partition pauses and the chunk is fetched again. */
+class IngestOutage extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'IngestOutage';
+  }
+}
+
 /**
  * The Kafka side of the ingest. The handler only records (STYLE.md): decode, validate, make
  * durable or dead-letter, then resolve the offsets. Offsets are resolved only after the records
- * below them are durable, so a crash at any point redelivers, and redelivery is harmless because
- * tracking is idempotent.
+ * below them are durable (tracked, or written to the dead-letter topic), so a crash at any point
+ * redelivers, and redelivery is harmless because tracking is idempotent.
+ *
+ * What may cost a record (docs/ingest.md): only the record itself — it fails validation, or the
+ * store refuses its data, or it clashes with a tracked refund. What may not: an outage. When the
+ * store cannot be written or the dead-letter topic cannot take a record, nothing is dead-lettered
+ * and nothing committed; the partition is paused and tried again with backoff, and /readyz says
+ * why.
  */
 export function createIngestConsumer(options: IngestConsumerOptions): IngestConsumer {
   const log = options.logger.child({ component: 'ingest', topic: options.topic });
-  const stats: IngestStats = { records: 0, tracked: 0, duplicates: 0, deadLettered: 0, batches: 0, storeRetries: 0 };
+  const now = options.now ?? (() => Date.now());
+  const stats: IngestStats = {
+    records: 0,
+    tracked: 0,
+    duplicates: 0,
+    conflicts: 0,
+    deadLettered: 0,
+    stubbed: 0,
+    batches: 0,
+    storeRetries: 0,
+    pauses: 0,
+    restarts: 0,
+  };
+  const maxRequestBytes = options.deadLetterMaxBytes ?? DEAD_LETTER_MAX_BYTES;
+  const maxRecordBytes = options.deadLetterMaxRecordBytes ?? DEAD_LETTER_MAX_RECORD_BYTES;
   let consumer: Consumer | undefined;
   let stopping = false;
   let joined = false;
-  let crashed = false;
+  let crashed: { at: number; error: string } | undefined;
   let stopPromise: Promise<void> | undefined;
+  let refusedInARow = 0;
+  const restartTimes: number[] = [];
+  let restartTimer: NodeJS.Timeout | undefined;
+  // Per partition: why it is paused (for /readyz), and the backoff of its next try.
+  const paused = new Map<number, { since: number; reason: string; failures: number; timer?: NodeJS.Timeout }>();
+  const failuresOf = new Map<number, number>();
 
   function classify(batch: EachBatchPayload['batch'], messages: KafkaMessage[]) {
     const good: NewRefund[] = [];
     const bad: Rejected[] = [];
     const where = { topic: batch.topic, partition: batch.partition, antomApi: options.antomApi };
+    const consumedAt = now();
     for (const message of messages) {
-      const result = parseRefundRecord(message, where);
-      if (result.ok) good.push(result.refund);
-      else bad.push({ message, reason: result.reason });
+      // parseRefundRecord does not throw; this is the second line: whatever one record does, it
+      // is that record's reason, never the batch's.
+      try {
+        const result = parseRefundRecord(message, where, consumedAt);
+        if (result.ok) good.push(result.refund);
+        else bad.push({ message, reason: result.reason });
+      } catch (err) {
+        bad.push({ message, reason: `the record could not be read: ${describeError(err)}` });
+      }
     }
     return { good, bad };
   }
 
+  function dlqMessage(topic: string, partition: number, { message, reason }: Rejected): Message {
+    const headers: IHeaders = { ...(message.headers ?? {}) };
+    Object.assign(headers, dlqHeaders(topic, partition, message, reason));
+    // The value travels unchanged, byte for byte, so it can be inspected or replayed as it was.
+    return { key: message.key, value: message.value, headers };
+  }
+
+  function dlqHeaders(topic: string, partition: number, message: KafkaMessage, reason: string): IHeaders {
+    return {
+      [DLQ_HEADERS.reason]: reason.length > REASON_MAX ? `${reason.slice(0, REASON_MAX - 1)}…` : reason,
+      [DLQ_HEADERS.topic]: topic,
+      [DLQ_HEADERS.partition]: String(partition),
+      [DLQ_HEADERS.offset]: message.offset,
+      [DLQ_HEADERS.timestamp]: message.timestamp,
+      [DLQ_HEADERS.group]: options.groupId,
+    };
+  }
+
+  /**
+   * A record too large to copy to the dead-letter topic: its key, the x-dlq-* headers (not the
+   * original headers, which may be what is large), the first 64 KiB of its value, and the size and
+   * SHA-256 of the whole value, so it can be found and matched in the source topic.
+   */
+  function stub(topic: string, partition: number, { message, reason }: Rejected): Message {
+    const value = message.value ?? Buffer.alloc(0);
+    stats.stubbed += 1;
+    return {
+      key: message.key !== null && message.key.length > 1024 ? message.key.subarray(0, 1024) : message.key,
+      value: value.subarray(0, STUB_VALUE_BYTES),
+      headers: {
+        ...dlqHeaders(topic, partition, message, `${reason} (dead-lettered as a stub: the record is too large to copy whole)`),
+        [DLQ_HEADERS.truncated]: 'true',
+        [DLQ_HEADERS.originalSize]: String(value.length),
+        [DLQ_HEADERS.originalSha256]: createHash('sha256').update(value).digest('hex'),
+      },
+    };
+  }
+
+  /**
+   * Writes rejected records to the dead-letter topic, in requests bounded by bytes (a count bound
+   * lets 500 records of 5 KB exceed the broker's limit, which no retry fixes). Throws an
+   * IngestOutage when the topic cannot be written: the records must then not be committed past.
+   */
   async function deadLetter(topic: string, partition: number, rejected: Rejected[]): Promise<void> {
     if (rejected.length === 0) return;
-    const messages: Message[] = rejected.map(({ message, reason }) => {
-      const headers: IHeaders = { ...(message.headers ?? {}) };
-      headers[DLQ_HEADERS.reason] = reason.length > REASON_MAX ? `${reason.slice(0, REASON_MAX - 1)}…` : reason;
-      headers[DLQ_HEADERS.topic] = topic;
-      headers[DLQ_HEADERS.partition] = String(partition);
-      headers[DLQ_HEADERS.offset] = message.offset;
-      headers[DLQ_HEADERS.timestamp] = message.timestamp;
-      headers[DLQ_HEADERS.group] = options.groupId;
-      // The value travels unchanged, byte for byte, so it can be inspected or replayed as it was.
-      return { key: message.key, value: message.value, headers };
-    });
-    await options.producer.send({ topic: options.deadLetterTopic, messages, acks: -1 });
+    const messages = rejected.map((r) => (recordBytes(dlqMessage(topic, partition, r)) > maxRecordBytes ? stub(topic, partition, r) : dlqMessage(topic, partition, r)));
+    let request: Message[] = [];
+    let bytes = 0;
+    for (const m of messages) {
+      const size = recordBytes(m);
+      if (request.length > 0 && bytes + size > maxRequestBytes) {
+        await sendDeadLetters(topic, partition, request, rejected);
+        request = [];
+        bytes = 0;
+      }
+      request.push(m);
+      bytes += size;
+    }
+    await sendDeadLetters(topic, partition, request, rejected);
     stats.deadLettered += rejected.length;
     for (const { message, reason } of rejected) {
       log.warn({ partition, offset: message.offset, reason }, 'record dead-lettered');
     }
   }
 
-  /**
-   * Writes until durable. A failing store is retried with backoff (heartbeating, so the group
-   * does not evict us); if the store answers pings but keeps refusing this batch, the records are
-   * tried one by one and the one it refuses goes to the dead-letter topic — a poison record must
-   * never stall the partition, but a store outage must never dead-letter good records.
-   */
-  async function makeDurable(payload: EachBatchPayload, good: NewRefund[], chunk: KafkaMessage[]): Promise<boolean> {
-    const { heartbeat, isRunning, isStale } = payload;
-    let failures = 0;
-    for (;;) {
-      try {
-        const result = await options.track(good);
-        stats.tracked += result.inserted.length;
-        stats.duplicates += result.duplicates;
-        return true;
-      } catch (err) {
-        failures += 1;
-        stats.storeRetries += 1;
-        log.error({ err, failures, records: good.length }, 'store write failed; retrying');
-        if (stopping || !isRunning() || isStale()) return false;
-        // Three failures in a row while the store answers pings means it refuses this data.
-        if (failures >= 3 && good.length > 0 && (await options.storeHealthy())) {
-          return isolatePoison(payload, good, new Map(chunk.map((m) => [m.offset, m])));
+  async function sendDeadLetters(topic: string, partition: number, messages: Message[], rejected: Rejected[]): Promise<void> {
+    if (messages.length === 0) return;
+    try {
+      await options.producer.send({ topic: options.deadLetterTopic, messages, acks: -1 });
+    } catch (err) {
+      if (isTooLarge(err)) {
+        // The topic takes less than we assumed (its max.message.bytes is lower): halve the
+        // request; a single record that is still too large goes as a stub.
+        if (messages.length > 1) {
+          const half = Math.ceil(messages.length / 2);
+          await sendDeadLetters(topic, partition, messages.slice(0, half), rejected);
+          await sendDeadLetters(topic, partition, messages.slice(half), rejected);
+          return;
         }
-        await heartbeat();
-        await delay(Math.min(200 * 2 ** Math.min(failures, 6), 10_000));
+        const one = messages[0]!;
+        if (one.headers?.[DLQ_HEADERS.truncated] === undefined) {
+          const offset = String(one.headers?.[DLQ_HEADERS.offset] ?? '');
+          const original = rejected.find((r) => r.message.offset === offset);
+          if (original) {
+            await sendDeadLetters(topic, partition, [stub(topic, partition, original)], rejected);
+            return;
+          }
+        }
+      }
+      throw new IngestOutage(`the dead-letter topic ${options.deadLetterTopic} cannot be written: ${describeError(err)}`, { cause: err });
+    }
+  }
+
+  /**
+   * Makes a chunk durable: its bad records dead-lettered, its good ones tracked (and the ones that
+   * clash with a tracked refund dead-lettered). Resolves when all of it is durable; rejects with an
+   * IngestOutage when something could not be written, and then nothing of the chunk may be
+   * committed (what did get written is written again on redelivery, harmlessly).
+   */
+  async function processChunk(topic: string, partition: number, good: NewRefund[], bad: Rejected[], byOffset: Map<string, KafkaMessage>): Promise<void> {
+    await deadLetter(topic, partition, bad);
+    if (good.length === 0) return;
+    try {
+      await record(good);
+      return;
+    } catch (err) {
+      stats.storeRetries += 1;
+      if (isRetriable(err)) throw storeOutage(err);
+      log.warn({ err, partition, records: good.length }, 'the store refused a batch; writing it record by record to find the refused one');
+    }
+    // The store refuses something in this chunk: one record at a time, the refused ones to the
+    // dead-letter topic, unless the refusals pile up (then it is the store, not the data).
+    const refused: Rejected[] = [];
+    for (const refund of good) {
+      try {
+        await record([refund]);
+        refusedInARow = 0;
+      } catch (err) {
+        if (isRetriable(err)) throw storeOutage(err);
+        refusedInARow += 1;
+        if (refusedInARow >= REFUSALS_BEFORE_OUTAGE) {
+          throw new IngestOutage(
+            `the store refused ${refusedInARow} records in a row (last: ${describeError(err)}); treated as an outage, nothing more is dead-lettered until a write succeeds`,
+            { cause: err },
+          );
+        }
+        refused.push({ message: byOffset.get(refund.origin.offset)!, reason: `the store refused the record: ${describeError(err)}` });
+      }
+    }
+    await deadLetter(topic, partition, refused);
+
+    async function record(refunds: NewRefund[]): Promise<void> {
+      const result = await options.track(refunds);
+      stats.tracked += result.inserted.length;
+      stats.duplicates += result.duplicates;
+      if (result.inserted.length > 0) refusedInARow = 0;
+      if (result.conflicts.length > 0) {
+        stats.conflicts += result.conflicts.length;
+        await deadLetter(
+          topic,
+          partition,
+          result.conflicts.map((c) => ({ message: byOffset.get(c.refund.origin.offset)!, reason: c.reason })),
+        );
       }
     }
   }
 
-  async function isolatePoison(
-    payload: EachBatchPayload,
-    good: NewRefund[],
-    byOffset: Map<string, KafkaMessage>,
-  ): Promise<boolean> {
-    for (const refund of good) {
-      try {
-        const result = await options.track([refund]);
-        stats.tracked += result.inserted.length;
-        stats.duplicates += result.duplicates;
-      } catch (err) {
-        if (!(await options.storeHealthy())) return false;
-        const message = byOffset.get(refund.origin.offset)!;
-        await deadLetter(payload.batch.topic, payload.batch.partition, [
-          { message, reason: `the store refused the record: ${(err as Error).message}` },
-        ]);
-      }
-      await payload.heartbeat();
-    }
-    return true;
+  function storeOutage(err: unknown): IngestOutage {
+    return new IngestOutage(`the store cannot be written: ${describeError(err)}`, { cause: err });
+  }
+
+  /**
+   * Stops fetching this partition for a while: the chunk that failed is fetched again from the
+   * last resolved offset when the timer resumes it. Returning from eachBatch instead of sleeping
+   * in it keeps rebalances and shutdown fast.
+   */
+  function pausePartition(payload: EachBatchPayload, err: IngestOutage): void {
+    const { partition } = payload.batch;
+    const failures = (failuresOf.get(partition) ?? 0) + 1;
+    failuresOf.set(partition, failures);
+    const waitMs = Math.min(PAUSE_MAX_MS, PAUSE_MIN_MS * 2 ** Math.min(failures - 1, 16));
+    const previous = paused.get(partition);
+    if (previous) clearTimeout(previous.timer);
+    const resume = payload.pause();
+    const timer = setTimeout(resume, waitMs);
+    timer.unref();
+    paused.set(partition, { since: previous?.since ?? now(), reason: err.message, failures, timer });
+    stats.pauses += 1;
+    log.error({ partition, retryInMs: waitMs, failures, reason: err.message }, 'ingest paused on this partition; nothing is dead-lettered or committed until it can write');
+  }
+
+  function recovered(partition: number): void {
+    failuresOf.delete(partition);
+    const entry = paused.get(partition);
+    if (!entry) return;
+    clearTimeout(entry.timer);
+    paused.delete(partition);
+    log.info({ partition, pausedForMs: now() - entry.since }, 'ingest resumed on this partition');
   }
 
   async function eachBatch(payload: EachBatchPayload): Promise<void> {
     const { batch, resolveOffset, heartbeat, isRunning, isStale } = payload;
     stats.batches += 1;
+    const byOffset = new Map(batch.messages.map((m) => [m.offset, m]));
+    // Heartbeats go on while a chunk is written (kafkajs sends at most one per heartbeatInterval).
+    const beat = setInterval(() => void heartbeat().catch(() => undefined), HEARTBEAT_EVERY_MS);
+    beat.unref();
     // A one-deep pipeline: while the store writes chunk i (on its own thread for SQLite), this
     // thread decodes and validates chunk i+1. Offsets are still resolved strictly in order, and
     // only once the chunk below them is durable.
-    let inflight: { done: Promise<boolean>; lastOffset: string; size: number } | undefined;
+    let inflight: { done: Promise<IngestOutage | undefined>; lastOffset: string; size: number } | undefined;
     const settle = async (): Promise<boolean> => {
       if (!inflight) return true;
       const { done, lastOffset, size } = inflight;
       inflight = undefined;
-      if (!(await done)) return false;
+      const outage = await done;
+      if (outage) {
+        pausePartition(payload, outage);
+        return false;
+      }
       stats.records += size;
       stats.lastBatchAt = Date.now();
+      recovered(batch.partition);
       resolveOffset(lastOffset);
-      await heartbeat();
+      await heartbeat().catch(() => undefined);
       return true;
     };
-    for (let i = 0; i < batch.messages.length; i += options.batchSize) {
-      if (stopping || !isRunning() || isStale()) break;
-      const chunk = batch.messages.slice(i, i + options.batchSize);
-      const { good, bad } = classify(batch, chunk);
-      await deadLetter(batch.topic, batch.partition, bad);
-      const done = good.length > 0 ? makeDurable(payload, good, chunk) : Promise.resolve(true);
-      if (!(await settle())) {
-        await done.catch(() => false);
-        return;
+    try {
+      for (let i = 0; i < batch.messages.length; i += options.batchSize) {
+        if (stopping || !isRunning() || isStale()) break;
+        const chunk = batch.messages.slice(i, i + options.batchSize);
+        const { good, bad } = classify(batch, chunk);
+        // Never rejects: an outage is its value, so an earlier chunk's failure can never surface
+        // as an unhandled rejection while a later one is awaited.
+        const done = processChunk(batch.topic, batch.partition, good, bad, byOffset).then(
+          () => undefined,
+          (err: unknown) => (err instanceof IngestOutage ? err : new IngestOutage(`ingest failed: ${describeError(err)}`, { cause: err })),
+        );
+        if (!(await settle())) {
+          await done;
+          return;
+        }
+        inflight = { done, lastOffset: chunk[chunk.length - 1]!.offset, size: chunk.length };
       }
-      inflight = { done, lastOffset: chunk[chunk.length - 1]!.offset, size: chunk.length };
+      await settle();
+    } finally {
+      clearInterval(beat);
     }
-    await settle();
+  }
+
+  /** Builds a consumer and runs it; resolves once it joined its group. */
+  async function run(): Promise<void> {
+    const c = options.kafka.consumer({
+      groupId: options.groupId,
+      sessionTimeout: options.sessionTimeoutMs ?? 30_000,
+      // kafkajs fetches again only once every partition's batch of the last fetch is handled,
+      // so each fetch costs a pause of the whole pipeline (offset commit, fetch, decode, first
+      // chunk: ~100 ms here). 4 MiB per partition (~11,000 typical records; the fetch as a whole
+      // stays within kafkajs' 10 MiB maxBytes) makes a third as many pauses as 1 MiB while
+      // catching up: +20 % in bench/ingest, for ~7 MiB more fetched data held at peak.
+      maxBytesPerPartition: 4_194_304,
+      allowAutoTopicCreation: false,
+    });
+    consumer = c;
+    const joinedOnce = new Promise<void>((resolve) => {
+      c.on(c.events.GROUP_JOIN, (e) => {
+        joined = true;
+        crashed = undefined;
+        log.info({ memberId: e.payload.memberId, assignment: e.payload.memberAssignment }, 'joined consumer group');
+        resolve();
+      });
+    });
+    c.on(c.events.CRASH, (e) => {
+      const error = e.payload.error;
+      crashed = { at: now(), error: describeError(error) };
+      joined = false;
+      log.error({ err: error, restart: e.payload.restart }, 'ingest consumer crashed');
+      // kafkajs restarts it after a retriable error; after any other it stays down unless we
+      // rebuild it.
+      if (!e.payload.restart && !stopping && consumer === c) scheduleRestart(error);
+    });
+    await c.connect();
+    await c.subscribe({ topic: options.topic, fromBeginning: options.fromBeginning ?? true });
+    await c.run({
+      eachBatchAutoResolve: false,
+      autoCommit: true,
+      // Several partitions in flight let one partition's records be validated while another's
+      // are written; order within each partition is kept by kafkajs.
+      partitionsConsumedConcurrently: options.partitionsConsumedConcurrently ?? 3,
+      eachBatch,
+    });
+    await joinedOnce;
+  }
+
+  function scheduleRestart(cause: Error): void {
+    const at = now();
+    while (restartTimes.length > 0 && at - restartTimes[0]! > RESTART_WINDOW_MS) restartTimes.shift();
+    if (restartTimes.length >= MAX_RESTARTS) {
+      fatal(new Error(`the ingest consumer crashed ${restartTimes.length + 1} times within ${RESTART_WINDOW_MS / 60_000} minutes (last: ${describeError(cause)})`, { cause }));
+      return;
+    }
+    restartTimes.push(at);
+    const waitMs = 1000 * 2 ** (restartTimes.length - 1);
+    log.warn({ inMs: waitMs, restarts: restartTimes.length }, 'rebuilding the ingest consumer');
+    restartTimer = setTimeout(() => {
+      restartTimer = undefined;
+      if (stopping) return;
+      stats.restarts += 1;
+      const old = consumer;
+      void (async () => {
+        await old?.disconnect().catch(() => undefined);
+        if (stopping) return;
+        await withTimeout(run(), 60_000, 'joining the group took longer than 60 s');
+      })().catch((err: unknown) => {
+        log.error({ err }, 'rebuilding the ingest consumer failed');
+        if (!stopping) scheduleRestart(err instanceof Error ? err : new Error(String(err)));
+      });
+    }, waitMs);
+    restartTimer.unref();
+  }
+
+  function fatal(err: Error): void {
+    log.fatal({ err }, 'the ingest consumer cannot be brought back');
+    crashed = { at: now(), error: err.message };
+    if (options.onFatal) options.onFatal(err);
+  }
+
+  function health(): IngestHealth {
+    const problems: string[] = [];
+    if (stopping) problems.push('stopping');
+    else if (crashed) problems.push(`the ingest consumer crashed at ${new Date(crashed.at).toISOString()}: ${crashed.error}`);
+    else if (!joined) problems.push('the ingest consumer is not in its group');
+    for (const [partition, p] of [...paused.entries()].sort((a, b) => a[0] - b[0])) {
+      problems.push(`partition ${partition} paused since ${new Date(p.since).toISOString()} (${p.failures} tries): ${p.reason}`);
+    }
+    return { ok: problems.length === 0, problems };
   }
 
   return {
     stats,
-    isHealthy: () => joined && !crashed && !stopping,
+    isHealthy: () => health().ok,
+    health,
 
     async start() {
-      consumer = options.kafka.consumer({
-        groupId: options.groupId,
-        sessionTimeout: options.sessionTimeoutMs ?? 30_000,
-        // kafkajs fetches again only once every partition's batch of the last fetch is handled,
-        // so each fetch costs a pause of the whole pipeline (offset commit, fetch, decode, first
-        // chunk: ~100 ms here). 4 MiB per partition (~11,000 typical records; the fetch as a whole
-        // stays within kafkajs' 10 MiB maxBytes) makes a third as many pauses as 1 MiB while
-        // catching up: +20 % in bench/ingest, for ~7 MiB more fetched data held at peak.
-        maxBytesPerPartition: 4_194_304,
-        allowAutoTopicCreation: false,
-      });
-      const joinedOnce = new Promise<void>((resolve) => {
-        consumer!.on(consumer!.events.GROUP_JOIN, (e) => {
-          joined = true;
-          crashed = false;
-          log.info({ memberId: e.payload.memberId, assignment: e.payload.memberAssignment }, 'joined consumer group');
-          resolve();
-        });
-      });
-      consumer.on(consumer.events.CRASH, (e) => {
-        crashed = true;
-        log.error({ err: e.payload.error, restart: e.payload.restart }, 'ingest consumer crashed');
-      });
-      await consumer.connect();
-      await consumer.subscribe({ topic: options.topic, fromBeginning: options.fromBeginning ?? true });
-      await consumer.run({
-        eachBatchAutoResolve: false,
-        autoCommit: true,
-        // Several partitions in flight let one partition's records be validated while another's
-        // are written; order within each partition is kept by kafkajs.
-        partitionsConsumedConcurrently: options.partitionsConsumedConcurrently ?? 3,
-        eachBatch,
-      });
-      await joinedOnce;
+      await run();
     },
 
     stop() {
       stopPromise ??= (async () => {
         stopping = true;
+        if (restartTimer) clearTimeout(restartTimer);
+        for (const p of paused.values()) clearTimeout(p.timer);
         // disconnect() waits for the running eachBatch, then commits the resolved offsets.
         await consumer?.disconnect();
         joined = false;
@@ -248,6 +534,41 @@ export function createIngestConsumer(options: IngestConsumerOptions): IngestCons
   };
 }
 
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+/** The bytes a record takes in a produce request, near enough: key, value, headers, framing. */
+function recordBytes(m: Message): number {
+  let bytes = RECORD_OVERHEAD_BYTES + byteLength(m.key) + byteLength(m.value);
+  for (const [name, value] of Object.entries(m.headers ?? {})) {
+    bytes += Buffer.byteLength(name) + 8;
+    for (const v of Array.isArray(value) ? value : [value]) bytes += byteLength(v as Buffer | string | null | undefined);
+  }
+  return bytes;
+}
+
+function byteLength(v: Buffer | string | null | undefined): number {
+  if (v === null || v === undefined) return 0;
+  return typeof v === 'string' ? Buffer.byteLength(v) : v.length;
+}
+
+function isTooLarge(err: unknown): boolean {
+  for (let e: unknown = err, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    const type = (e as { type?: unknown }).type;
+    if (type === 'MESSAGE_TOO_LARGE' || type === 'RECORD_LIST_TOO_LARGE') return true;
+  }
+  return false;
+}
+
+function describeError(err: unknown): string {
+  if (err instanceof Error) return `${err.name === 'Error' ? '' : `${err.name}: `}${err.message}`.slice(0, 500);
+  return String(err).slice(0, 500);
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    promise,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(message)), ms);
+      timer.unref();
+    }),
+  ]).finally(() => clearTimeout(timer));
 }

@@ -19,6 +19,7 @@ export function createRenderers(templates: TemplateSet, emailFrom: string): Rend
     emailGroup: (group) => renderEscalationEmail(escalationGroupContent(group), templates),
     customerEmail: (subject) => renderCustomerCompleted(subject, templates),
     slackContent: (content) => slackMessage(content),
+    emailContent: (content) => renderEscalationEmail(content, templates),
     messageId: (dedupeKey) => messageIdFor(dedupeKey, emailFrom),
   };
 }

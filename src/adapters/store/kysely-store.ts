@@ -1,6 +1,7 @@
 import { CompiledQuery, Migrator, sql, type Kysely, type Selectable } from 'kysely';
 import type {
   ApplyInput,
+  ChannelOutage,
   GroupMember,
   NotificationGroup,
   SlackThread,
@@ -15,8 +16,9 @@ import type {
 import type { DecisionTimelineEntry, RefundPatch } from '../../domain/decide.js';
 import type { NewRefund, TimelineEntry, TimelineKind, TrackedRefund, TrackingStatus } from '../../domain/refund.js';
 import { decodeJson, encodeJson, type DialectCapabilities } from './dialects.js';
+import { classifyStoreError } from './errors.js';
 import { migrationProvider } from './migrations.js';
-import type { Database, NotificationGroupsTable, OutboxTable, RefundsTable, SlackThreadsTable } from './schema.js';
+import type { ChannelOutagesTable, Database, NotificationGroupsTable, OutboxTable, RefundsTable, SlackThreadsTable } from './schema.js';
 import { trackInsertSql, trackParams, trackRowsPerStatement } from './statements.js';
 
 /** Domain patch field -> column. Only what a decision may change is here. */
@@ -111,7 +113,28 @@ export function createKyselyStore(db: Kysely<Database>, caps: DialectCapabilitie
       createdAt: Number(row.created_at),
       ...(row.sent_at === null ? {} : { sentAt: Number(row.sent_at) }),
       ...(row.sending_at === null || row.sending_at === undefined ? {} : { sendingAt: Number(row.sending_at) }),
+      ...(row.failing_since === null || row.failing_since === undefined ? {} : { failingSince: Number(row.failing_since) }),
     };
+  }
+
+  function outageFromRow(row: Selectable<ChannelOutagesTable>): ChannelOutage {
+    return {
+      channel: row.channel,
+      since: Number(row.since),
+      ...(row.last_error ? { lastError: row.last_error } : {}),
+      ...(row.announced_at === null ? {} : { announcedAt: Number(row.announced_at) }),
+    };
+  }
+
+  /** Inserts outbox entries, skipping dedupe keys already written, in chunks under the parameter limit. */
+  async function insertOutbox(trx: Kysely<Database>, rows: ReturnType<typeof outboxRows>): Promise<void> {
+    for (let i = 0; i < rows.length; i += 1000) {
+      await trx
+        .insertInto('outbox')
+        .values(rows.slice(i, i + 1000))
+        .onConflict((oc) => oc.column('dedupe_key').doNothing())
+        .execute();
+    }
   }
 
   function groupFromRow(row: Selectable<NotificationGroupsTable>): NotificationGroup {
@@ -180,6 +203,40 @@ export function createKyselyStore(db: Kysely<Database>, caps: DialectCapabilitie
     return (eb: any) => eb.or([eb('lease_expires_at', 'is', null), eb('lease_expires_at', '<', now)]);
   }
 
+  /**
+   * The records a tracking insert skipped are duplicates, except one whose refundRequestId is
+   * already tracked under another refundId: the merchant reused a request id for a different
+   * refund (or a producer mixed two up), and which of the two Antom knows by that request id is
+   * not ours to guess. A row without a refundId, or a record without one, is the same refund seen
+   * with fewer ids: a duplicate. Runs only when something was skipped (redeliveries, replays).
+   */
+  async function findConflicts(rows: readonly NewRefund[], inserted: ReadonlySet<string>): Promise<TrackResult['conflicts']> {
+    const skipped = rows.filter((r) => !inserted.has(r.id));
+    const requestIds = skipped.map((r) => r.refundRequestId).filter((id): id is string => id !== undefined);
+    if (requestIds.length === 0) return [];
+    const existing = new Map<string, { key: string; refundId: string | null }>();
+    for (let i = 0; i < requestIds.length; i += 500) {
+      const found = await db
+        .selectFrom('refunds')
+        .select(['key', 'refund_id', 'refund_request_id'])
+        .where('refund_request_id', 'in', requestIds.slice(i, i + 500))
+        .execute();
+      for (const row of found) existing.set(row.refund_request_id!, { key: row.key, refundId: row.refund_id });
+    }
+    const conflicts: Array<{ refund: NewRefund; reason: string }> = [];
+    for (const r of skipped) {
+      const other = r.refundRequestId === undefined ? undefined : existing.get(r.refundRequestId);
+      if (!other || other.key === r.id) continue;
+      if (r.refundId !== undefined && other.refundId !== null && other.refundId !== r.refundId) {
+        conflicts.push({
+          refund: r,
+          reason: `refundRequestId ${r.refundRequestId} is already tracked for refundId ${other.refundId}; this record names refundId ${r.refundId}`,
+        });
+      }
+    }
+    return conflicts;
+  }
+
   async function applyDecisions(inputs: readonly ApplyInput[]): Promise<boolean[]> {
     if (inputs.length === 0) return [];
     return db.transaction().execute(async (trx) => {
@@ -214,13 +271,7 @@ export function createKyselyStore(db: Kysely<Database>, caps: DialectCapabilitie
       });
       // Multi-row inserts, chunked under the parameter limit (6 and 13 columns a row).
       for (let i = 0; i < timeline.length; i += 2000) await trx.insertInto('timeline').values(timeline.slice(i, i + 2000)).execute();
-      for (let i = 0; i < outbox.length; i += 1000) {
-        await trx
-          .insertInto('outbox')
-          .values(outbox.slice(i, i + 1000))
-          .onConflict((oc) => oc.column('dedupe_key').doNothing())
-          .execute();
-      }
+      await insertOutbox(trx, outbox);
       return results;
     });
   }
@@ -238,7 +289,7 @@ export function createKyselyStore(db: Kysely<Database>, caps: DialectCapabilitie
     },
 
     async trackRefunds(refunds, { now, firstPollAt }): Promise<TrackResult> {
-      if (refunds.length === 0) return { inserted: [], duplicates: 0 };
+      if (refunds.length === 0) return { inserted: [], duplicates: 0, conflicts: [] };
       // Within one batch the first record for a key wins, exactly as across batches.
       const unique = new Map<string, NewRefund>();
       for (const r of refunds) if (!unique.has(r.id)) unique.set(r.id, r);
@@ -252,16 +303,23 @@ export function createKyselyStore(db: Kysely<Database>, caps: DialectCapabilitie
         for (const row of result.rows) keys.push(row.key);
       };
       const inserted: string[] = [];
-      if (rows.length <= perStatement) {
-        // One statement is atomic on its own: no BEGIN/COMMIT round trips, which for the SQLite
-        // worker means the write never waits for this thread between steps of a transaction.
-        await insertChunk(db, rows, inserted);
-      } else {
-        await db.transaction().execute(async (trx) => {
-          for (let i = 0; i < rows.length; i += perStatement) await insertChunk(trx, rows.slice(i, i + perStatement), inserted);
-        });
+      try {
+        if (rows.length <= perStatement) {
+          // One statement is atomic on its own: no BEGIN/COMMIT round trips, which for the SQLite
+          // worker means the write never waits for this thread between steps of a transaction.
+          await insertChunk(db, rows, inserted);
+        } else {
+          await db.transaction().execute(async (trx) => {
+            for (let i = 0; i < rows.length; i += perStatement) await insertChunk(trx, rows.slice(i, i + perStatement), inserted);
+          });
+        }
+      } catch (err) {
+        throw classifyStoreError(err);
       }
-      return { inserted, duplicates: refunds.length - inserted.length };
+      const conflicts = inserted.length === rows.length ? [] : await findConflicts(rows, new Set(inserted)).catch((err: unknown) => {
+        throw classifyStoreError(err);
+      });
+      return { inserted, duplicates: refunds.length - inserted.length - conflicts.length, conflicts };
     },
 
     async findRefund({ refundId, refundRequestId }) {
@@ -407,59 +465,92 @@ export function createKyselyStore(db: Kysely<Database>, caps: DialectCapabilitie
       return rows.map(outboxFromRow).sort((a, b) => a.id - b.id);
     },
 
-    async markOutboxSent(ids, now) {
-      if (ids.length === 0) return;
-      await db
+    async renewOutboxLeases(ids, owner, until) {
+      if (ids.length === 0) return 0;
+      const result = await db
         .updateTable('outbox')
-        .set({ status: 'sent', sent_at: now, lease_owner: null, lease_expires_at: null, last_error: null, sending_at: null })
+        .set({ lease_expires_at: until })
         .where('id', 'in', [...ids])
-        .execute();
+        .where('lease_owner', '=', owner)
+        .where('status', '=', 'pending')
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows);
     },
 
-    async retryOutboxLater(id, { nextAttemptAt, error }) {
-      await db
+    async markOutboxSent(ids, now, owner) {
+      if (ids.length === 0) return 0;
+      const result = await db
         .updateTable('outbox')
-        .set({ next_attempt_at: nextAttemptAt, last_error: error.slice(0, 2000), lease_owner: null, lease_expires_at: null, sending_at: null })
+        .set({ status: 'sent', sent_at: now, lease_owner: null, lease_expires_at: null, last_error: null, sending_at: null, failing_since: null })
+        .where('id', 'in', [...ids])
+        .where('lease_owner', '=', owner)
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows);
+    },
+
+    async retryOutboxLater(id, { nextAttemptAt, error, now, owner }) {
+      const result = await db
+        .updateTable('outbox')
+        .set({
+          next_attempt_at: nextAttemptAt,
+          last_error: error.slice(0, 2000),
+          lease_owner: null,
+          lease_expires_at: null,
+          sending_at: null,
+          failing_since: sql<number>`coalesce(failing_since, ${now})`,
+        })
         .where('id', '=', id)
         .where('status', '=', 'pending')
-        .execute();
+        .where('lease_owner', '=', owner)
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows) === 1;
     },
 
-    async markOutboxDead(id, { error }) {
-      await db
+    async markOutboxDead(id, { error, owner }) {
+      const result = await db
         .updateTable('outbox')
-        .set({ status: 'dead', last_error: error.slice(0, 2000), lease_owner: null, lease_expires_at: null, sending_at: null })
+        .set({ status: 'dead', last_error: error.slice(0, 2000), lease_owner: null, lease_expires_at: null })
         .where('id', '=', id)
-        .execute();
+        .where('lease_owner', '=', owner)
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows) === 1;
     },
 
-    async expandOutbox(items, now) {
+    async expandOutbox(items, now, owner) {
       if (items.length === 0) return;
       await db.transaction().execute(async (trx) => {
-        const rows = items.flatMap((item) => outboxRows(item.refundKey, item.entries, now));
-        for (let i = 0; i < rows.length; i += 1000) {
-          await trx
-            .insertInto('outbox')
-            .values(rows.slice(i, i + 1000))
-            .onConflict((oc) => oc.column('dedupe_key').doNothing())
+        // Only what this owner still holds is expanded: the done marks first, guarded, then the
+        // entries of the items whose mark applied.
+        const held = new Set<number>();
+        const plain = items.filter((item) => item.doneError === undefined).map((item) => item.doneId);
+        if (plain.length > 0) {
+          const done = await trx
+            .updateTable('outbox')
+            .set({ status: 'sent', sent_at: now, lease_owner: null, lease_expires_at: null })
+            .where('id', 'in', plain)
+            .where('lease_owner', '=', owner)
+            .returning('id')
             .execute();
+          for (const r of done) held.add(Number(r.id));
         }
-        await trx
-          .updateTable('outbox')
-          .set({ status: 'sent', sent_at: now, lease_owner: null, lease_expires_at: null })
-          .where(
-            'id',
-            'in',
-            items.map((item) => item.doneId),
-          )
-          .execute();
+        for (const item of items) {
+          if (item.doneError === undefined) continue;
+          const done = await trx
+            .updateTable('outbox')
+            .set({ status: 'dead', last_error: item.doneError.slice(0, 2000), lease_owner: null, lease_expires_at: null })
+            .where('id', '=', item.doneId)
+            .where('lease_owner', '=', owner)
+            .executeTakeFirst();
+          if (Number(done.numUpdatedRows) === 1) held.add(item.doneId);
+        }
+        await insertOutbox(trx, items.filter((item) => held.has(item.doneId)).flatMap((item) => outboxRows(item.refundKey, item.entries, now)));
       });
     },
 
     async requeueOutbox(id, now) {
       const result = await db
         .updateTable('outbox')
-        .set({ status: 'pending', next_attempt_at: now, lease_owner: null, lease_expires_at: null, sending_at: null })
+        .set({ status: 'pending', next_attempt_at: now, lease_owner: null, lease_expires_at: null, sending_at: null, failing_since: null })
         .where('id', '=', id)
         .where('status', '=', 'dead')
         .executeTakeFirst();
@@ -659,8 +750,73 @@ export function createKyselyStore(db: Kysely<Database>, caps: DialectCapabilitie
         .execute();
     },
 
-    async markOutboxSending(id, now) {
-      await db.updateTable('outbox').set({ sending_at: now }).where('id', '=', id).execute();
+    async markOutboxSending(id, now, owner) {
+      const result = await db
+        .updateTable('outbox')
+        .set({ sending_at: now })
+        .where('id', '=', id)
+        .where('lease_owner', '=', owner)
+        .where('status', '=', 'pending')
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows) === 1;
+    },
+
+    async openOutage(channel, now, error) {
+      await db
+        .insertInto('channel_outages')
+        .values({ channel, since: now, last_error: error.slice(0, 2000), announced_at: null })
+        .onConflict((oc) => oc.column('channel').doUpdateSet({ last_error: error.slice(0, 2000) }))
+        .execute();
+    },
+
+    async getOutage(channel) {
+      const row = await db.selectFrom('channel_outages').selectAll().where('channel', '=', channel).executeTakeFirst();
+      return row ? outageFromRow(row) : undefined;
+    },
+
+    async announceOutage(channel, since, now, entries) {
+      return db.transaction().execute(async (trx) => {
+        const result = await trx
+          .updateTable('channel_outages')
+          .set({ announced_at: now })
+          .where('channel', '=', channel)
+          .where('since', '=', since)
+          .where('announced_at', 'is', null)
+          .executeTakeFirst();
+        if (Number(result.numUpdatedRows) !== 1) return false;
+        await insertOutbox(trx, outboxRows(`outage:${channel}`, entries, now));
+        return true;
+      });
+    },
+
+    async closeOutage(channel, since, entries, now) {
+      return db.transaction().execute(async (trx) => {
+        const result = await trx.deleteFrom('channel_outages').where('channel', '=', channel).where('since', '=', since).executeTakeFirst();
+        if (Number(result.numDeletedRows) !== 1) return false;
+        await insertOutbox(trx, outboxRows(`outage:${channel}`, entries, now));
+        return true;
+      });
+    },
+
+    async countWaiting(channel) {
+      const row = await db
+        .selectFrom('outbox')
+        .select([sql<number>`count(*)`.as('pending'), sql<number>`count(failing_since)`.as('failing')])
+        .where('status', '=', 'pending')
+        .where('channel', '=', channel)
+        .executeTakeFirstOrThrow();
+      return { pending: Number(row.pending), failing: Number(row.failing) };
+    },
+
+    async hurryChannel(channel, now) {
+      const result = await db
+        .updateTable('outbox')
+        .set({ next_attempt_at: now })
+        .where('status', '=', 'pending')
+        .where('channel', '=', channel)
+        .where('next_attempt_at', '>', now)
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows);
     },
 
     async getRefund(key) {
@@ -700,7 +856,9 @@ export function createKyselyStore(db: Kysely<Database>, caps: DialectCapabilitie
         refundKey: key,
         at: Number(refund.recorded_at),
         kind: 'tracked',
-        message: origin ? `tracked from ${origin.topic}[${origin.partition}]@${origin.offset}` : 'tracked',
+        message: origin
+          ? `tracked from ${origin.topic}[${origin.partition}]@${origin.offset}${origin.timestampNote ? `; ${origin.timestampNote}` : ''}`
+          : 'tracked',
         detail: { origin },
       };
       const rows = await db
@@ -722,6 +880,14 @@ export function createKyselyStore(db: Kysely<Database>, caps: DialectCapabilitie
 
     async ping() {
       await sql`select 1`.execute(db);
+    },
+
+    async heartbeat(owner, now) {
+      await db
+        .insertInto('instances')
+        .values({ owner, started_at: now, seen_at: now })
+        .onConflict((oc) => oc.column('owner').doUpdateSet({ seen_at: now }))
+        .execute();
     },
 
     close() {

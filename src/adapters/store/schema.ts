@@ -73,6 +73,8 @@ export interface OutboxTable {
   created_at: number;
   sent_at: number | null;
   sending_at: Generated<number | null>;
+  /** When the first attempt of the current run of failures failed; cleared by a success. */
+  failing_since: Generated<number | null>;
 }
 
 export interface NotificationGroupsTable {
@@ -109,6 +111,26 @@ export interface SlackThreadsTable {
   reminded_at: number | null;
 }
 
+/** One row per running instance, upserted by the readiness probe: proves the store takes writes. */
+export interface InstancesTable {
+  owner: string;
+  started_at: number;
+  seen_at: number;
+}
+
+/**
+ * A receiver that is failing right now (today: the customers' SMTP server). Opened by the first
+ * failed delivery, announced to operations once it has lasted NOTIFY_FALLBACK_AFTER, closed by
+ * the first delivery that goes through again. The primary key makes each step happen once per
+ * outage, whichever instance gets there first.
+ */
+export interface ChannelOutagesTable {
+  channel: string;
+  since: number;
+  last_error: string | null;
+  announced_at: number | null;
+}
+
 export interface Database {
   refunds: RefundsTable;
   timeline: TimelineTable;
@@ -116,4 +138,6 @@ export interface Database {
   notification_groups: NotificationGroupsTable;
   notification_group_members: NotificationGroupMembersTable;
   slack_threads: SlackThreadsTable;
+  instances: InstancesTable;
+  channel_outages: ChannelOutagesTable;
 }
