@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import type { Kafka, Producer } from 'kafkajs';
+import type { Kafka } from 'kafkajs';
 import type { Logger } from 'pino';
 import { createOutboxDispatcher, type DeliverySender, type NoticePlanner, type OutboxDispatcher } from './app/dispatch-outbox.js';
 import { createPollLoop, type PollLoop, type RefundInquirer } from './app/poll-refunds.js';
@@ -18,6 +18,7 @@ import { createHttpServer, type HttpServer } from './adapters/http/server.js';
 import { createKafka } from './adapters/kafka/client.js';
 import { createIngestConsumer, type IngestConsumer } from './adapters/kafka/ingest-consumer.js';
 import { createOutcomePublisher } from './adapters/kafka/outcome-publisher.js';
+import { createSafeProducer, type SafeProducer } from './adapters/kafka/producer.js';
 import { ensureTopics } from './adapters/kafka/topics.js';
 import { createScheduler, type Scheduler } from './adapters/scheduler/jobs.js';
 import { createStore } from './adapters/store/create-store.js';
@@ -107,7 +108,7 @@ export function createService(config: AppConfig, deps: ServiceDeps): Service {
   const antom: RefundInquirer & { close?(): Promise<void> } =
     deps.antom ?? (createAntomClient(antomSettings, { logger: log, now: () => clock.now() }) as AntomClient);
 
-  const store = createStore(config.database);
+  const store = createStore(config.database, log);
 
   // Notifications: routing, templates and transports are loaded now, so a bad routing file or
   // template stops the start with its file and line, not the first escalation.
@@ -170,8 +171,9 @@ export function createService(config: AppConfig, deps: ServiceDeps): Service {
   const digest = createDigest({ store, slack, render, channel: config.slack.opsChannel, clock });
   const kafka: Kafka = createKafka(config.kafka, log);
   // One idempotent producer for everything this instance writes to Kafka: the broker then
-  // de-duplicates our own retries of a send, and acks=all is the default for idempotence.
-  const producer: Producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+  // de-duplicates our own retries of a send, and acks=all is the default for idempotence. It is
+  // replaced after a failed send (see createSafeProducer): nothing acknowledged is ever dropped.
+  const producer: SafeProducer = createSafeProducer(kafka, log);
 
   let dispatcher: OutboxDispatcher | undefined;
   const onOutbox = () => dispatcher?.wake();
@@ -261,6 +263,17 @@ export function createService(config: AppConfig, deps: ServiceDeps): Service {
     log,
   );
 
+  // One probe in flight at a time, and an answer within 3 s: while SQLite waits out its
+  // busy_timeout, or PostgreSQL hangs, probes must neither pile up in front of the real work nor
+  // keep the orchestrator waiting.
+  let storeProbe: Promise<void> | undefined;
+  const probeStore = (): Promise<void> => {
+    storeProbe ??= store.heartbeat(owner, clock.now()).finally(() => {
+      storeProbe = undefined;
+    });
+    return withDeadline(storeProbe, 3_000, 'the store did not take the probe write within 3 s');
+  };
+
   const notifyCounters = { received: 0, rejected: 0 };
   const metrics = createServiceMetrics({ ingest: () => ingest.stats, store, poll: () => poller!.stats, outbox: () => dispatcher!.stats, notify: () => notifyCounters });
   let producerConnected = false;
@@ -271,7 +284,7 @@ export function createService(config: AppConfig, deps: ServiceDeps): Service {
     metrics,
     readiness: [
       // A write, not a read: a store that answers reads but refuses writes is not ready.
-      { name: 'store', check: () => store.heartbeat(owner, clock.now()) },
+      { name: 'store', check: probeStore },
       {
         name: 'kafka',
         check: async () => {
@@ -368,4 +381,15 @@ async function settle(log: Logger, what: string, promise: Promise<unknown>): Pro
   } catch (err) {
     log.warn({ err, component: what }, 'error while stopping');
   }
+}
+
+function withDeadline<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    promise,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(message)), ms);
+      timer.unref();
+    }),
+  ]).finally(() => clearTimeout(timer));
 }

@@ -3,12 +3,14 @@
  * `refund-notifier demo` and the benchmarks, run from Maven Central jars with plain `java` (no
  * Docker). The jars come from scripts/kafka/pom.xml via scripts/kafka-fetch.sh into
  * <repo>/.cache/kafka/libs; every start gets a fresh temp dir, fresh ports and a fresh cluster id,
- * so runs never share state. Why this version, and the measured figures: docs/kafka.md.
+ * so runs never share state. For fault tests, kill() crashes the JVM and restart() brings the same
+ * broker back (same dir, ports and cluster id). Why this version, and the measured figures:
+ * docs/kafka.md.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { closeSync, openSync, rmSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -17,15 +19,36 @@ import { fileURLToPath } from 'node:url';
 import { Kafka, logLevel } from 'kafkajs';
 
 export interface LocalKafka {
-  /** Bootstrap address for clients, "127.0.0.1:<port>". */
+  /** Bootstrap address for clients, "127.0.0.1:<port>". The same across kill() and restart(). */
   brokers: string;
-  /** Pid of the broker JVM. */
-  pid: number;
-  /** The broker's temp dir: server.properties, broker.log, data/. Removed by stop(). */
+  /**
+   * Pid of the current broker JVM: the one the last start or restart() spawned, or, after kill(),
+   * the one that was killed until restart() replaces it.
+   */
+  readonly pid: number;
+  /** The broker's temp dir: server.properties, broker.log, data/. Kept by kill(), removed by stop(). */
   dir: string;
-  /** Broker stdout and stderr (log4j2 at WARN, plus the startup line). */
+  /** Broker stdout and stderr (log4j2 at WARN, plus the startup line); restarts append to it. */
   logFile: string;
-  /** SIGTERM, SIGKILL after 15 s, then remove `dir`. Idempotent: every call returns the same promise. */
+  /**
+   * Crashes the broker: SIGKILL to the JVM, no controlled shutdown. Resolves once the process has
+   * exited. Keeps the dir, the data, the ports and the cluster id for restart(). A no-op when the JVM
+   * is already down. kill() and restart() run one at a time, in call order; both reject after stop().
+   */
+  kill(): Promise<void>;
+  /**
+   * Starts the JVM again from the same server.properties (same ports, data and cluster id; no
+   * format) and resolves when it is ready by the same check as the first start; `pid` then names the
+   * new JVM. A running broker is first shut down gracefully (SIGTERM, SIGKILL after 15 s, like
+   * stop()); call kill() first for a crash. The ports cannot change (clients and the quorum config
+   * name them): if another process took one while the broker was down, this rejects saying which.
+   * After a failed restart the broker is down; restart() may be called again, stop() cleans up.
+   */
+  restart(): Promise<void>;
+  /**
+   * SIGTERM, SIGKILL after 15 s, then remove `dir`; works in any state (running, killed, mid-restart:
+   * that restart then rejects). Idempotent: every call returns the same promise.
+   */
   stop(): Promise<void>;
 }
 
@@ -33,11 +56,18 @@ export interface StartLocalKafkaOptions {
   repoRoot?: string;
   /** Max heap of the broker JVM in MB. */
   heapMb?: number;
-  /** Budget for format + start + readiness together. */
+  /** Budget for format + start + readiness together; restart() gets the same budget for start + readiness. */
   startTimeoutMs?: number;
   log?: (msg: string) => void;
   /** `num.partitions` for auto-created topics. */
   partitions?: number;
+  /**
+   * `broker.session.timeout.ms`. After kill(), the restarted controller keeps the dead broker's
+   * registration alive this long, and the new JVM cannot register (and be ready) before it ends,
+   * so restart() after kill() takes about this much longer than a start. Default Kafka's 9000;
+   * tests that kill() may lower it (see docs/kafka.md, "Crash and restart").
+   */
+  brokerSessionTimeoutMs?: number;
 }
 
 // This file runs from src/devtools/ (vitest, tsx) and from dist/devtools/ (after tsc); in both the
@@ -50,6 +80,9 @@ const DEFAULT_HEAP_MB = 512;
 // Measured start-to-ready is a few seconds on 2 idle cores (docs/kafka.md); 90 s leaves room for a
 // cold JVM on a box that is busy compiling or running other suites, without hanging a run forever.
 const DEFAULT_START_TIMEOUT_MS = 90_000;
+// Kafka's own default. The controller fences a broker whose heartbeats stop for this long; on the
+// shared test broker a shorter value would turn a stall of a loaded box into leaderless partitions.
+const DEFAULT_BROKER_SESSION_TIMEOUT_MS = 9_000;
 // Controlled shutdown of a single idle node takes well under a second; 15 s covers a loaded box
 // flushing many partitions before we give up and SIGKILL (the data is throwaway anyway).
 const STOP_GRACE_MS = 15_000;
@@ -109,6 +142,7 @@ export async function startLocalKafka(opts: StartLocalKafkaOptions = {}): Promis
   const heapMb = opts.heapMb ?? DEFAULT_HEAP_MB;
   const startTimeoutMs = opts.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS;
   const partitions = opts.partitions ?? 1;
+  const brokerSessionTimeoutMs = opts.brokerSessionTimeoutMs ?? DEFAULT_BROKER_SESSION_TIMEOUT_MS;
   if (!Number.isInteger(heapMb) || heapMb < 128) {
     // Below ~128 MB the broker's own buffers (cleaner, request queues) do not fit.
     throw new Error(`heapMb must be an integer >= 128, got ${heapMb}`);
@@ -116,24 +150,22 @@ export async function startLocalKafka(opts: StartLocalKafkaOptions = {}): Promis
   if (!Number.isInteger(partitions) || partitions < 1) {
     throw new Error(`partitions must be an integer >= 1, got ${partitions}`);
   }
+  if (!Number.isInteger(brokerSessionTimeoutMs) || brokerSessionTimeoutMs < 1_000) {
+    // The broker heartbeats every quarter of it; below 250 ms heartbeats compete with real work.
+    throw new Error(`brokerSessionTimeoutMs must be an integer >= 1000, got ${brokerSessionTimeoutMs}`);
+  }
 
   const libsDir = await ensureKafkaJars({ repoRoot, log });
   const deadline = Date.now() + startTimeoutMs;
   const dir = await mkdtemp(join(tmpdir(), 'refund-notifier-kafka-'));
   const logFile = join(dir, 'broker.log');
   const configFile = join(dir, 'server.properties');
-  let child: ChildProcess | undefined;
+  let broker: BrokerProcess | undefined;
 
   const removeOnExit = (): void => {
     // 'exit' handlers must be synchronous: no graceful shutdown here, only make sure no JVM
     // outlives the Node process (vitest calls process.exit on Ctrl-C) and no temp dir is left.
-    if (child?.pid !== undefined && child.exitCode === null && child.signalCode === null) {
-      try {
-        process.kill(child.pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
+    broker?.killSync();
     rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
   };
   process.on('exit', removeOnExit);
@@ -141,7 +173,7 @@ export async function startLocalKafka(opts: StartLocalKafkaOptions = {}): Promis
   try {
     const { port, controllerPort } = await twoFreePorts();
     await mkdir(join(dir, 'tmp'));
-    await writeFile(configFile, serverProperties({ port, controllerPort, dataDir: join(dir, 'data'), partitions }));
+    await writeFile(configFile, serverProperties({ port, controllerPort, dataDir: join(dir, 'data'), partitions, brokerSessionTimeoutMs }));
 
     const java = process.env.JAVA_HOME ? join(process.env.JAVA_HOME, 'bin', 'java') : 'java';
     const jvm = jvmArgs({ repoRoot, libsDir, heapMb, dir });
@@ -165,56 +197,21 @@ export async function startLocalKafka(opts: StartLocalKafkaOptions = {}): Promis
     }
     log(`formatted ${dir} in ${Date.now() - formatStarted} ms`);
 
-    const brokerStarted = Date.now();
-    const out = openSync(logFile, 'a');
-    try {
-      // Own process group (detached): a Ctrl-C aimed at the demo or at vitest does not hit the broker
-      // directly, so the owner can drain its consumers before stop() takes the broker down. unref()
-      // keeps the JVM from holding Node's event loop open; the 'exit' hook above still kills it.
-      child = spawn(java, [...jvm, 'kafka.Kafka', configFile], {
-        cwd: dir,
-        detached: true,
-        stdio: ['ignore', out, out],
-      });
-    } finally {
-      closeSync(out);
-    }
-    child.unref();
-    const spawned = child;
-    const exited = new Promise<string>((resolveExit) => {
-      spawned.once('exit', (code, signal) => resolveExit(`exited with ${signal ?? `code ${code}`}`));
-      spawned.once('error', (err) => resolveExit(`could not be started: ${err.message}`));
+    broker = createBrokerProcess({
+      command: [java, ...jvm, 'kafka.Kafka', configFile],
+      dir,
+      logFile,
+      ports: { PLAINTEXT: port, CONTROLLER: controllerPort },
+      startTimeoutMs,
+      log,
     });
-    const pid = await new Promise<number>((resolvePid, rejectPid) => {
-      spawned.once('spawn', () => resolvePid(spawned.pid ?? -1));
-      spawned.once('error', rejectPid);
-    });
-
-    const brokers = `127.0.0.1:${port}`;
-    await waitUntilReady({ brokers, logFile, exited, deadline });
-    log(`Kafka broker ${brokers} (pid ${pid}) ready in ${Date.now() - brokerStarted} ms, logs in ${logFile}`);
-
-    let stopping: Promise<void> | undefined;
-    // A broker that dies under a running demo or test suite shows up as connection errors far away;
-    // say where to look.
-    void exited.then((reason) => {
-      if (stopping === undefined) log(`Kafka broker ${brokers} (pid ${pid}) ${reason} unexpectedly; see ${logFile}`);
-    });
-    const stop = (): Promise<void> => {
-      stopping ??= (async () => {
-        await terminate(spawned, exited);
-        process.off('exit', removeOnExit);
-        await rm(dir, { recursive: true, force: true, maxRetries: 3 });
-      })();
-      return stopping;
-    };
-    return { brokers, pid, dir, logFile, stop };
+    await broker.start(deadline);
   } catch (err) {
     const logTail = await readFile(logFile, 'utf8').then(
       (text) => tail(text) || '(broker.log is empty: the JVM wrote nothing yet, see docs/kafka.md troubleshooting)',
       () => '',
     );
-    if (child) await terminate(child, undefined);
+    await broker?.close();
     process.off('exit', removeOnExit);
     await rm(dir, { recursive: true, force: true, maxRetries: 3 });
     const message = err instanceof Error ? err.message : String(err);
@@ -223,6 +220,215 @@ export async function startLocalKafka(opts: StartLocalKafkaOptions = {}): Promis
       { cause: err },
     );
   }
+
+  const running = broker;
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      await running.close();
+      process.off('exit', removeOnExit);
+      await rm(dir, { recursive: true, force: true, maxRetries: 3 });
+    })();
+    return stopping;
+  };
+  return {
+    brokers: running.brokers,
+    get pid() {
+      return running.pid();
+    },
+    dir,
+    logFile,
+    kill: running.kill,
+    restart: running.restart,
+    stop,
+  };
+}
+
+/** The broker JVM over its lifetime: one at a time, from the first start to close(). */
+interface BrokerProcess {
+  brokers: string;
+  /** Pid of the JVM spawned last; -1 before the first spawn. */
+  pid(): number;
+  /** Spawns the first JVM and waits until it is ready. */
+  start(deadline: number): Promise<void>;
+  kill(): Promise<void>;
+  restart(): Promise<void>;
+  /**
+   * Controlled shutdown of the current JVM, after which kill() and restart() reject. A restart()
+   * waiting for readiness fails at once rather than being waited for.
+   */
+  close(): Promise<void>;
+  /** SIGKILL of the current JVM, for a synchronous process 'exit' hook. */
+  killSync(): void;
+}
+
+/** One broker JVM, from spawn to exit. */
+interface BrokerJvm {
+  child: ChildProcess;
+  /** Resolves (never rejects) once the JVM has exited or could not be started, saying how. */
+  exited: Promise<string>;
+  /** Set before we end the JVM on purpose, so its exit is not reported as unexpected. */
+  deliberate: boolean;
+}
+
+function createBrokerProcess(p: {
+  /** java and its arguments; every JVM runs exactly this, so a restart is the same broker. */
+  command: [string, ...string[]];
+  dir: string;
+  logFile: string;
+  /** Listener name -> port, as in server.properties. PLAINTEXT is the one clients use. */
+  ports: { PLAINTEXT: number; CONTROLLER: number };
+  startTimeoutMs: number;
+  log: (msg: string) => void;
+}): BrokerProcess {
+  const { dir, logFile, log } = p;
+  const brokers = `127.0.0.1:${p.ports.PLAINTEXT}`;
+  // The JVM running now, or the one that ran last.
+  let current: BrokerJvm | undefined;
+  let closing = false;
+  // kill() and restart() run one at a time, in call order: overlapping, they would leave it to
+  // timing which JVM ends up running.
+  let lastOp: Promise<unknown> = Promise.resolve();
+
+  // The first start and restart() both come here. Readiness looks only at what this JVM appended
+  // to broker.log (`logFrom`): an earlier JVM's startup line must not count.
+  const launch = async (deadline: number, logFrom: number): Promise<void> => {
+    const launched = Date.now();
+    const next = spawnBrokerJvm(p.command, dir, logFile);
+    current = next;
+    const pid = await spawned(next.child);
+    await waitUntilReady({ brokers, logFile, logFrom, exited: next.exited, deadline });
+    log(`Kafka broker ${brokers} (pid ${pid}) ready in ${Date.now() - launched} ms, logs in ${logFile}`);
+    // A broker that dies under a running demo or test suite shows up as connection errors far
+    // away; say where to look. An exit before readiness is the launch's error instead.
+    void next.exited.then((reason) => {
+      if (!next.deliberate) log(`Kafka broker ${brokers} (pid ${pid}) ${reason} unexpectedly; see ${logFile}`);
+    });
+  };
+
+  const serially = (name: string, op: () => Promise<void>): Promise<void> => {
+    const run = lastOp.then(() => {
+      if (closing) throw new Error(`${name}: the local Kafka broker ${brokers} was stopped and its directory removed`);
+      return op();
+    });
+    lastOp = run.catch(() => {});
+    return run;
+  };
+
+  const portsTaken = (which: string, logTail: string, cause?: unknown): Error =>
+    new Error(
+      `restart() of the local Kafka broker failed: ${which} was taken by another process while the broker was down. ` +
+        'restart() cannot move the broker (clients and the quorum config name its ports); stop() it and start a new one.' +
+        logTail,
+      { cause },
+    );
+
+  const kill = (): Promise<void> =>
+    serially('kill()', async () => {
+      const victim = current;
+      if (!victim || !isRunning(victim.child)) return;
+      const started = Date.now();
+      await killNow(victim);
+      log(`Kafka broker ${brokers} (pid ${victim.child.pid}) killed with SIGKILL in ${Date.now() - started} ms; ${dir} kept`);
+    });
+
+  const restart = (): Promise<void> =>
+    serially('restart()', async () => {
+      await endGracefully(current);
+      // Checked before spawning: a taken PLAINTEXT port would otherwise show only once the broker
+      // has registered, which after kill() is a broker session timeout away. A process that binds
+      // between this check and the JVM is caught from broker.log below.
+      const taken = await takenPorts(p.ports);
+      if (taken.length > 0) throw portsTaken(taken.join(' and '), '');
+      const logFrom = await stat(logFile).then((s) => s.size, () => 0);
+      // close() may have come in during the awaits above. From here to the spawn in launch()
+      // nothing awaits, so no JVM can be spawned after close() has started.
+      if (closing) throw new Error(`restart(): stop() was called while the broker ${brokers} was down`);
+      try {
+        await launch(Date.now() + p.startTimeoutMs, logFrom);
+      } catch (err) {
+        // Leave the broker down, not half up: a JVM that missed the deadline is still running.
+        await killNow(current);
+        if (closing) throw new Error(`restart(): stop() was called while the broker ${brokers} was coming up`, { cause: err });
+        const logText = await readFile(logFile).then((b) => b.subarray(logFrom).toString('utf8'), () => '');
+        const logTail = `\n--- tail of broker.log since the restart ---\n${tail(logText)}`;
+        const unbound = bindFailure(logText, p.ports);
+        if (unbound) throw portsTaken(unbound, logTail, err);
+        const message = err instanceof Error ? err.message : String(err);
+        throw new Error(`restart() of the local Kafka broker ${brokers} failed: ${message}${logTail}`, { cause: err });
+      }
+    });
+
+  return {
+    brokers,
+    pid: () => current?.child.pid ?? -1,
+    start: (deadline) => launch(deadline, 0),
+    kill,
+    restart,
+    async close() {
+      closing = true;
+      await endGracefully(current);
+      await lastOp;
+    },
+    killSync() {
+      if (current && isRunning(current.child)) {
+        try {
+          process.kill(current.child.pid!, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }
+    },
+  };
+}
+
+function spawnBrokerJvm(command: [string, ...string[]], dir: string, logFile: string): BrokerJvm {
+  const out = openSync(logFile, 'a');
+  let child: ChildProcess;
+  try {
+    // Own process group (detached): a Ctrl-C aimed at the demo or at vitest does not hit the broker
+    // directly, so the owner can drain its consumers before stop() takes the broker down. unref()
+    // keeps the JVM from holding Node's event loop open; the 'exit' hook still kills it.
+    child = spawn(command[0], command.slice(1), { cwd: dir, detached: true, stdio: ['ignore', out, out] });
+  } finally {
+    closeSync(out);
+  }
+  child.unref();
+  const exited = new Promise<string>((resolveExit) => {
+    child.once('exit', (code, signal) => resolveExit(`exited with ${signal ?? `code ${code}`}`));
+    child.once('error', (err) => resolveExit(`could not be started: ${err.message}`));
+  });
+  return { child, exited, deliberate: false };
+}
+
+/** Resolves with the pid once the process exists; rejects if it could not be spawned. */
+function spawned(child: ChildProcess): Promise<number> {
+  return new Promise<number>((resolvePid, rejectPid) => {
+    child.once('spawn', () => resolvePid(child.pid ?? -1));
+    child.once('error', rejectPid);
+  });
+}
+
+function isRunning(child: ChildProcess): boolean {
+  return child.pid !== undefined && child.exitCode === null && child.signalCode === null;
+}
+
+/** Controlled shutdown (SIGTERM, then SIGKILL after the grace period) of a JVM that may be gone. */
+async function endGracefully(jvm: BrokerJvm | undefined): Promise<void> {
+  if (!jvm) return;
+  jvm.deliberate = true;
+  await terminate(jvm.child, jvm.exited);
+}
+
+async function killNow(jvm: BrokerJvm | undefined): Promise<void> {
+  if (!jvm || !isRunning(jvm.child)) return;
+  jvm.deliberate = true;
+  jvm.child.kill('SIGKILL');
+  // The child is unref()ed; without a ref while we wait, a script whose only pending work is this
+  // await would see Node exit before the 'exit' event arrives.
+  jvm.child.ref();
+  await jvm.exited;
+  jvm.child.unref();
 }
 
 /**
@@ -266,7 +472,13 @@ export async function createTopics(
   }
 }
 
-function serverProperties(p: { port: number; controllerPort: number; dataDir: string; partitions: number }): string {
+function serverProperties(p: {
+  port: number;
+  controllerPort: number;
+  dataDir: string;
+  partitions: number;
+  brokerSessionTimeoutMs: number;
+}): string {
   // Static quorum (controller.quorum.voters) formats without a --standalone flag and works the
   // same on 3.9 and 4.x; everything sized for one node (replication factor 1, ISR 1).
   return [
@@ -299,6 +511,10 @@ function serverProperties(p: { port: number; controllerPort: number; dataDir: st
     // Lets tests give kafkajs consumers short session timeouts (the broker default floor is 6 s),
     // so a rebalance after a crashed consumer takes seconds, not tens of seconds.
     'group.min.session.timeout.ms=1000',
+    // Kafka's ratio of heartbeat to session (2 s to 9 s) is about 1:4; keep it for shorter sessions,
+    // so a few heartbeats can be late before the controller fences the broker.
+    `broker.session.timeout.ms=${p.brokerSessionTimeoutMs}`,
+    `broker.heartbeat.interval.ms=${Math.min(2_000, Math.floor(p.brokerSessionTimeoutMs / 4))}`,
     // Defaults (3 network, 8 io threads) are sized for servers; two cores cannot use more.
     'num.network.threads=2',
     'num.io.threads=2',
@@ -337,6 +553,8 @@ function jvmArgs(p: { repoRoot: string; libsDir: string; heapMb: number; dir: st
 async function waitUntilReady(p: {
   brokers: string;
   logFile: string;
+  /** Byte offset in logFile where this JVM's output starts. */
+  logFrom: number;
   exited: Promise<string>;
   deadline: number;
 }): Promise<void> {
@@ -356,7 +574,8 @@ async function waitUntilReady(p: {
       );
     }
     if (!sawStartedLine) {
-      sawStartedLine = (await readFile(p.logFile, 'utf8').catch(() => '')).includes(STARTED_LINE);
+      const output = await readFile(p.logFile).catch(() => Buffer.alloc(0));
+      sawStartedLine = output.subarray(p.logFrom).toString('utf8').includes(STARTED_LINE);
     }
     if (sawStartedLine) {
       const probe = await probeCluster(p.brokers);
@@ -465,4 +684,41 @@ function runCollecting(
 
 function tail(text: string): string {
   return text.trimEnd().split('\n').slice(-LOG_TAIL_LINES).join('\n');
+}
+
+/**
+ * Names the port the JVM could not bind, from its log; undefined if the failure was something else.
+ * Kafka logs "Socket server failed to bind to <host>:<port>: Address already in use." and exits.
+ */
+function bindFailure(logText: string, ports: Record<string, number>): string | undefined {
+  if (!/Address already in use|BindException/.test(logText)) return undefined;
+  const port = Number(/failed to bind to [^\s:]+:(\d+)/.exec(logText)?.[1]);
+  const named = Object.entries(ports).find(([, p]) => p === port);
+  return named
+    ? portName(named[0], named[1])
+    : `one of its ports (${Object.entries(ports)
+        .map(([name, p]) => portName(name, p))
+        .join(', ')})`;
+}
+
+function portName(listener: string, port: number): string {
+  return `the ${listener} port 127.0.0.1:${port}`;
+}
+
+/** Which of `ports` another process listens on right now, named like bindFailure() names them. */
+async function takenPorts(ports: Record<string, number>): Promise<string[]> {
+  const taken: string[] = [];
+  for (const [listener, port] of Object.entries(ports)) {
+    const inUse = await new Promise<boolean>((resolveProbe, rejectProbe) => {
+      const server = createServer();
+      server.once('error', (err: NodeJS.ErrnoException) =>
+        err.code === 'EADDRINUSE' ? resolveProbe(true) : rejectProbe(err),
+      );
+      // Node listens with SO_REUSEADDR, like the JVM: the dead broker's TIME_WAIT connections do
+      // not count as taken, only a listener does.
+      server.listen(port, '127.0.0.1', () => server.close(() => resolveProbe(false)));
+    });
+    if (inUse) taken.push(portName(listener, port));
+  }
+  return taken;
 }

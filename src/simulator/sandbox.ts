@@ -106,6 +106,11 @@ export interface AntomSandbox {
   stats(): SandboxStats;
   /** The settings that point refund-notifier at this sandbox. */
   serviceEnv(api?: SandboxApi): Record<string, string>;
+  /**
+   * While set, every inquiry, about any refund, is answered with this fault (`inquiries` and
+   * `probability` ignored): Antom, or the gateway before it, down for a while. `undefined` ends it.
+   */
+  setOutage(fault: FaultRule | undefined): void;
   close(): Promise<void>;
 }
 
@@ -182,6 +187,7 @@ export async function startAntomSandbox(options: AntomSandboxOptions): Promise<A
   // first use: an RSA-2048 key costs tens of milliseconds, and most runs never forge.
   let forgerKey: KeyObject | undefined;
   const defaultScenario = options.defaultScenario ?? 'not-found';
+  let outage: FaultRule | undefined;
   if (defaultScenario !== 'not-found') assertScenario(defaultScenario);
 
   const byRefundId = new Map<string, SimRefund>();
@@ -517,7 +523,7 @@ export async function startAntomSandbox(options: AntomSandboxOptions): Promise<A
     refund.clientId = clientId;
     const n = refund.inquiries.length + 1;
     settle(refund, n - 1);
-    const fault = pickFault(refund.scenario.faults, n, (index) => random.unit('fault', refund.refundId, n, index));
+    const fault = outage ?? pickFault(refund.scenario.faults, n, (index) => random.unit('fault', refund.refundId, n, index));
     const reply = fault ? faultReply(api, refund, fault) : { kind: 'json' as const, body: statusAnswer(api, refund), signing: 'signed' as const };
     const label = fault?.kind ?? (reply.kind === 'json' && isFailureBody(reply.body) ? resultCodeOf(reply.body) : refund.status);
     refund.inquiries.push({
@@ -772,6 +778,9 @@ export async function startAntomSandbox(options: AntomSandboxOptions): Promise<A
     notifications,
     stats,
     serviceEnv,
+    setOutage(fault) {
+      outage = fault;
+    },
     close() {
       closing ??= (async () => {
         for (const timer of pendingTimers) clearTimeout(timer);

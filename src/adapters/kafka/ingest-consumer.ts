@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import type { Consumer, EachBatchPayload, IHeaders, Kafka, KafkaMessage, Message, Producer } from 'kafkajs';
+import type { Consumer, EachBatchPayload, IHeaders, Kafka, KafkaMessage, Message } from 'kafkajs';
+import type { RecordSender } from './producer.js';
 import type { Logger } from 'pino';
 import type { TrackRefunds } from '../../app/track-refunds.js';
 import { isRetriable } from '../../domain/errors.js';
@@ -46,7 +47,7 @@ export interface IngestConsumer {
 export interface IngestConsumerOptions {
   kafka: Kafka;
   /** Shared producer for the dead-letter topic (idempotent, acks=all). */
-  producer: Producer;
+  producer: RecordSender;
   groupId: string;
   topic: string;
   deadLetterTopic: string;

@@ -1,4 +1,4 @@
-import type { Producer } from 'kafkajs';
+import type { RecordSender } from './producer.js';
 import type { EventPublisher } from '../../app/dispatch-outbox.js';
 
 /**
@@ -6,7 +6,7 @@ import type { EventPublisher } from '../../app/dispatch-outbox.js';
  * resolves only when the broker acknowledged every record, so the outbox marks entries sent only
  * then. Records of one call go out in one request, in order, per topic.
  */
-export function createOutcomePublisher(producer: Producer): EventPublisher {
+export function createOutcomePublisher(producer: RecordSender): EventPublisher {
   return {
     async publish(records) {
       const byTopic = new Map<string, Array<{ key: string; value: string; headers: Record<string, string> }>>();

@@ -9,6 +9,8 @@ export interface PostgresStoreOptions {
   url: string;
   /** Pool size; the poll loop, the ingest and the dispatcher each hold at most one at a time. */
   maxConnections?: number;
+  /** An idle connection failed (the server ended it); it is replaced on the next query. */
+  onIdleError?: (err: Error) => void;
 }
 
 const INT8_OID = 20;
@@ -32,6 +34,11 @@ export function createPostgresStore(options: PostgresStoreOptions): RefundStore 
         oid === INT8_OID ? (value: string) => Number(value) : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
     },
   });
+  // An idle pooled connection that the server ends (a restart, a failover, an operator's
+  // pg_terminate_backend) emits 'error' on the pool; unheard, that event would end the process.
+  // The pool drops the connection by itself and the next query opens a new one; callers see the
+  // failure of their own query, if any, and retry.
+  pool.on('error', (err) => options.onIdleError?.(err));
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   return createKyselyStore(db, POSTGRES);
 }

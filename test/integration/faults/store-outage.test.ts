@@ -1,0 +1,133 @@
+import Database from 'better-sqlite3';
+import pg from 'pg';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { Service } from '../../../src/main.js';
+import { collectMessages, until, type MessageCollector } from '../../support/kafka.js';
+import { configFrom, createServiceTopics, inProcessService, isolatedEnv, produce, refundRecord } from '../../support/service.js';
+
+/**
+ * The fault suite, a store that refuses writes (docs/reliability.md): the service reads but
+ * cannot write for a while — SQLite with another connection holding the write lock past
+ * busy_timeout, PostgreSQL made read-only (as after a failover to a standby). Valid refunds keep
+ * arriving. None may be dead-lettered; all must be tracked once the store takes writes again; and
+ * meanwhile /readyz must say why the service is not ready.
+ */
+
+const RECORDS = 1_000;
+const adminUrl = process.env.PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+
+describe('fault suite: the store refuses writes', () => {
+  const cleanups: Array<() => Promise<unknown>> = [];
+  afterAll(async () => {
+    for (const c of cleanups.reverse()) await c().catch(() => undefined);
+  });
+
+  interface Fault {
+    /** The store starts refusing writes. */
+    break(): Promise<void>;
+    /** It takes writes again. */
+    mend(): Promise<void>;
+  }
+
+  /** Starts the service, breaks the store, produces, checks readiness, mends the store, checks the outcome. */
+  async function outage(prefix: string, over: Record<string, string>, faultFor: (config: ReturnType<typeof configFrom>) => Fault): Promise<void> {
+    const env = isolatedEnv(prefix, { INGEST_BATCH_SIZE: '200', ...over });
+    const config = configFrom(env);
+    const fault = faultFor(config);
+    await createServiceTopics(config, 3);
+    const brokers = env.KAFKA_BROKERS!;
+    const dlq: MessageCollector = await collectMessages(brokers, config.topics.deadLetter);
+    cleanups.push(() => dlq.stop());
+    const service: Service = inProcessService(config);
+    cleanups.push(() => service.stop());
+    const { httpUrl } = await service.start();
+    const ready = async () => {
+      const res = await fetch(`${httpUrl}/readyz`);
+      return { status: res.status, body: (await res.json()) as { checks: Array<{ name: string; ok: boolean; error?: string }> } };
+    };
+
+    // A first part while the store is healthy.
+    await produce(brokers, config.topics.initiated, Array.from({ length: 100 }, (_, i) => refundRecord(i)));
+    await until(async () => (await service.store.countByStatus()).pending === 100, { timeoutMs: 30_000, message: 'the first 100 tracked' });
+    expect((await ready()).status).toBe(200);
+
+    const broken = Date.now();
+    await fault.break();
+    await produce(brokers, config.topics.initiated, Array.from({ length: RECORDS - 100 }, (_, i) => refundRecord(100 + i)));
+    // Not ready, and saying why: the probe's write fails, the ingest has paused its partitions.
+    const during = await until(
+      async () => {
+        const r = await ready();
+        const ingest = r.body.checks.find((c) => c.name === 'kafka');
+        return r.status === 503 && /paused since .*the store cannot be written/.test(ingest?.error ?? '') ? r : undefined;
+      },
+      { timeoutMs: 45_000, intervalMs: 250, message: 'readiness reports the store outage' },
+    );
+    expect(during!.body.checks.find((c) => c.name === 'store')).toMatchObject({ ok: false });
+    expect(service.ingest.stats.pauses).toBeGreaterThan(0);
+    // Held for 12 s in all: past SQLite's busy_timeout (5 s) and several pause backoffs.
+    await until(() => Date.now() - broken >= 12_000, { timeoutMs: 20_000, intervalMs: 100 });
+    expect(await service.store.countByStatus()).toMatchObject({ pending: 100 });
+    await fault.mend();
+
+    await until(async () => (await service.store.countByStatus()).pending === RECORDS, {
+      timeoutMs: 90_000,
+      intervalMs: 250,
+      message: `all ${RECORDS} tracked after the store came back (ingest ${JSON.stringify(service.ingest.stats)})`,
+    });
+    await until(async () => (await ready()).status === 200, { timeoutMs: 30_000, message: 'ready again' });
+    // Nothing was lost to the dead-letter topic.
+    expect(service.ingest.stats.deadLettered).toBe(0);
+    expect(dlq.messages).toEqual([]);
+    expect(service.ingest.stats).toMatchObject({ tracked: RECORDS, restarts: 0 });
+  }
+
+  it('SQLite: another connection holds the write lock past busy_timeout: nothing dead-lettered, all tracked after', async () => {
+    let holder: Database.Database | undefined;
+    cleanups.push(async () => holder?.open && holder.close());
+    await outage('store-sqlite', {}, (config) => ({
+      async break() {
+        holder = new Database(config.database.kind === 'sqlite' ? config.database.path : '');
+        holder.exec('begin immediate');
+      },
+      async mend() {
+        holder!.exec('rollback');
+        holder!.close();
+      },
+    }));
+  }, 180_000);
+
+  it('PostgreSQL: the database turns read-only (a failover to a standby): nothing dead-lettered, all tracked after', async () => {
+    const name = `rn_fault_${process.pid}_${Date.now().toString(36)}`;
+    const admin = async (sql: string) => {
+      const client = new pg.Client({ connectionString: adminUrl });
+      await client.connect();
+      try {
+        await client.query(sql);
+      } finally {
+        await client.end();
+      }
+    };
+    await admin(`create role ${name} login`);
+    await admin(`create database ${name} owner ${name}`);
+    cleanups.push(async () => {
+      await admin(`drop database if exists ${name} with (force)`);
+      await admin(`drop role if exists ${name}`);
+    });
+    const url = new URL(adminUrl);
+    url.username = name;
+    url.pathname = `/${name}`;
+    // Sessions keep the setting they started with: end them so the pool reconnects under the new one.
+    const reconnectAll = () => admin(`select pg_terminate_backend(pid) from pg_stat_activity where datname = '${name}' and pid <> pg_backend_pid()`);
+    await outage('store-pg', { DATABASE_URL: url.toString() }, () => ({
+      async break() {
+        await admin(`alter database ${name} set default_transaction_read_only = on`);
+        await reconnectAll();
+      },
+      async mend() {
+        await admin(`alter database ${name} set default_transaction_read_only = off`);
+        await reconnectAll();
+      },
+    }));
+  }, 180_000);
+});
