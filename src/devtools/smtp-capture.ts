@@ -44,6 +44,12 @@ export interface SmtpCapture {
   connections(): number;
   /** The next `n` messages are refused at the end of DATA with this reply code (default 451). */
   failNext(n: number, code?: number, message?: string): void;
+  /**
+   * While set, every message is refused at MAIL FROM with this reply (a server that says "try
+   * again later" for a while, e.g. 451); `undefined` accepts mail again. Counts the refusals.
+   */
+  setRefusing(reply: { code: number; message: string } | undefined): void;
+  refused(): number;
   close(): Promise<void>;
 }
 
@@ -54,6 +60,8 @@ export async function startSmtpCapture(options: SmtpCaptureOptions = {}): Promis
   const parse = options.parse ?? true;
   let accepted = 0;
   let connections = 0;
+  let refusing: { code: number; message: string } | undefined;
+  let refusedCount = 0;
   if (options.saveDir) mkdirSync(options.saveDir, { recursive: true });
 
   const server = new SMTPServer({
@@ -80,6 +88,13 @@ export async function startSmtpCapture(options: SmtpCaptureOptions = {}): Promis
         return callback(null, { user: auth.username });
       }
       return callback(Object.assign(new Error('Invalid username or password'), { responseCode: 535 }));
+    },
+    onMailFrom(_address, _session, callback) {
+      if (refusing) {
+        refusedCount += 1;
+        return callback(Object.assign(new Error(refusing.message), { responseCode: refusing.code }));
+      }
+      callback();
     },
     onData(stream, session, callback) {
       const chunks: Buffer[] = [];
@@ -139,6 +154,10 @@ export async function startSmtpCapture(options: SmtpCaptureOptions = {}): Promis
     failNext(n, code = 451, message = 'Requested action aborted: local error in processing') {
       for (let i = 0; i < n; i += 1) failures.push({ code, message });
     },
+    setRefusing(reply) {
+      refusing = reply;
+    },
+    refused: () => refusedCount,
     close() {
       closing ??= new Promise<void>((resolve) => server.close(() => resolve()));
       return closing;
