@@ -116,7 +116,7 @@ export function renderEventContract(): Record<string, string> {
       deadLetter: {
         address: 'refunds.initiated.dlq',
         description:
-          'TOPIC_DEAD_LETTER: input records that could not be accepted, unchanged (key, value, headers), with x-dlq-reason, x-dlq-source-topic, x-dlq-source-partition, x-dlq-source-offset (and x-dlq-source-timestamp, x-dlq-consumer-group).',
+          'TOPIC_DEAD_LETTER: input records that could not be accepted, unchanged (key, value, headers), with x-dlq-reason, x-dlq-source-topic, x-dlq-source-partition, x-dlq-source-offset (and x-dlq-source-timestamp, x-dlq-consumer-group). A record too large to copy whole (over 900 KiB with its headers) arrives as a stub: its key, the x-dlq-* headers without the original headers, the first 64 KiB of its value, and x-dlq-truncated: true, x-dlq-original-size, x-dlq-original-sha256 (hex).',
         messages: {
           deadLetter: {
             name: 'dead-letter',
@@ -130,6 +130,9 @@ export function renderEventContract(): Record<string, string> {
                 'x-dlq-source-offset': { type: 'string' },
                 'x-dlq-source-timestamp': { type: 'string' },
                 'x-dlq-consumer-group': { type: 'string' },
+                'x-dlq-truncated': { type: 'string', enum: ['true'], description: 'on a stub only: the value is the first 64 KiB of the original' },
+                'x-dlq-original-size': { type: 'string', description: 'on a stub only: the size of the original value in bytes' },
+                'x-dlq-original-sha256': { type: 'string', description: 'on a stub only: the SHA-256 of the original value, hex' },
               },
               required: ['x-dlq-reason', 'x-dlq-source-topic', 'x-dlq-source-partition', 'x-dlq-source-offset'],
             },

@@ -113,7 +113,9 @@ const metadata = z
     const problem = metadataProblem(m);
     if (problem) ctx.addIssue({ code: 'custom', message: problem });
   })
-  .describe(`a JSON object of at most ${METADATA_MAX_BYTES} bytes (as UTF-8 JSON), echoed on the outcome event`);
+  .describe(
+    `a JSON object of at most ${METADATA_MAX_BYTES} bytes (as UTF-8 JSON) and ${METADATA_MAX_DEPTH} levels of nesting, without NUL characters or lone surrogates, echoed on the outcome event`,
+  );
 
 /**
  * Why metadata cannot be tracked, or undefined. Its shape is checked first, by an iterative walk
@@ -207,7 +209,7 @@ export const refundInitiatedSchema = z.object({
     .regex(ISO_DATETIME, 'initiatedAt must be an ISO-8601 date-time with an offset, e.g. 2026-11-25T10:00:00Z')
     .refine((s) => !Number.isNaN(Date.parse(s)), 'initiatedAt is not a real date')
     .optional()
-    .describe("ISO-8601 with an offset; defaults to the record's timestamp"),
+    .describe("ISO-8601 with an offset; defaults to the record's timestamp, or to the time of consumption when that timestamp is unusable"),
   metadata: metadata.optional(),
 });
 
