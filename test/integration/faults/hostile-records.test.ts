@@ -131,6 +131,7 @@ describe('fault suite: hostile records', () => {
     const service: Service = inProcessService(config);
     cleanups.push(() => service.stop());
     await service.start();
+    const began = Date.now();
     await produceBySize(brokers, config.topics.initiated, records);
 
     const total = GOOD + BAD_TIMESTAMPS;
@@ -190,6 +191,10 @@ describe('fault suite: hostile records', () => {
     expect(Math.abs(Date.parse(late!.initiatedAt) - now)).toBeLessThan(10 * 60_000);
     expect((await service.store.timeline(late!.id))[0]!.message).toMatch(/the time of consumption was used/);
 
+    const classes = BAD_CLASSES.length + 3; // + 5 KB run, 200 KB, ~1 MB stubs (+ clashes below)
+    console.log(
+      `[hostile-records] ${total} good refunds (${BAD_TIMESTAMPS} with unusable timestamps) and ${expected.size} bad records of ${classes + 1} classes on 3 partitions: ${total} tracked and completed, ${dlq.messages.length} dead-lettered (each once, 2 as stubs), 0 lost, ${service.ingest.stats.restarts} restarts, ${service.ingest.stats.pauses} pauses, in ${((Date.now() - began) / 1000).toFixed(1)} s`,
+    );
     // The consumer never stopped: no crash, no restart, no pause.
     expect(service.ingest.stats).toMatchObject({ restarts: 0, pauses: 0, tracked: total, deadLettered: expected.size, conflicts: PER_CLASS, stubbed: 2 });
     expect(service.ingest.health()).toEqual({ ok: true, problems: [] });

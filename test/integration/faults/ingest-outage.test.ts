@@ -44,6 +44,7 @@ describe('fault suite: the ingest cannot write or crashes', () => {
     const service: Service = inProcessService(config);
     cleanups.push(() => service.stop());
     const { httpUrl } = await service.start();
+    const started = Date.now();
     const readiness = async () => (await (await fetch(`${httpUrl}/readyz`)).json()) as { status: string; checks: Array<{ name: string; error?: string }> };
 
     const report = await until(
@@ -54,12 +55,14 @@ describe('fault suite: the ingest cannot write or crashes', () => {
       },
       { timeoutMs: 90_000, intervalMs: 500, message: 'readiness says the dead-letter topic cannot be written' },
     );
+    const reported = Date.now();
     expect(report).toMatch(/partition 0/);
     // Nothing past the bad record is committed or tracked while it cannot be dead-lettered: the
     // chunk is written again, whole, once the topic takes it.
     expect(service.ingest.stats.records).toBe(0);
     expect(service.ingest.stats.deadLettered).toBe(0);
 
+    const topicCreated = Date.now();
     const dlq = await (async () => {
       await createTopics(brokers, [{ topic: config.topics.deadLetter }]);
       const c = await collectMessages(brokers, config.topics.deadLetter);
@@ -72,6 +75,7 @@ describe('fault suite: the ingest cannot write or crashes', () => {
     expect(dlq.messages.map((m) => m.key)).toEqual(['bad']);
     expect(dlq.messages[0]!.headers['x-dlq-source-offset']).toBe('1');
     expect(service.ingest.stats).toMatchObject({ tracked: 51, deadLettered: 1, restarts: 0 });
+    console.log(`[dlq-down] reported by /readyz ${((reported - started) / 1000).toFixed(1)} s after the start; 0 records skipped; all 51 tracked and the bad one dead-lettered once ${((Date.now() - topicCreated) / 1000).toFixed(1)} s after the topic was created`);
   }, 240_000);
 
   /** An ingest consumer on the real broker whose eachBatch is made to throw (below our own guard). */

@@ -59,27 +59,33 @@ describe('fault suite: the store refuses writes', () => {
       async () => {
         const r = await ready();
         const ingest = r.body.checks.find((c) => c.name === 'kafka');
-        return r.status === 503 && /paused since .*the store cannot be written/.test(ingest?.error ?? '') ? r : undefined;
+        // Paused after a refused write, or reported while a write waits (SQLite's one writer thread
+        // waits out busy_timeout for every statement queued before the ingest's, so the first
+        // refusal comes late; the report of a waiting write does not).
+        return r.status === 503 && /(paused since .*the store cannot be written|a write to the store or the dead-letter topic has been waiting)/.test(ingest?.error ?? '') ? r : undefined;
       },
       { timeoutMs: 45_000, intervalMs: 250, message: 'readiness reports the store outage' },
     );
     expect(during!.body.checks.find((c) => c.name === 'store')).toMatchObject({ ok: false });
-    expect(service.ingest.stats.pauses).toBeGreaterThan(0);
     // Held for 12 s in all: past SQLite's busy_timeout (5 s) and several pause backoffs.
     await until(() => Date.now() - broken >= 12_000, { timeoutMs: 20_000, intervalMs: 100 });
-    expect(await service.store.countByStatus()).toMatchObject({ pending: 100 });
     await fault.mend();
+    const mended = Date.now();
 
     await until(async () => (await service.store.countByStatus()).pending === RECORDS, {
       timeoutMs: 90_000,
       intervalMs: 250,
       message: `all ${RECORDS} tracked after the store came back (ingest ${JSON.stringify(service.ingest.stats)})`,
     });
+    const caughtUp = Date.now();
     await until(async () => (await ready()).status === 200, { timeoutMs: 30_000, message: 'ready again' });
     // Nothing was lost to the dead-letter topic.
     expect(service.ingest.stats.deadLettered).toBe(0);
     expect(dlq.messages).toEqual([]);
     expect(service.ingest.stats).toMatchObject({ tracked: RECORDS, restarts: 0 });
+    console.log(
+      `[store-outage] ${prefix}: writes refused for ${((mended - broken) / 1000).toFixed(1)} s while ${RECORDS - 100} records arrived; ${service.ingest.stats.pauses} partition pauses; all ${RECORDS} tracked ${((caughtUp - mended) / 1000).toFixed(1)} s after the store came back; 0 dead-lettered`,
+    );
   }
 
   it('SQLite: another connection holds the write lock past busy_timeout: nothing dead-lettered, all tracked after', async () => {
@@ -97,10 +103,13 @@ describe('fault suite: the store refuses writes', () => {
     }));
   }, 180_000);
 
-  it('PostgreSQL: the database turns read-only (a failover to a standby): nothing dead-lettered, all tracked after', async () => {
+  /** A database and a login role of their own on the local PostgreSQL server. */
+  async function pgDatabase(): Promise<{ url: string; admin: (sql: string, db?: string) => Promise<void> }> {
     const name = `rn_fault_${process.pid}_${Date.now().toString(36)}`;
-    const admin = async (sql: string) => {
-      const client = new pg.Client({ connectionString: adminUrl });
+    const admin = async (sql: string, db?: string) => {
+      const target = new URL(adminUrl);
+      if (db) target.pathname = `/${db}`;
+      const client = new pg.Client({ connectionString: target.toString() });
       await client.connect();
       try {
         await client.query(sql);
@@ -117,9 +126,58 @@ describe('fault suite: the store refuses writes', () => {
     const url = new URL(adminUrl);
     url.username = name;
     url.pathname = `/${name}`;
+    return { url: url.toString(), admin: (sql, db = name) => admin(sql, db) };
+  }
+
+  it('PostgreSQL refuses one record\'s data: only that record is dead-lettered; twenty refusals in a row are an outage', async () => {
+    const db = await pgDatabase();
+    const env = isolatedEnv('store-refuses', { DATABASE_URL: db.url, INGEST_BATCH_SIZE: '200' });
+    const config = configFrom(env);
+    await createServiceTopics(config, 1);
+    const brokers = env.KAFKA_BROKERS!;
+    const dlq: MessageCollector = await collectMessages(brokers, config.topics.deadLetter);
+    cleanups.push(() => dlq.stop());
+    const service: Service = inProcessService(config);
+    cleanups.push(() => service.stop());
+    const { httpUrl } = await service.start();
+    // A rule of the database the records know nothing of (a trigger or a check an operator added).
+    await db.admin(`alter table refunds add constraint no_poison check (payment_id <> 'P-POISON') not valid`);
+    const poison = (n: number) => refundRecord(500 + n, { paymentId: 'P-POISON' });
+
+    await produce(brokers, config.topics.initiated, [...Array.from({ length: 50 }, (_, i) => refundRecord(i)), poison(0), ...Array.from({ length: 50 }, (_, i) => refundRecord(50 + i))]);
+    await until(async () => (await service.store.countByStatus()).pending === 100 && dlq.messages.length === 1, {
+      timeoutMs: 30_000,
+      message: 'the 100 good records tracked and the refused one dead-lettered',
+    });
+    expect(dlq.messages[0]!.key).toBe('RF-0000500');
+    expect(dlq.messages[0]!.headers['x-dlq-reason']).toMatch(/^the store refused the record: .*SQLSTATE 23514/);
+
+    // Twenty-five refused in a row: the store, not the data, is the problem. Nothing more is
+    // dead-lettered; the partition waits, and readiness says why.
+    await produce(brokers, config.topics.initiated, [...Array.from({ length: 25 }, (_, i) => poison(1 + i)), ...Array.from({ length: 10 }, (_, i) => refundRecord(100 + i))]);
+    await until(
+      async () => {
+        const body = (await (await fetch(`${httpUrl}/readyz`)).json()) as { checks: Array<{ name: string; error?: string }> };
+        return /refused 2\d records in a row/.test(body.checks.find((c) => c.name === 'kafka')?.error ?? '');
+      },
+      { timeoutMs: 30_000, intervalMs: 250, message: 'readiness reports the refusals as an outage' },
+    );
+    expect(dlq.messages).toHaveLength(1);
+    expect((await service.store.countByStatus()).pending).toBe(100);
+    // The operator removes the rule: everything waiting is tracked, nothing was lost.
+    await db.admin('alter table refunds drop constraint no_poison');
+    await until(async () => (await service.store.countByStatus()).pending === 135, { timeoutMs: 90_000, intervalMs: 250, message: 'all 135 tracked after the rule was dropped' });
+    expect(dlq.messages).toHaveLength(1);
+    expect(service.ingest.stats).toMatchObject({ deadLettered: 1, restarts: 0 });
+  }, 180_000);
+
+  it('PostgreSQL: the database turns read-only (a failover to a standby): nothing dead-lettered, all tracked after', async () => {
+    const db = await pgDatabase();
+    const name = new URL(db.url).pathname.slice(1);
+    const admin = (sql: string) => db.admin(sql, 'postgres');
     // Sessions keep the setting they started with: end them so the pool reconnects under the new one.
     const reconnectAll = () => admin(`select pg_terminate_backend(pid) from pg_stat_activity where datname = '${name}' and pid <> pg_backend_pid()`);
-    await outage('store-pg', { DATABASE_URL: url.toString() }, () => ({
+    await outage('store-pg', { DATABASE_URL: db.url }, () => ({
       async break() {
         await admin(`alter database ${name} set default_transaction_read_only = on`);
         await reconnectAll();
