@@ -409,7 +409,9 @@ export function createIngestConsumer(options: IngestConsumerOptions): IngestCons
       stats.lastBatchAt = Date.now();
       recovered(batch.partition);
       resolveOffset(lastOffset);
-      await heartbeat().catch(() => undefined);
+      // A rebalance surfaces here as an error: it ends this batch, and kafkajs commits what was
+      // resolved and rejoins (the chunk in flight, if any, never rejects; see below).
+      await heartbeat();
       return true;
     };
     try {
@@ -449,8 +451,16 @@ export function createIngestConsumer(options: IngestConsumerOptions): IngestCons
       allowAutoTopicCreation: false,
     });
     consumer = c;
-    const joinedOnce = new Promise<void>((resolve) => {
+    // Before its first join a crash fails run() (the caller decides); after it, the crash handler
+    // below rebuilds the consumer.
+    let joinedYet = false;
+    const joinedOnce = new Promise<void>((resolve, reject) => {
+      // A crash kafkajs will not restart from, before the first join, fails the start.
+      c.on(c.events.CRASH, (e) => {
+        if (!e.payload.restart) reject(e.payload.error);
+      });
       c.on(c.events.GROUP_JOIN, (e) => {
+        joinedYet = true;
         joined = true;
         crashed = undefined;
         // Partitions that moved to another member are no longer ours to report or resume.
@@ -473,7 +483,7 @@ export function createIngestConsumer(options: IngestConsumerOptions): IngestCons
       log.error({ err: error, restart: e.payload.restart }, 'ingest consumer crashed');
       // kafkajs restarts it after a retriable error; after any other it stays down unless we
       // rebuild it.
-      if (!e.payload.restart && !stopping && consumer === c) scheduleRestart(error);
+      if (!e.payload.restart && !stopping && consumer === c && joinedYet) scheduleRestart(error);
     });
     await c.connect();
     await c.subscribe({ topic: options.topic, fromBeginning: options.fromBeginning ?? true });
