@@ -13,8 +13,9 @@ import { captureLogs } from './log-capture.js';
  * A connection lost after the message went out and before the server answered it leaves the
  * send in doubt (the server may have queued it): such a send must fail as `inDoubt`, not
  * retriable, while every failure before the message and every reply to it keep their usual
- * meaning. Real SMTP over TCP: `smtp-server` with its hooks turned into faults, and, for replies
- * split across segments, a small scripted server.
+ * meaning. Real SMTP over TCP, in the clear, over smtps and over STARTTLS: `smtp-server` with its
+ * hooks turned into faults, and, for replies split across segments and for STARTTLS refused, a
+ * small scripted server. (The parsing itself: test/unit/smtp-dialogue.test.ts.)
  */
 
 const FROM = 'Refunds <refunds@shop.example>';
@@ -90,16 +91,24 @@ interface Step {
 }
 
 interface FaultySmtp {
+  /** For the mode: STARTTLS as production uses it (offered, taken, no requireTLS). */
   readonly url: string;
+  readonly port: number;
   /** Message-IDs of the messages read to their end, whatever was done with them after. */
   readonly received: (string | undefined)[];
   /** Message-IDs of the messages answered 250. */
   readonly accepted: (string | undefined)[];
+  /** For each message read to its end: was its session encrypted, and the name it asked for (SNI). */
+  readonly sessions: Array<{ secure: boolean; servername: string | undefined }>;
 }
 
-async function startFaultySmtp(faults: Faults, mode: 'plain' | 'smtps' | 'starttls' = 'plain'): Promise<FaultySmtp> {
+/** `plain` offers neither STARTTLS nor TLS; `starttls` offers STARTTLS; `smtps` is TLS from the start. */
+type Mode = 'plain' | 'smtps' | 'starttls';
+
+async function startFaultySmtp(faults: Faults, mode: Mode = 'plain'): Promise<FaultySmtp> {
   const received: (string | undefined)[] = [];
   const accepted: (string | undefined)[] = [];
+  const sessions: FaultySmtp['sessions'] = [];
   const server: SMTPServer = new SMTPServer({
     secure: mode === 'smtps',
     ...(mode === 'plain' ? { disabledCommands: ['STARTTLS', 'AUTH'] } : { ...tls, disabledCommands: ['AUTH'] }),
@@ -124,6 +133,8 @@ async function startFaultySmtp(faults: Faults, mode: 'plain' | 'smtps' | 'startt
       stream.on('end', () => {
         const messageId = messageIdOf(Buffer.concat(chunks).toString('latin1'));
         received.push(messageId);
+        // smtp-server gives `false` for a session without SNI.
+        sessions.push({ secure: session.secure, servername: (session as { servername?: string | false }).servername || undefined });
         const message: ReceivedMessage = {
           messageId,
           connection: session.id,
@@ -159,7 +170,7 @@ async function startFaultySmtp(faults: Faults, mode: 'plain' | 'smtps' | 'startt
     const socket = [...connections].find((c) => c.id === session.id)?._socket;
     if (!socket) throw new Error(`no connection ${session.id} to drop`);
     // A TLS socket cannot send an RST itself (resetAndDestroy needs a TCP handle): destroyed instead.
-    if (how === 'reset' && mode === 'plain') socket.resetAndDestroy();
+    if (how === 'reset' && 'resetAndDestroy' in socket && !('encrypted' in socket)) socket.resetAndDestroy();
     else if (how === 'end') socket.end();
     else socket.destroy();
   }
@@ -170,9 +181,9 @@ async function startFaultySmtp(faults: Faults, mode: 'plain' | 'smtps' | 'startt
   const url = {
     plain: `smtp://127.0.0.1:${port}`,
     smtps: `smtps://127.0.0.1:${port}?tls.rejectUnauthorized=false`,
-    starttls: `smtp://127.0.0.1:${port}?requireTLS=true&tls.rejectUnauthorized=false`,
+    starttls: `smtp://127.0.0.1:${port}?tls.rejectUnauthorized=false`,
   }[mode];
-  return { url, received, accepted };
+  return { url, port, received, accepted, sessions };
 }
 
 function messageIdOf(raw: string): string | undefined {
@@ -184,9 +195,15 @@ function messageIdOf(raw: string): string | undefined {
  * A minimal SMTP server that writes every reply one byte at a time, each byte on its own turn of
  * the event loop with Nagle off, so replies reach the client split across segments. After the
  * n-th message (counted per server, from 1) it sends what `afterMessage(n)` returns, or nothing.
+ * `ehlo` and `starttls` replace its replies to those commands (by default it offers no STARTTLS
+ * and refuses it); after a 2xx to STARTTLS it reads and says nothing more (it speaks no TLS).
  */
-async function startScriptedSmtp(afterMessage: (n: number) => string | undefined): Promise<{ url: string; connections(): number }> {
+async function startScriptedSmtp(
+  afterMessage: (n: number) => string | undefined,
+  replies: { ehlo?: string; starttls?: string } = {},
+): Promise<{ url: string; connections(): number; commands: string[] }> {
   const sockets = new Set<Socket>();
+  const commands: string[] = [];
   let connections = 0;
   let messages = 0;
   const server = createServer((socket) => {
@@ -207,8 +224,10 @@ async function startScriptedSmtp(afterMessage: (n: number) => string | undefined
     };
     let buffer = '';
     let inMessage = false;
+    let deaf = false;
     say('220 scripted ESMTP\r\n');
     socket.on('data', (chunk: Buffer) => {
+      if (deaf) return;
       buffer += chunk.toString('latin1');
       for (;;) {
         if (inMessage) {
@@ -225,8 +244,16 @@ async function startScriptedSmtp(afterMessage: (n: number) => string | undefined
         if (newline === -1) return;
         const verb = buffer.slice(0, Math.min(newline, 4)).toUpperCase();
         buffer = buffer.slice(newline + 2);
-        if (verb === 'EHLO') say('250-scripted\r\n250-PIPELINING\r\n250 8BITMIME\r\n');
-        else if (verb === 'DATA') {
+        commands.push(verb);
+        if (verb === 'EHLO') say(replies.ehlo ?? '250-scripted\r\n250-PIPELINING\r\n250 8BITMIME\r\n');
+        else if (verb === 'STAR') {
+          const reply = replies.starttls ?? '502 5.5.1 not here\r\n';
+          say(reply);
+          if (reply.startsWith('2')) {
+            deaf = true;
+            return;
+          }
+        } else if (verb === 'DATA') {
           inMessage = true;
           say('354 go ahead\r\n');
         } else if (verb === 'QUIT') {
@@ -242,7 +269,7 @@ async function startScriptedSmtp(afterMessage: (n: number) => string | undefined
     for (const socket of sockets) socket.destroy();
     await new Promise<void>((resolve) => server.close(() => resolve()));
   });
-  return { url: `smtp://127.0.0.1:${port}`, connections: () => connections };
+  return { url: `smtp://127.0.0.1:${port}`, connections: () => connections, commands };
 }
 
 function expectInDoubt(error: EmailError, messageId: string): void {
@@ -274,10 +301,11 @@ describe('a connection lost between the message and the reply to it', () => {
     expect(smtp.received).toEqual([sent.messageId]);
   });
 
-  it('over smtps too: the TLS socket is the mailer own, so it sees the dialogue in the clear', async () => {
-    const smtp = await startFaultySmtp({ onMessage: (message) => message.drop() }, 'smtps');
+  it.each(['smtps', 'starttls'] as const)('over %s too: the TLS socket is the mailer own, so it sees the dialogue in the clear', async (mode) => {
+    const smtp = await startFaultySmtp({ onMessage: (message) => message.drop() }, mode);
     const sent = email(3);
     expectInDoubt(await failure(mailer(smtp.url).send(sent)), sent.messageId!);
+    expect(smtp.sessions).toEqual([{ secure: true, servername: undefined }]);
   });
 
   it('an email sent without a Message-ID gets one from the mailer, which the in-doubt error names', async () => {
@@ -310,13 +338,16 @@ describe('failures before the message, and replies to it, keep their meaning', (
     ['no answer to RCPT TO (a timeout before DATA)', { onRcptTo: () => undefined }],
   ];
 
-  it.each(retriableCases)('%s: retriable, not in doubt, nothing received', async (_name, faults) => {
-    const smtp = await startFaultySmtp(faults);
+  it.each(retriableCases.flatMap(([name, faults]) => (['plain', 'starttls'] as const).map((mode) => [name, mode, faults] as const)))(
+    '%s (%s): retriable, not in doubt, nothing received',
+    async (_name, mode, faults) => {
+    const smtp = await startFaultySmtp(faults, mode);
     const error = await failure(mailer(smtp.url, { socketTimeoutMs: SOCKET_TIMEOUT_MS }).send(email(10)));
     expect(error).toMatchObject({ retriable: true, inDoubt: false });
     expect(error.code).not.toBe('SMTP_IN_DOUBT');
     expect(smtp.received).toEqual([]);
-  });
+    },
+  );
 
   it('a refused connection: retriable, not in doubt', async () => {
     const closed = createServer();
@@ -328,14 +359,23 @@ describe('failures before the message, and replies to it, keep their meaning', (
     expect(error.message).toContain('ECONNREFUSED');
   });
 
-  it('451 to the message: retriable, not in doubt', async () => {
-    const smtp = await startFaultySmtp({ onMessage: (message) => message.reply(451) });
+  it('a server that closes the connection before its greeting: retriable, not in doubt', async () => {
+    const rude = createServer((socket) => socket.destroy());
+    await new Promise<void>((resolve) => rude.listen(0, '127.0.0.1', () => resolve()));
+    cleanups.push(() => new Promise<void>((resolve) => rude.close(() => resolve())));
+    const { port } = rude.address() as AddressInfo;
+    const error = await failure(mailer(`smtp://127.0.0.1:${port}`).send(email(15)));
+    expect(error).toMatchObject({ retriable: true, inDoubt: false });
+  });
+
+  it.each(['plain', 'starttls'] as const)('451 to the message: retriable, not in doubt (%s)', async (mode) => {
+    const smtp = await startFaultySmtp({ onMessage: (message) => message.reply(451) }, mode);
     const error = await failure(mailer(smtp.url).send(email(12)));
     expect(error).toMatchObject({ retriable: true, inDoubt: false, responseCode: 451, code: 'SMTP_EMESSAGE' });
   });
 
-  it('550 to the message: permanent, not in doubt', async () => {
-    const smtp = await startFaultySmtp({ onMessage: (message) => message.reply(550) });
+  it.each(['plain', 'starttls'] as const)('550 to the message: permanent, not in doubt (%s)', async (mode) => {
+    const smtp = await startFaultySmtp({ onMessage: (message) => message.reply(550) }, mode);
     const error = await failure(mailer(smtp.url).send(email(13)));
     expect(error).toMatchObject({ retriable: false, inDoubt: false, responseCode: 550, code: 'SMTP_EMESSAGE' });
   });
@@ -355,7 +395,7 @@ describe('failures before the message, and replies to it, keep their meaning', (
 });
 
 describe('a pool of connections', () => {
-  it('of concurrent sends, only the one whose connection died mid-message is in doubt', async () => {
+  it.each(['plain', 'starttls'] as const)('of concurrent sends, only the one whose connection died mid-message is in doubt (%s)', async (mode) => {
     const CONNECTIONS = 3;
     const doomed = email(101).messageId;
     const refused = email(102).messageId;
@@ -377,7 +417,7 @@ describe('a pool of connections', () => {
         released = true;
         for (const m of held) answer(m);
       },
-    });
+    }, mode);
     // A socket timeout far above the test's pace: a barrier that never fills fails the test
     // through it rather than hanging.
     const m = mailer(smtp.url, { maxConnections: CONNECTIONS, socketTimeoutMs: 10_000 });
@@ -418,16 +458,93 @@ describe('the dialogue as it comes off the wire', () => {
   });
 });
 
-describe('where the mailer cannot see the dialogue, it reports as before (retriable)', () => {
-  // Documented limitations (see watchSmtpDialogue and MailerSettings.noDelay): these pin them, so
-  // a change to either is a deliberate one.
-  it('after STARTTLS, the dialogue is inside a TLS socket nodemailer makes', async () => {
-    const smtp = await startFaultySmtp({ onMessage: () => undefined }, 'starttls');
-    const error = await failure(mailer(smtp.url, { socketTimeoutMs: SOCKET_TIMEOUT_MS }).send(email(301)));
-    expect(smtp.received).toEqual([email(301).messageId]);
-    expect(error).toMatchObject({ retriable: true, inDoubt: false, code: 'SMTP_ETIMEDOUT' });
+describe('STARTTLS: the mailer negotiates it as nodemailer would, then hands nodemailer the TLS socket', () => {
+  it('delivers over the TLS session, which nodemailer starts from the replayed greeting; SNI as nodemailer sends it', async () => {
+    const smtp = await startFaultySmtp({}, 'starttls');
+    const m = mailer(`smtp://localhost:${smtp.port}?tls.rejectUnauthorized=false`);
+    await m.verify();
+    // Two on one pooled connection: the session goes on after the first.
+    for (const n of [401, 402]) expect(await m.send(email(n))).toEqual({ messageId: email(n).messageId });
+    expect(smtp.accepted).toEqual([email(401).messageId, email(402).messageId]);
+    expect(smtp.sessions).toEqual([
+      { secure: true, servername: 'localhost' },
+      { secure: true, servername: 'localhost' },
+    ]);
   });
 
+  it('keeps tls.servername from SMTP_URL', async () => {
+    const smtp = await startFaultySmtp({}, 'starttls');
+    await mailer(`smtp://127.0.0.1:${smtp.port}?tls.rejectUnauthorized=false&tls.servername=mx.shop.example`).send(email(403));
+    expect(smtp.sessions).toEqual([{ secure: true, servername: 'mx.shop.example' }]);
+  });
+
+  it('a server that never answers the message after STARTTLS: in doubt', async () => {
+    const smtp = await startFaultySmtp({ onMessage: () => undefined }, 'starttls');
+    const sent = email(404);
+    expectInDoubt(await failure(mailer(smtp.url, { socketTimeoutMs: SOCKET_TIMEOUT_MS }).send(sent)), sent.messageId!);
+    expect(smtp.received).toEqual([sent.messageId]);
+  });
+
+  it('with requireTLS too', async () => {
+    const smtp = await startFaultySmtp({ onMessage: (message) => message.drop() }, 'starttls');
+    const sent = email(405);
+    expectInDoubt(await failure(mailer(`${smtp.url}&requireTLS=true`).send(sent)), sent.messageId!);
+    expect(smtp.sessions.map((s) => s.secure)).toEqual([true]);
+  });
+
+  it('a certificate the client does not trust: retriable, not in doubt, nothing received', async () => {
+    const smtp = await startFaultySmtp({}, 'starttls');
+    const error = await failure(mailer(`smtp://127.0.0.1:${smtp.port}`).send(email(406)));
+    expect(error).toMatchObject({ retriable: true, inDoubt: false, code: 'SMTP_ESOCKET' });
+    expect(error.message).toMatch(/self[- ]signed/i);
+    expect(smtp.received).toEqual([]);
+  });
+
+  it('a server that does not offer STARTTLS: plain, as before, and still in doubt when lost mid-message', async () => {
+    const smtp = await startFaultySmtp({ onMessage: (message) => message.drop() }, 'plain');
+    const sent = email(407);
+    expectInDoubt(await failure(mailer(smtp.url).send(sent)), sent.messageId!);
+    expect(smtp.sessions).toEqual([{ secure: false, servername: undefined }]);
+  });
+
+  it('requireTLS against a server without STARTTLS: refused, as nodemailer refuses it, nothing sent', async () => {
+    const smtp = await startFaultySmtp({}, 'plain');
+    const error = await failure(mailer(`${smtp.url}?requireTLS=true`).send(email(408)));
+    expect(error).toMatchObject({ code: 'SMTP_ETLS', retriable: false, inDoubt: false });
+    expect(error.responseCode).toBeGreaterThanOrEqual(500);
+    expect(smtp.received).toEqual([]);
+  });
+
+  it('ignoreTLS: plain although STARTTLS is offered, and still in doubt when lost mid-message', async () => {
+    const smtp = await startFaultySmtp({ onMessage: (message) => message.drop() }, 'starttls');
+    const sent = email(409);
+    expectInDoubt(await failure(mailer(`smtp://127.0.0.1:${smtp.port}?ignoreTLS=true`).send(sent)), sent.messageId!);
+    expect(smtp.sessions).toEqual([{ secure: false, servername: undefined }]);
+  });
+
+  const OFFERS_STARTTLS = '250-scripted\r\n250-STARTTLS\r\n250 8BITMIME\r\n';
+
+  it('STARTTLS refused with 454: retriable; with opportunisticTLS, sent in the clear without asking again', async () => {
+    const refusing = await startScriptedSmtp(() => '250 ok\r\n', { ehlo: OFFERS_STARTTLS, starttls: '454 4.7.0 TLS not available\r\n' });
+    const error = await failure(mailer(refusing.url).send(email(410)));
+    expect(error).toMatchObject({ code: 'SMTP_ETLS', retriable: true, inDoubt: false, responseCode: 454 });
+
+    const lenient = await startScriptedSmtp(() => '250 ok\r\n', { ehlo: OFFERS_STARTTLS, starttls: '454 4.7.0 TLS not available\r\n' });
+    expect(await mailer(`${lenient.url}?opportunisticTLS=true`).send(email(411))).toEqual({ messageId: email(411).messageId });
+    // The mailer's EHLO and STARTTLS, then nodemailer's session from the replayed greeting.
+    expect(lenient.commands.slice(0, 4)).toEqual(['EHLO', 'STAR', 'EHLO', 'MAIL']);
+  });
+
+  it('a server that agrees to STARTTLS and then says nothing: a retriable timeout', async () => {
+    const silent = await startScriptedSmtp(() => undefined, { ehlo: OFFERS_STARTTLS, starttls: '220 go ahead\r\n' });
+    const error = await failure(mailer(silent.url, { socketTimeoutMs: SOCKET_TIMEOUT_MS }).send(email(412)));
+    expect(error).toMatchObject({ code: 'SMTP_ETIMEDOUT', retriable: true, inDoubt: false });
+  });
+});
+
+describe('where the mailer cannot see the dialogue, it reports as before (retriable)', () => {
+  // A documented limitation (see MailerSettings.noDelay): this pins it, so a change is a
+  // deliberate one.
   it('with noDelay off, nodemailer opens the socket itself', async () => {
     const smtp = await startFaultySmtp({ onMessage: () => undefined });
     const error = await failure(mailer(smtp.url, { noDelay: false, socketTimeoutMs: SOCKET_TIMEOUT_MS }).send(email(302)));

@@ -214,18 +214,25 @@ describe('mailer over a real SMTP server', () => {
     expect(await failure(m.send({ to: 'a@example.com', subject: 's', text: 't', html: 't' }))).toMatchObject({ code: 'EMAIL_CLOSED' });
   });
 
-  it('speaks TLS over its own socket: smtps (implicit TLS) and STARTTLS', async () => {
-    // The mailer opens the TCP connection itself (Nagle off) and hands it to nodemailer; the TLS
-    // handshakes must still happen on it. A throwaway self-signed certificate from openssl.
+  it('speaks TLS over its own socket, and logs in inside it: smtps (implicit TLS) and STARTTLS', async () => {
+    // The mailer opens the TCP connection itself (Nagle off) and makes the TLS handshake on it,
+    // after negotiating STARTTLS itself where nodemailer would; nodemailer then logs in and sends
+    // inside TLS. A throwaway self-signed certificate from openssl.
     const dir = mkdtempSync(join(tmpdir(), 'smtp-tls-'));
     execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', '1', '-subj', '/CN=localhost'], { stdio: 'ignore' });
-    for (const mode of ['smtps', 'starttls'] as const) {
+    // `starttls` is production's usual smtp://host:587: STARTTLS taken because it is offered.
+    for (const mode of ['smtps', 'starttls', 'starttls-required'] as const) {
       const received: boolean[] = [];
       const server = new SMTPServer({
         secure: mode === 'smtps',
         key: readFileSync(join(dir, 'key.pem')),
         cert: readFileSync(join(dir, 'cert.pem')),
-        authOptional: true,
+        // AUTH required, and (smtp-server's default) refused before TLS.
+        authMethods: ['PLAIN', 'LOGIN'],
+        onAuth(auth, _session, callback) {
+          if (auth.username === 'notifier' && auth.password === PASSWORD) return callback(null, { user: auth.username });
+          return callback(Object.assign(new Error('Invalid username or password'), { responseCode: 535 }));
+        },
         logger: false,
         disableReverseLookup: true,
         onData(stream, session, callback) {
@@ -238,8 +245,14 @@ describe('mailer over a real SMTP server', () => {
       });
       await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
       const { port } = (server as unknown as { server: { address(): AddressInfo } }).server.address();
-      const url = mode === 'smtps' ? `smtps://127.0.0.1:${port}?tls.rejectUnauthorized=false` : `smtp://127.0.0.1:${port}?requireTLS=true&tls.rejectUnauthorized=false`;
-      await mailer({ smtpUrl: url }).send({ to: 'a@example.com', subject: mode, text: 't', html: 't' });
+      const url = {
+        smtps: `smtps://notifier:${PASSWORD}@127.0.0.1:${port}?tls.rejectUnauthorized=false`,
+        starttls: `smtp://notifier:${PASSWORD}@127.0.0.1:${port}?tls.rejectUnauthorized=false`,
+        'starttls-required': `smtp://notifier:${PASSWORD}@127.0.0.1:${port}?requireTLS=true&tls.rejectUnauthorized=false`,
+      }[mode];
+      const m = mailer({ smtpUrl: url });
+      await m.verify();
+      await m.send({ to: 'a@example.com', subject: mode, text: 't', html: 't' });
       expect(received).toEqual([true]);
       await Promise.all(mailers.splice(0).map((m) => m.close()));
       await new Promise<void>((resolve) => server.close(() => resolve()));
