@@ -55,7 +55,18 @@ export async function startCommand(_args: string[], io: CommandIo): Promise<numb
   } catch (err) {
     logger.fatal({ err }, 'start failed');
     await service.stop();
-    return 1;
+    return exitSoon(1);
   }
-  return stopped;
+  return exitSoon(await stopped);
+}
+
+/**
+ * A stopped service exits, whatever a library leaves open: kafkajs, after a broker crash, can keep
+ * a connection its disconnect() no longer knows of, and the process would otherwise wait for the
+ * orchestrator's kill (and report the clean stop as a failure). Everything of ours is closed by
+ * now; the timer only ends what is left, and does not itself hold the process open.
+ */
+function exitSoon(code: number): number {
+  setTimeout(() => process.exit(code), 500).unref();
+  return code;
 }

@@ -26,6 +26,10 @@ function pinoLogCreator(logger: Logger) {
     };
 }
 
+// kafkajs' default (5 retries from 300 ms) gives up after ~10 s of broker trouble; a service
+// should ride out a broker restart, so retry for about a minute before surfacing an error.
+export const KAFKA_RETRY = { initialRetryTime: 300, retries: 10, maxRetryTime: 10_000 } as const;
+
 export function createKafka(settings: KafkaSettings, logger: Logger): Kafka {
   // KafkaJS 2's warning about its default partitioner is noise for us: keys are refund ids and
   // the Java-compatible murmur2 default is what other services in the mesh use too.
@@ -36,9 +40,7 @@ export function createKafka(settings: KafkaSettings, logger: Logger): Kafka {
     ssl: settings.ssl,
     logLevel: logLevel.INFO,
     logCreator: pinoLogCreator(logger),
-    // kafkajs' default (5 retries from 300 ms) gives up after ~10 s of broker trouble; a service
-    // should ride out a broker restart, so retry for about a minute before surfacing an error.
-    retry: { initialRetryTime: 300, retries: 10, maxRetryTime: 10_000 },
+    retry: KAFKA_RETRY,
   };
   if (settings.sasl) {
     config.sasl = {

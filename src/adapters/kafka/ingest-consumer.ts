@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import type { TrackRefunds } from '../../app/track-refunds.js';
 import { isRetriable } from '../../domain/errors.js';
 import type { NewRefund } from '../../domain/refund.js';
+import { KAFKA_RETRY } from './client.js';
 import { parseRefundRecord } from './decode-record.js';
 
 export interface IngestStats {
@@ -388,7 +389,9 @@ export function createIngestConsumer(options: IngestConsumerOptions): IngestCons
     stats.batches += 1;
     const byOffset = new Map(batch.messages.map((m) => [m.offset, m]));
     // Heartbeats go on while a chunk is written (kafkajs sends at most one per heartbeatInterval).
-    const beat = setInterval(() => void heartbeat().catch(() => undefined), HEARTBEAT_EVERY_MS);
+    const beat = setInterval(() => {
+      if (!stopping) void heartbeat().catch(() => undefined);
+    }, HEARTBEAT_EVERY_MS);
     beat.unref();
     // A one-deep pipeline: while the store writes chunk i (on its own thread for SQLite), this
     // thread decodes and validates chunk i+1. Offsets are still resolved strictly in order, and
@@ -410,8 +413,11 @@ export function createIngestConsumer(options: IngestConsumerOptions): IngestCons
       recovered(batch.partition);
       resolveOffset(lastOffset);
       // A rebalance surfaces here as an error: it ends this batch, and kafkajs commits what was
-      // resolved and rejoins (the chunk in flight, if any, never rejects; see below).
-      await heartbeat();
+      // resolved and rejoins (the chunk in flight, if any, never rejects; see below). Not while
+      // stopping: a heartbeat then may reconnect a broker connection that disconnect() no longer
+      // knows of (kafkajs drops a crashed broker from its pool without closing it), which would
+      // hold the process open after stop().
+      if (!stopping) await heartbeat();
       return true;
     };
     try {
@@ -449,6 +455,10 @@ export function createIngestConsumer(options: IngestConsumerOptions): IngestCons
       // catching up: +20 % in bench/ingest, for ~7 MiB more fetched data held at peak.
       maxBytesPerPartition: 4_194_304,
       allowAutoTopicCreation: false,
+      // kafkajs restarts a consumer that crashed with a retriable error, also one that crashed
+      // because we are disconnecting it ("write after end" on a socket the broker crash left
+      // behind): it would rejoin the group and take partitions from live members after stop().
+      retry: { ...KAFKA_RETRY, restartOnFailure: async () => !stopping },
     });
     consumer = c;
     // Before its first join a crash fails run() (the caller decides); after it, the crash handler
