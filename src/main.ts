@@ -22,7 +22,7 @@ import { createSafeProducer, type SafeProducer } from './adapters/kafka/producer
 import { ensureTopics } from './adapters/kafka/topics.js';
 import { createScheduler, type Scheduler } from './adapters/scheduler/jobs.js';
 import { createStore } from './adapters/store/create-store.js';
-import { sleep } from './adapters/timers.js';
+import { sleep, withDeadline } from './adapters/timers.js';
 import { antomClientSettings } from './config/antom.js';
 import type { AppConfig } from './config/load.js';
 import { loadResultCodeTable } from './config/result-codes.js';
@@ -381,15 +381,4 @@ async function settle(log: Logger, what: string, promise: Promise<unknown>): Pro
   } catch (err) {
     log.warn({ err, component: what }, 'error while stopping');
   }
-}
-
-function withDeadline<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    promise,
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(message)), ms);
-      timer.unref();
-    }),
-  ]).finally(() => clearTimeout(timer));
 }

@@ -12,3 +12,15 @@ export const sleep: Sleep = (ms, signal) =>
     }
     signal?.addEventListener('abort', done, { once: true });
   });
+
+/** `promise`, or a rejection with `message` once `ms` have passed; the timer never holds the process. */
+export function withDeadline<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    promise,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(message)), ms);
+      timer.unref();
+    }),
+  ]).finally(() => clearTimeout(timer));
+}

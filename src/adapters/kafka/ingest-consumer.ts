@@ -1,11 +1,12 @@
-import { createHash } from 'node:crypto';
-import type { Consumer, EachBatchPayload, IHeaders, Kafka, KafkaMessage, Message } from 'kafkajs';
+import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
 import type { RecordSender } from './producer.js';
 import type { Logger } from 'pino';
 import type { TrackRefunds } from '../../app/track-refunds.js';
 import { isRetriable } from '../../domain/errors.js';
 import type { NewRefund } from '../../domain/refund.js';
 import { KAFKA_RETRY } from './client.js';
+import { withDeadline } from '../timers.js';
+import { createDeadLetterWriter, type Rejected } from './dead-letter.js';
 import { parseRefundRecord } from './decode-record.js';
 
 export interface IngestStats {
@@ -81,31 +82,6 @@ export interface IngestConsumerOptions {
   restarts?: { max: number; windowMs: number; firstDelayMs: number };
 }
 
-/** The dead-letter headers of the contract, plus the source timestamp and group for forensics. */
-export const DLQ_HEADERS = {
-  reason: 'x-dlq-reason',
-  topic: 'x-dlq-source-topic',
-  partition: 'x-dlq-source-partition',
-  offset: 'x-dlq-source-offset',
-  timestamp: 'x-dlq-source-timestamp',
-  group: 'x-dlq-consumer-group',
-  /** On a stub only: `true`, the size in bytes of the original value, and its SHA-256 (hex). */
-  truncated: 'x-dlq-truncated',
-  originalSize: 'x-dlq-original-size',
-  originalSha256: 'x-dlq-original-sha256',
-} as const;
-
-// A reason is for humans and must fit comfortably in a header; the first problems say enough.
-const REASON_MAX = 1000;
-// 512 KiB a request: half the broker's default limit per record batch, so a request of many
-// small records never meets MESSAGE_TOO_LARGE, and 512 KiB is still hundreds of typical records.
-const DEAD_LETTER_MAX_BYTES = 512 * 1024;
-// A record copied whole must fit with its headers under the broker's default 1 MiB.
-const DEAD_LETTER_MAX_RECORD_BYTES = 900 * 1024;
-// A stub keeps the first 64 KiB of the value: enough to see what it was.
-const STUB_VALUE_BYTES = 64 * 1024;
-// Kafka's per-record framing (lengths, offsets, timestamp deltas) is a few dozen bytes at most.
-const RECORD_OVERHEAD_BYTES = 64;
 // Records refused by the store itself (not by validation) in a row before the refusals count as
 // an outage: after validation a refused record is rare (one bad value, one clash), while twenty
 // in a row means the store, not the data, is the problem (a migration missing, a column too
@@ -116,8 +92,11 @@ const REFUSALS_BEFORE_OUTAGE = 20;
 const PAUSE_MIN_MS = 500;
 const PAUSE_MAX_MS = 60_000;
 // kafkajs evicts a member whose session times out; a store write that hangs (a lock, a slow
-// disk) must not cost the partitions, so heartbeats go on while a chunk is written.
-const HEARTBEAT_EVERY_MS = 3_000;
+// disk, a dead-letter send retrying a missing topic) must not cost the partitions, so heartbeats
+// go on while a chunk is written. kafkajs sends one only when its heartbeatInterval (3 s) has
+// passed since the last; asking every second keeps the gap near 3 s (asking every 3 s would skip
+// every other tick and leave 6 s gaps, a whole session in the tests).
+const HEARTBEAT_EVERY_MS = 1_000;
 // kafkajs restarts a consumer after a retriable crash itself; after a non-retriable one it gives
 // up, and we rebuild it, at most this many times within RESTART_WINDOW_MS before we exit.
 const MAX_RESTARTS = 5;
@@ -127,11 +106,6 @@ const RESTART_FIRST_DELAY_MS = 1_000;
 // store that hangs, a dead-letter topic that is missing: the producer retries for a minute before
 // it fails the send).
 const SLOW_WRITE_MS = 10_000;
-
-interface Rejected {
-  message: KafkaMessage;
-  reason: string;
-}
 
 /** Why a chunk could not be made durable: the partition pauses and the chunk is fetched again. */
 class IngestOutage extends Error {
@@ -168,8 +142,25 @@ export function createIngestConsumer(options: IngestConsumerOptions): IngestCons
     pauses: 0,
     restarts: 0,
   };
-  const maxRequestBytes = options.deadLetterMaxBytes ?? DEAD_LETTER_MAX_BYTES;
-  const maxRecordBytes = options.deadLetterMaxRecordBytes ?? DEAD_LETTER_MAX_RECORD_BYTES;
+  const deadLetters = createDeadLetterWriter({
+    producer: options.producer,
+    topic: options.deadLetterTopic,
+    groupId: options.groupId,
+    logger: log,
+    ...(options.deadLetterMaxBytes === undefined ? {} : { maxRequestBytes: options.deadLetterMaxBytes }),
+    ...(options.deadLetterMaxRecordBytes === undefined ? {} : { maxRecordBytes: options.deadLetterMaxRecordBytes }),
+  });
+  /** Dead-letters, or throws an IngestOutage: the records must then not be committed past. */
+  const deadLetter = async (topic: string, partition: number, rejected: Rejected[]): Promise<void> => {
+    try {
+      await deadLetters.write({ topic, partition }, rejected);
+    } catch (err) {
+      throw new IngestOutage(err instanceof Error ? err.message : String(err), { cause: err });
+    } finally {
+      stats.deadLettered = deadLetters.stats.deadLettered;
+      stats.stubbed = deadLetters.stats.stubbed;
+    }
+  };
   let consumer: Consumer | undefined;
   let stopping = false;
   let joined = false;
@@ -202,99 +193,6 @@ export function createIngestConsumer(options: IngestConsumerOptions): IngestCons
       }
     }
     return { good, bad };
-  }
-
-  function dlqMessage(topic: string, partition: number, { message, reason }: Rejected): Message {
-    const headers: IHeaders = { ...(message.headers ?? {}) };
-    Object.assign(headers, dlqHeaders(topic, partition, message, reason));
-    // The value travels unchanged, byte for byte, so it can be inspected or replayed as it was.
-    return { key: message.key, value: message.value, headers };
-  }
-
-  function dlqHeaders(topic: string, partition: number, message: KafkaMessage, reason: string): IHeaders {
-    return {
-      [DLQ_HEADERS.reason]: reason.length > REASON_MAX ? `${reason.slice(0, REASON_MAX - 1)}…` : reason,
-      [DLQ_HEADERS.topic]: topic,
-      [DLQ_HEADERS.partition]: String(partition),
-      [DLQ_HEADERS.offset]: message.offset,
-      [DLQ_HEADERS.timestamp]: message.timestamp,
-      [DLQ_HEADERS.group]: options.groupId,
-    };
-  }
-
-  /**
-   * A record too large to copy to the dead-letter topic: its key, the x-dlq-* headers (not the
-   * original headers, which may be what is large), the first 64 KiB of its value, and the size and
-   * SHA-256 of the whole value, so it can be found and matched in the source topic.
-   */
-  function stub(topic: string, partition: number, { message, reason }: Rejected): Message {
-    const value = message.value ?? Buffer.alloc(0);
-    stats.stubbed += 1;
-    return {
-      key: message.key !== null && message.key.length > 1024 ? message.key.subarray(0, 1024) : message.key,
-      value: value.subarray(0, STUB_VALUE_BYTES),
-      headers: {
-        ...dlqHeaders(topic, partition, message, `${reason} (dead-lettered as a stub: the record is too large to copy whole)`),
-        [DLQ_HEADERS.truncated]: 'true',
-        [DLQ_HEADERS.originalSize]: String(value.length),
-        [DLQ_HEADERS.originalSha256]: createHash('sha256').update(value).digest('hex'),
-      },
-    };
-  }
-
-  /**
-   * Writes rejected records to the dead-letter topic, in requests bounded by bytes (a count bound
-   * lets 500 records of 5 KB exceed the broker's limit, which no retry fixes). Throws an
-   * IngestOutage when the topic cannot be written: the records must then not be committed past.
-   */
-  async function deadLetter(topic: string, partition: number, rejected: Rejected[]): Promise<void> {
-    if (rejected.length === 0) return;
-    const messages = rejected.map((r) => (recordBytes(dlqMessage(topic, partition, r)) > maxRecordBytes ? stub(topic, partition, r) : dlqMessage(topic, partition, r)));
-    let request: Message[] = [];
-    let bytes = 0;
-    for (const m of messages) {
-      const size = recordBytes(m);
-      if (request.length > 0 && bytes + size > maxRequestBytes) {
-        await sendDeadLetters(topic, partition, request, rejected);
-        request = [];
-        bytes = 0;
-      }
-      request.push(m);
-      bytes += size;
-    }
-    await sendDeadLetters(topic, partition, request, rejected);
-    stats.deadLettered += rejected.length;
-    for (const { message, reason } of rejected) {
-      log.warn({ partition, offset: message.offset, reason }, 'record dead-lettered');
-    }
-  }
-
-  async function sendDeadLetters(topic: string, partition: number, messages: Message[], rejected: Rejected[]): Promise<void> {
-    if (messages.length === 0) return;
-    try {
-      await options.producer.send({ topic: options.deadLetterTopic, messages, acks: -1 });
-    } catch (err) {
-      if (isTooLarge(err)) {
-        // The topic takes less than we assumed (its max.message.bytes is lower): halve the
-        // request; a single record that is still too large goes as a stub.
-        if (messages.length > 1) {
-          const half = Math.ceil(messages.length / 2);
-          await sendDeadLetters(topic, partition, messages.slice(0, half), rejected);
-          await sendDeadLetters(topic, partition, messages.slice(half), rejected);
-          return;
-        }
-        const one = messages[0]!;
-        if (one.headers?.[DLQ_HEADERS.truncated] === undefined) {
-          const offset = String(one.headers?.[DLQ_HEADERS.offset] ?? '');
-          const original = rejected.find((r) => r.message.offset === offset);
-          if (original) {
-            await sendDeadLetters(topic, partition, [stub(topic, partition, original)], rejected);
-            return;
-          }
-        }
-      }
-      throw new IngestOutage(`the dead-letter topic ${options.deadLetterTopic} cannot be written: ${describeError(err)}`, { cause: err });
-    }
   }
 
   /**
@@ -526,7 +424,7 @@ export function createIngestConsumer(options: IngestConsumerOptions): IngestCons
       void (async () => {
         await old?.disconnect().catch(() => undefined);
         if (stopping) return;
-        await withTimeout(run(), 60_000, 'joining the group took longer than 60 s');
+        await withDeadline(run(), 60_000, 'joining the group took longer than 60 s');
       })().catch((err: unknown) => {
         log.error({ err }, 'rebuilding the ingest consumer failed');
         if (!stopping) scheduleRestart(err instanceof Error ? err : new Error(String(err)));
@@ -582,41 +480,7 @@ export function createIngestConsumer(options: IngestConsumerOptions): IngestCons
   };
 }
 
-/** The bytes a record takes in a produce request, near enough: key, value, headers, framing. */
-function recordBytes(m: Message): number {
-  let bytes = RECORD_OVERHEAD_BYTES + byteLength(m.key) + byteLength(m.value);
-  for (const [name, value] of Object.entries(m.headers ?? {})) {
-    bytes += Buffer.byteLength(name) + 8;
-    for (const v of Array.isArray(value) ? value : [value]) bytes += byteLength(v as Buffer | string | null | undefined);
-  }
-  return bytes;
-}
-
-function byteLength(v: Buffer | string | null | undefined): number {
-  if (v === null || v === undefined) return 0;
-  return typeof v === 'string' ? Buffer.byteLength(v) : v.length;
-}
-
-function isTooLarge(err: unknown): boolean {
-  for (let e: unknown = err, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
-    const type = (e as { type?: unknown }).type;
-    if (type === 'MESSAGE_TOO_LARGE' || type === 'RECORD_LIST_TOO_LARGE') return true;
-  }
-  return false;
-}
-
 function describeError(err: unknown): string {
   if (err instanceof Error) return `${err.name === 'Error' ? '' : `${err.name}: `}${err.message}`.slice(0, 500);
   return String(err).slice(0, 500);
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    promise,
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(message)), ms);
-      timer.unref();
-    }),
-  ]).finally(() => clearTimeout(timer));
 }
