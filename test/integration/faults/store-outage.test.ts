@@ -29,18 +29,24 @@ describe('fault suite: the store refuses writes', () => {
     mend(): Promise<void>;
   }
 
-  /** Starts the service, breaks the store, produces, checks readiness, mends the store, checks the outcome. */
-  async function outage(prefix: string, over: Record<string, string>, faultFor: (config: ReturnType<typeof configFrom>) => Fault): Promise<void> {
+  /** A service on its own topics, with a collector on its dead-letter topic. */
+  async function watched(prefix: string, over: Record<string, string>, partitions: number) {
     const env = isolatedEnv(prefix, { INGEST_BATCH_SIZE: '200', ...over });
     const config = configFrom(env);
-    const fault = faultFor(config);
-    await createServiceTopics(config, 3);
+    await createServiceTopics(config, partitions);
     const brokers = env.KAFKA_BROKERS!;
     const dlq: MessageCollector = await collectMessages(brokers, config.topics.deadLetter);
     cleanups.push(() => dlq.stop());
     const service: Service = inProcessService(config);
     cleanups.push(() => service.stop());
     const { httpUrl } = await service.start();
+    return { config, brokers, dlq, service, httpUrl };
+  }
+
+  /** Starts the service, breaks the store, produces, checks readiness, mends the store, checks the outcome. */
+  async function outage(prefix: string, over: Record<string, string>, faultFor: (config: ReturnType<typeof configFrom>) => Fault): Promise<void> {
+    const { config, brokers, dlq, service, httpUrl } = await watched(prefix, over, 3);
+    const fault = faultFor(config);
     const ready = async () => {
       const res = await fetch(`${httpUrl}/readyz`);
       return { status: res.status, body: (await res.json()) as { checks: Array<{ name: string; ok: boolean; error?: string }> } };
@@ -131,15 +137,7 @@ describe('fault suite: the store refuses writes', () => {
 
   it('PostgreSQL refuses one record\'s data: only that record is dead-lettered; twenty refusals in a row are an outage', async () => {
     const db = await pgDatabase();
-    const env = isolatedEnv('store-refuses', { DATABASE_URL: db.url, INGEST_BATCH_SIZE: '200' });
-    const config = configFrom(env);
-    await createServiceTopics(config, 1);
-    const brokers = env.KAFKA_BROKERS!;
-    const dlq: MessageCollector = await collectMessages(brokers, config.topics.deadLetter);
-    cleanups.push(() => dlq.stop());
-    const service: Service = inProcessService(config);
-    cleanups.push(() => service.stop());
-    const { httpUrl } = await service.start();
+    const { config, brokers, dlq, service, httpUrl } = await watched('store-refuses', { DATABASE_URL: db.url }, 1);
     // A rule of the database the records know nothing of (a trigger or a check an operator added).
     await db.admin(`alter table refunds add constraint no_poison check (payment_id <> 'P-POISON') not valid`);
     const poison = (n: number) => refundRecord(500 + n, { paymentId: 'P-POISON' });

@@ -1,3 +1,4 @@
+import { emailFailure } from '../../support/smtp.js';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { createServer, type AddressInfo, type Socket } from 'node:net';
@@ -52,15 +53,7 @@ function email(n: number, overrides: Partial<OutgoingEmail> = {}): OutgoingEmail
   };
 }
 
-async function failure(promise: Promise<unknown>): Promise<EmailError> {
-  try {
-    await promise;
-  } catch (err) {
-    expect(err).toBeInstanceOf(EmailError);
-    return err as EmailError;
-  }
-  throw new Error('expected the send to fail');
-}
+const failure = emailFailure;
 
 /** A message the server has read to its final dot, and what it can do about it. */
 interface ReceivedMessage {

@@ -5,13 +5,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SMTPServer } from 'smtp-server';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { EmailError, createMailer, messageIdFor, type Mailer } from '../../../src/adapters/email/mailer.js';
+import { createMailer, messageIdFor, type Mailer } from '../../../src/adapters/email/mailer.js';
 import { renderCustomerCompleted, renderEscalationEmail } from '../../../src/adapters/email/render.js';
 import { loadTemplates } from '../../../src/adapters/email/templates.js';
 import { escalationGroupContent } from '../../../src/domain/notification-content.js';
 import type { NotificationSubject } from '../../../src/domain/routing.js';
 import { until } from '../../support/kafka.js';
-import { startSmtpCapture, type SmtpCapture } from '../../support/smtp.js';
+import { startSmtpCapture, type SmtpCapture, emailFailure } from '../../support/smtp.js';
 import { captureLogs } from './log-capture.js';
 
 const PASSWORD = 'smtp-secret-p4ss';
@@ -43,15 +43,7 @@ function completed(overrides: Partial<NotificationSubject> = {}): NotificationSu
   };
 }
 
-async function failure(promise: Promise<unknown>): Promise<EmailError> {
-  try {
-    await promise;
-  } catch (err) {
-    expect(err).toBeInstanceOf(EmailError);
-    return err as EmailError;
-  }
-  throw new Error('expected the send to fail');
-}
+const failure = emailFailure;
 
 beforeAll(async () => {
   smtp = await startSmtpCapture({ auth: { user: 'notifier', pass: PASSWORD } });
