@@ -39,6 +39,11 @@ export function createCustomerEmailOutage(deps: {
   // Whether an outage may be open (here or on another instance): while it is, each email that goes
   // out checks the store. Unknown at start, so the first one looks.
   let maybeOpen = true;
+  // When this instance last wrote the outage: during an outage every failed email (a whole lane
+  // of them per pass) would otherwise upsert the same row; once every 10 s keeps the last error
+  // fresh enough to read.
+  let lastWrite = Number.NEGATIVE_INFINITY;
+  const REWRITE_AFTER_MS = 10_000;
 
   const notice = (kind: 'delayed' | 'recovered', outage: ChannelOutage, message: MessagePayload['message'], now: number): OutboxEntryInput[] =>
     deps.receiver
@@ -58,8 +63,11 @@ export function createCustomerEmailOutage(deps: {
       // Only a failure of the mail server counts: a refused address (5xx) or an email in doubt
       // says nothing about whether emails flow.
       if (entry.channel !== CUSTOMER_CHANNEL || !isRetriable(err) || isInDoubt(err)) return;
+      const now = clock.now();
+      if (maybeOpen && now - lastWrite < REWRITE_AFTER_MS) return;
       const message = err instanceof Error ? err.message : String(err);
-      await store.openOutage(CUSTOMER_CHANNEL, clock.now(), message);
+      await store.openOutage(CUSTOMER_CHANNEL, now, message);
+      lastWrite = now;
       maybeOpen = true;
     },
 
@@ -73,6 +81,7 @@ export function createCustomerEmailOutage(deps: {
       const now = clock.now();
       const waiting = (await store.countWaiting(CUSTOMER_CHANNEL)).pending;
       const entries = outage.announcedAt === undefined ? [] : notice('recovered', outage, customerEmailRecoveredContent({ since: outage.since, until: now, waiting }), now);
+      lastWrite = Number.NEGATIVE_INFINITY;
       if (await store.closeOutage(CUSTOMER_CHANNEL, outage.since, entries, now)) {
         const hurried = await store.hurryChannel(CUSTOMER_CHANNEL, now);
         log.info({ since: new Date(outage.since).toISOString(), announced: outage.announcedAt !== undefined, hurried }, 'customer emails flow again');

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { isRetriable } from '../domain/errors.js';
+import { RefundNotifierError, isRetriable } from '../domain/errors.js';
 import type { EventPayload } from './outbox-entries.js';
 import type { Clock, OutboxEntry, OutboxEntryInput, OutboxKind, RefundStore } from './ports.js';
 import type { Sleep } from './rate-limiter.js';
@@ -111,6 +111,17 @@ const MARK_RETRY_MAX_MS = 5_000;
 
 export function backoffMs(attempts: number, capMs: number): number {
   return Math.min(capMs, 500 * 2 ** Math.max(0, Math.min(attempts - 1, 30)));
+}
+
+/**
+ * A delivery that is no longer ours: its lease passed to another dispatcher before it was sent.
+ * Nothing is marked; the new holder decides.
+ */
+export class LeaseLostError extends RefundNotifierError {
+  constructor(message: string) {
+    super(message, { code: 'LEASE_LOST', retriable: false });
+    this.name = 'LeaseLostError';
+  }
 }
 
 /** Whether a failed send may have reached its receiver anyway (an SMTP connection lost after DATA). */
@@ -274,6 +285,10 @@ export function createOutboxDispatcher(deps: OutboxDispatcherDeps): OutboxDispat
    */
   async function failed(entry: OutboxEntry, err: unknown): Promise<void> {
     held.delete(entry.id);
+    if (err instanceof LeaseLostError) {
+      log.warn({ entry: entry.dedupeKey }, err.message);
+      return;
+    }
     const message = (err as Error).message;
     const now = deps.clock.now();
     const failingSince = entry.failingSince ?? now;

@@ -5,7 +5,7 @@ import { routeNotification, type Delivery, type NotificationSubject, type Routin
 import { digestContent } from '../domain/digest.js';
 import type { EscalationGroup, NotificationContent, OutageItem } from '../domain/notification-content.js';
 import type { Clock, GroupMember, NotificationGroup, OutboxEntry, OutboxEntryInput, RefundStore } from './ports.js';
-import { isInDoubt } from './dispatch-outbox.js';
+import { LeaseLostError, isInDoubt } from './dispatch-outbox.js';
 
 /**
  * Notifications, from a notice (what happened) to people told: routing into deliveries, sending
@@ -266,7 +266,7 @@ export function createNotificationSender(deps: NotifierDeps) {
         // finds it and does not send again. It applies only under our lease; without it, the entry
         // is someone else's now and is not touched.
         if (!(await store.markOutboxSending(entry.id, deps.clock.now(), deps.owner))) {
-          throw new NotSentError('the lease on this delivery passed to another dispatcher before the send', 'LEASE_LOST');
+          throw new LeaseLostError('the lease on this delivery passed to another dispatcher before the send: not sent here');
         }
         await email.send({ to, ...rendered, messageId: render.messageId(entry.dedupeKey) });
         return;
@@ -305,7 +305,7 @@ export function createNotificationSender(deps: NotifierDeps) {
     if (isMessagePayload(entry.payload)) return undefined; // outage notices are retried, then given up
     const { delivery: d, subject, fallbackFrom } = entry.payload as DeliveryPayload;
     if (fallbackFrom) return undefined; // a fallback does not fall back again
-    if (err instanceof NotSentError && err.code === 'LEASE_LOST') return undefined;
+    if (err instanceof LeaseLostError) return undefined;
     const inDoubt = isInDoubt(err);
     // A customer email is retried until CUSTOMER_EMAIL_GIVE_UP_AFTER (a mail server retries a 4xx
     // for days; so do we); an ops message goes to the other channel after NOTIFY_FALLBACK_AFTER,

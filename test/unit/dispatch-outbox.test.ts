@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createCustomerEmailOutage } from '../../src/app/customer-email-outage.js';
-import { createOutboxDispatcher, type DeliverySender, type OutboxDispatcherDeps } from '../../src/app/dispatch-outbox.js';
+import { LeaseLostError, createOutboxDispatcher, type DeliverySender, type OutboxDispatcherDeps } from '../../src/app/dispatch-outbox.js';
 import { CUSTOMER_CHANNEL, InDoubtError, createNotificationSender, type DeliveryPayload, type MessagePayload, type NotifySettings } from '../../src/app/notify.js';
 import type { OutboxEntry, OutboxEntryInput, RefundStore } from '../../src/app/ports.js';
 import { createLogger } from '../../src/adapters/log/logger.js';
@@ -184,6 +184,26 @@ describe('outbox dispatcher', () => {
     expect(sent).toHaveLength(2);
     expect(await byKey(customerDelivery(1).dedupeKey)).toMatchObject({ status: 'dead', lastError: 'SMTP 550 no such user' });
     expect(await byKey(customerDelivery(2).dedupeKey)).toMatchObject({ status: 'dead', lastError: 'the connection was lost after the message was sent' });
+  });
+
+  it('leaves an entry whose lease passed to another dispatcher to its new holder', async () => {
+    await enqueue([customerDelivery(1)]);
+    let taken: OutboxEntry[] = [];
+    const d = dispatcher({
+      leaseMs: 60_000,
+      deliver: async () => {
+        // This pass stalled past its lease, and another instance claimed the entry meanwhile.
+        now += 61_000;
+        taken = await store.claimOutbox({ owner: 'other', now, limit: 10, leaseMs: 60_000 });
+        throw new LeaseLostError('the lease passed to another dispatcher');
+      },
+    });
+    await d.dispatchOnce();
+    expect(taken).toHaveLength(1);
+    const e = await byKey(customerDelivery(1).dedupeKey);
+    expect(e).toMatchObject({ status: 'pending', attempts: 2 });
+    expect(e.lastError).toBeUndefined();
+    expect(d.stats.dead).toBe(0);
   });
 
   it('holds a Retry-After to the delivery ceiling', async () => {
