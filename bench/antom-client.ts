@@ -149,7 +149,7 @@ function cryptoCosts(privateKeyText: string): Array<[string, number]> {
   const answer = Buffer.from(
     JSON.stringify({ refundId: '202600000000000000001', result: { resultCode: 'SUCCESS', resultStatus: 'S', resultMessage: 'success' }, refundStatus: 'PENDING', paymentId: 'pay-1' }),
   );
-  const path = '/v2/payments/inquiryRefund';
+  const path = '/openapi/v2/payments/inquiryRefund';
   const header = signatureHeaderFor({ path, clientId: 'C', time: '1', body: answer, privateKey, keyVersion: '1' });
   const sandboxKey = readPrivateKey(privateKeyText);
   const measure = (fn: () => unknown): number => {

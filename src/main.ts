@@ -88,6 +88,7 @@ export function scheduleSettings(config: AppConfig): ScheduleSettings {
     stalledAfterMs: config.poll.stalledAfterMs,
     giveUpAfterMs: config.poll.giveUpAfterMs,
     notFoundGraceMs: config.poll.notFoundGraceMs,
+    confirmFailureAfterMs: config.poll.confirmFailureAfterMs,
     jitter: SCHEDULE_JITTER,
   };
 }
@@ -179,7 +180,7 @@ export function createService(config: AppConfig, deps: ServiceDeps): Service {
   const onOutbox = () => dispatcher?.wake();
   let poller: PollLoop | undefined;
 
-  const track = createTrackRefunds({ store, clock, firstDelayMs: config.poll.firstDelayMs });
+  const track = createTrackRefunds({ store, clock, firstDelayMs: config.poll.firstDelayMs, antomApi: config.antom.api });
   const ingest = createIngestConsumer({
     kafka,
     producer,
@@ -305,7 +306,9 @@ export function createService(config: AppConfig, deps: ServiceDeps): Service {
         method: 'POST',
         path: config.http.notifyPath,
         handler: createNotifyRoute({
-          antomPublicKey: loadPublicKey(antomSettings.antomPublicKey),
+          antomPublicKey: [antomSettings.antomPublicKey, ...(antomSettings.antomPublicKeyNext ? [antomSettings.antomPublicKeyNext] : [])].map((k) => loadPublicKey(k)),
+          // A notification signed for another client id (another merchant, our sandbox) is refused.
+          clientId: antomSettings.clientId,
           receive: receiveNotification,
           logger: log,
           counters: notifyCounters,

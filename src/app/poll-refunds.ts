@@ -62,10 +62,15 @@ export interface PollLoopDeps {
   onOutbox?: () => void;
 }
 
-/** What to ask Antom about a refund: v2 takes refundId only; v1 prefers refundId (it wins anyway). */
-export function inquiryQuery(refund: TrackedRefund, api: 'v1' | 'v2'): InquiryQuery {
-  if (api === 'v2') return { refundId: refund.refundId ?? refund.id };
+/**
+ * What to ask Antom about a refund, in the flavour it was tracked with (ANTOM_API for refunds
+ * tracked before that was recorded): v2 takes refundId only; v1 prefers refundId (it wins anyway).
+ */
+export function inquiryQuery(refund: TrackedRefund, configured: 'v1' | 'v2'): InquiryQuery {
+  const api = refund.antomApi ?? configured;
+  if (api === 'v2') return { api, refundId: refund.refundId ?? refund.id };
   return {
+    api,
     ...(refund.refundId ? { refundId: refund.refundId } : { refundRequestId: refund.refundRequestId! }),
     ...(refund.merchantAccountId ? { merchantAccountId: refund.merchantAccountId } : {}),
   };

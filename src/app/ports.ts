@@ -206,7 +206,7 @@ export interface RefundStore extends NotificationStateStore {
    * a StoreRefusedDataError when the store refuses the data itself (the batch may then be written
    * record by record to find the one), a StoreUnavailableError for everything else.
    */
-  trackRefunds(refunds: readonly NewRefund[], context: { now: number; firstPollAt: number }): Promise<TrackResult>;
+  trackRefunds(refunds: readonly NewRefund[], context: { now: number; firstPollAt: number; antomApi?: 'v1' | 'v2' }): Promise<TrackResult>;
   getRefund(key: string): Promise<TrackedRefund | undefined>;
   /** By Antom's refundId or the merchant's refundRequestId (the notify receiver's lookup). */
   findRefund(ids: { refundId?: string; refundRequestId?: string }): Promise<TrackedRefund | undefined>;

@@ -36,23 +36,42 @@ const MAX_ATTEMPTS = 3;
  */
 export function createReceiveNotification(deps: ReceiveNotificationDeps) {
   const log = deps.logger.child({ component: 'notify' });
+
+  /**
+   * By refundId first (every notification names it). A refundRequestId alone matches only a
+   * refund we track without a refundId, or with the same one: a notification about another refund
+   * that happens to share a request id must not finalise ours.
+   */
+  async function find(n: RefundNotification) {
+    const byId = await deps.store.findRefund({ refundId: n.refundId });
+    if (byId) return byId;
+    if (n.refundRequestId === undefined) return undefined;
+    const byRequest = await deps.store.findRefund({ refundRequestId: n.refundRequestId });
+    if (byRequest && (byRequest.refundId === undefined || byRequest.refundId === n.refundId)) return byRequest;
+    if (byRequest) {
+      log.error({ refund: byRequest.id, notified: n.refundId }, 'notification names a refundRequestId we track under another refundId; not applied');
+    }
+    return undefined;
+  }
+
   return async (notification: RefundNotification): Promise<NotificationResult> => {
     const classification = deps.classify(notification);
     for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
-      const refund = await deps.store.findRefund({
-        refundId: notification.refundId,
-        refundRequestId: notification.refundRequestId,
-      });
+      const refund = await find(notification);
       if (!refund) {
         log.warn({ refundId: notification.refundId }, 'notification for a refund that is not tracked; not acknowledged');
         return { status: 'unknown-refund' };
       }
       const now = deps.clock.now();
       const decision = decideAfterNotification(refund, classification, { now, schedule: deps.schedule, random: deps.random });
-      if (decision.events.length === 0) {
-        await deps.store.appendTimeline(refund.id, decision.timeline, now);
-        if (decision.conflict) log.error({ refund: refund.id, conflict: decision.conflict }, 'notification contradicts the known outcome');
-        return { status: decision.conflict ? 'conflict' : 'already-final' };
+      // Antom resends a notification until it is acknowledged: a repeat writes nothing at all.
+      if (decision.repeat) return { status: 'already-final' };
+      if (decision.conflict) {
+        log.error({ refund: refund.id, conflict: decision.conflict }, 'notification not applied: it contradicts what we know; escalated');
+        // Recorded once per refund, however often it is sent: the alert's outbox entry is kept
+        // single by its scope, the timeline entry by looking.
+        const seen = (await deps.store.timeline(refund.id)).some((e) => decision.timeline.some((t) => t.kind === e.kind && t.message === e.message));
+        if (seen) return { status: 'conflict' };
       }
       const outbox = decisionOutbox(decision, deps.topics, now, deps.routeNotice);
       const applied = await deps.store.applyDecision({
@@ -64,7 +83,8 @@ export function createReceiveNotification(deps: ReceiveNotificationDeps) {
         now,
       });
       if (applied) {
-        deps.onOutbox?.();
+        if (outbox.length > 0) deps.onOutbox?.();
+        if (decision.conflict) return { status: 'conflict' };
         log.info({ refund: refund.id, outcome: decision.outcome }, 'outcome from Antom notification');
         return { status: 'applied' };
       }

@@ -10,9 +10,14 @@ export interface TrackRefunds {
  * The ingest use case: make validated refunds durable and due for their first inquiry. It does
  * no Antom I/O; the poll loop picks them up from the store when they are due.
  */
-export function createTrackRefunds(deps: { store: RefundStore; clock: Clock; firstDelayMs: number }): TrackRefunds {
+export function createTrackRefunds(deps: { store: RefundStore; clock: Clock; firstDelayMs: number; antomApi?: 'v1' | 'v2' }): TrackRefunds {
   return async (refunds) => {
     const now = deps.clock.now();
-    return deps.store.trackRefunds(refunds, { now, firstPollAt: firstPollAt(now, deps.firstDelayMs) });
+    return deps.store.trackRefunds(refunds, {
+      now,
+      firstPollAt: firstPollAt(now, deps.firstDelayMs),
+      // The flavour the records were validated for: the refund is asked that way all its life.
+      ...(deps.antomApi ? { antomApi: deps.antomApi } : {}),
+    });
   };
 }

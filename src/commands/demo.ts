@@ -90,9 +90,11 @@ export async function demoCommand(args: string[], io: CommandIo): Promise<number
         DATABASE_URL: `sqlite:${join(outDir, 'refund-notifier.db')}`,
         HTTP_HOST: '127.0.0.1',
         HTTP_PORT: io.env.HTTP_PORT ?? '0',
-        // Compressed for a demo: first inquiry after 1 s, backoff capped at 5 s, stalled after 15 s.
+        // Compressed for a demo: first inquiry after 1 s, backoff capped at 5 s, stalled after 15 s,
+        // a failure result confirmed 1 s after it was first seen.
         POLL_FIRST_DELAY: '1s',
         POLL_MAX_INTERVAL: '5s',
+        POLL_CONFIRM_FAILURE_AFTER: '1s',
         POLL_STALLED_AFTER: '15s',
         POLL_GIVE_UP_AFTER: '1h',
         SLACK_BOT_TOKEN: 'xoxb-demo',

@@ -18,6 +18,8 @@ export function antomClientSettings(config: AppConfig): AntomClientSettings {
     clientId: clientId!,
     privateKey: privateKey!,
     antomPublicKey: publicKey!,
+    ...(config.antom.publicKeyNext ? { antomPublicKeyNext: config.antom.publicKeyNext } : {}),
+    responseMaxAgeMs: config.antom.responseMaxAgeMs,
     keyVersion: config.antom.keyVersion,
     timeoutMs: config.antom.timeoutMs,
     connections: config.antom.concurrency,

@@ -1,3 +1,4 @@
+import { createPrivateKey, createPublicKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
@@ -30,6 +31,8 @@ export interface AppConfig {
     clientId?: string;
     privateKey?: string;
     publicKey?: string;
+    publicKeyNext?: string;
+    responseMaxAgeMs: number;
     keyVersion: string;
     timeoutMs: number;
     rateLimit: number;
@@ -41,6 +44,7 @@ export interface AppConfig {
     stalledAfterMs: number;
     giveUpAfterMs: number;
     notFoundGraceMs: number;
+    confirmFailureAfterMs: number;
     slowDownMs: number;
   };
   readonly outboxRetentionMs: number;
@@ -76,6 +80,8 @@ export interface LoadOptions {
 }
 
 const DEFAULT_CONFIG_DIR = './config';
+// The classic AMS gateway (Singapore) that the official SDKs name first; v2 has no default host.
+const DEFAULT_V1_BASE_URL = 'https://open-sea-global.alipay.com';
 
 /**
  * Loads config/default.yaml, overlays the environment (and `*_FILE` secrets), validates every
@@ -164,12 +170,14 @@ export function loadConfig(options: LoadOptions = {}): AppConfig {
     ingest: { batchSize: v.INGEST_BATCH_SIZE },
     database: { ...database, sqliteSynchronous: v.SQLITE_SYNCHRONOUS },
     antom: {
-      baseUrl: v.ANTOM_BASE_URL,
+      baseUrl: v.ANTOM_BASE_URL ?? DEFAULT_V1_BASE_URL,
       api: v.ANTOM_API,
       inquiryPath: v.ANTOM_INQUIRY_PATH,
       clientId: v.ANTOM_CLIENT_ID,
       privateKey: v.ANTOM_PRIVATE_KEY,
       publicKey: v.ANTOM_PUBLIC_KEY,
+      publicKeyNext: v.ANTOM_PUBLIC_KEY_NEXT,
+      responseMaxAgeMs: v.ANTOM_RESPONSE_MAX_AGE,
       keyVersion: v.ANTOM_KEY_VERSION,
       timeoutMs: v.ANTOM_TIMEOUT,
       rateLimit: v.ANTOM_RATE_LIMIT,
@@ -181,6 +189,7 @@ export function loadConfig(options: LoadOptions = {}): AppConfig {
       stalledAfterMs: v.POLL_STALLED_AFTER,
       giveUpAfterMs: v.POLL_GIVE_UP_AFTER,
       notFoundGraceMs: v.POLL_NOT_FOUND_GRACE,
+      confirmFailureAfterMs: v.POLL_CONFIRM_FAILURE_AFTER,
       slowDownMs: v.ANTOM_SLOWDOWN,
     },
     outboxRetentionMs: v.OUTBOX_RETENTION,
@@ -230,6 +239,10 @@ function crossCheck(v: SettingValues, options: LoadOptions, problems: string[]):
   if (topics.every((t) => t !== undefined) && new Set(topics).size !== topics.length) {
     problems.push('TOPIC_*: the input, output and dead-letter topics must all be different');
   }
+  checkAntomEndpoint(v, problems);
+  if (options.requireAntomCredentials && v.ANTOM_API === 'v2' && v.ANTOM_BASE_URL === undefined) {
+    problems.push('ANTOM_BASE_URL is required to poll with ANTOM_API v2: Antom gives each merchant its omnichannel host (the path /openapi/v2/payments/inquiryRefund is added)');
+  }
   if (options.requireAntomCredentials) {
     for (const name of ['ANTOM_CLIENT_ID', 'ANTOM_PRIVATE_KEY', 'ANTOM_PUBLIC_KEY'] as const) {
       if (!v[name]) problems.push(`${name} is required to poll Antom (set it, or ${name}_FILE where available)`);
@@ -273,4 +286,49 @@ function readDefaults(path: string, problems: string[]): Partial<Record<SettingN
     out[key as SettingName] = String(value);
   }
   return out;
+}
+
+/**
+ * Where answers come from and which keys verify them (docs/antom.md, "Endpoint and keys"): v2
+ * has no default host; plain http only to a loopback host or with a SANDBOX_ client id, since a
+ * signature proves who wrote an answer but TLS is what keeps it private and unaltered in flight;
+ * and Antom's public key must not be the public half of our own key (a swap that would let
+ * anything we sign pass as Antom's answer).
+ */
+function checkAntomEndpoint(v: SettingValues, problems: string[]): void {
+  if (v.ANTOM_BASE_URL !== undefined) {
+    const url = new URL(v.ANTOM_BASE_URL);
+    const loopback = /^(localhost|127(\.\d{1,3}){3}|\[::1\])$/i.test(url.hostname);
+    const sandbox = v.ANTOM_CLIENT_ID?.startsWith('SANDBOX_') ?? false;
+    if (url.protocol === 'http:' && !loopback && !sandbox) {
+      problems.push(`ANTOM_BASE_URL must use https: (plain http is allowed only to a loopback host or with a SANDBOX_ client id), got ${url.origin}`);
+    }
+  }
+  if (v.ANTOM_PRIVATE_KEY) {
+    const ours = publicHalf(v.ANTOM_PRIVATE_KEY);
+    for (const name of ['ANTOM_PUBLIC_KEY', 'ANTOM_PUBLIC_KEY_NEXT'] as const) {
+      const key = v[name];
+      if (key && ours !== undefined && spkiOf(key) === ours) {
+        problems.push(`${name} is the public half of ANTOM_PRIVATE_KEY: it must be Antom's public key (Dashboard > Developer > Keys), not ours`);
+      }
+    }
+  }
+}
+
+function publicHalf(privateKey: string): string | undefined {
+  try {
+    const key = privateKey.includes('-----BEGIN') ? createPrivateKey(privateKey) : createPrivateKey({ key: Buffer.from(privateKey, 'base64'), format: 'der', type: 'pkcs8' });
+    return createPublicKey(key).export({ format: 'der', type: 'spki' }).toString('base64');
+  } catch {
+    return undefined;
+  }
+}
+
+function spkiOf(publicKey: string): string | undefined {
+  try {
+    const key = publicKey.includes('-----BEGIN') ? createPublicKey(publicKey) : createPublicKey({ key: Buffer.from(publicKey, 'base64'), format: 'der', type: 'spki' });
+    return key.export({ format: 'der', type: 'spki' }).toString('base64');
+  } catch {
+    return undefined;
+  }
 }

@@ -253,7 +253,10 @@ export const SETTINGS = {
     required(asEnum(['full', 'normal'] as const), 'full or normal'),
     'SQLite durability: full survives power loss, normal survives a process crash',
   ),
-  ANTOM_BASE_URL: setting(required(asHttpUrl, 'an http(s) URL'), 'Antom gateway, or the sandbox simulator'),
+  ANTOM_BASE_URL: setting(
+    optional(asHttpUrl),
+    "Antom gateway (required with ANTOM_API=v2: Antom gives each merchant its host; v1 defaults to https://open-sea-global.alipay.com), or the sandbox; https unless the host is loopback or the client id a SANDBOX_ one",
+  ),
   ANTOM_API: setting(required(asEnum(['v1', 'v2'] as const), 'v1 or v2'), 'inquiryRefund flavour'),
   ANTOM_INQUIRY_PATH: setting(optional(asHttpPath), 'override of the inquiry path'),
   ANTOM_CLIENT_ID: setting(optional(asText), 'Antom client id; required to poll'),
@@ -264,6 +267,15 @@ export const SETTINGS = {
   ANTOM_PUBLIC_KEY: setting(optional(asKey('public')), "Antom's public key: base64 SPKI DER, or PEM", {
     fileVariant: true,
   }),
+  ANTOM_PUBLIC_KEY_NEXT: setting(
+    optional(asKey('public')),
+    "Antom's next public key during a key rotation: answers and notifications verify with either key",
+    { fileVariant: true },
+  ),
+  ANTOM_RESPONSE_MAX_AGE: setting(
+    required(asDuration(1000), 'a duration'),
+    "a signed answer whose response-time is further than this from our clock is refused like a forged one (a replay)",
+  ),
   ANTOM_KEY_VERSION: setting(required(asText, 'a key version'), 'keyVersion in the Signature header'),
   ANTOM_TIMEOUT: setting(required(asDuration(100), 'a duration'), 'per request'),
   ANTOM_RATE_LIMIT: setting(required(asInt(1, 100_000), 'requests per second'), 'inquiry requests per second, at most'),
@@ -274,7 +286,11 @@ export const SETTINGS = {
   POLL_GIVE_UP_AFTER: setting(required(asDuration(1000), 'a duration'), 'polling stops; the refund stays visible as stalled'),
   POLL_NOT_FOUND_GRACE: setting(
     required(asDuration(0), 'a duration'),
-    'an unknown refund (not found at Antom) is retried this long before it counts as failed',
+    'an unknown refund (not found at Antom) is retried this long before it is stalled and escalated as an integration fault',
+  ),
+  POLL_CONFIRM_FAILURE_AFTER: setting(
+    required(asDuration(0), 'a duration'),
+    'a failure read from a signed F result (which names no refund) is confirmed by asking again this long after',
   ),
   ANTOM_SLOWDOWN: setting(
     required(asDuration(1000), 'a duration'),

@@ -18,6 +18,9 @@ export type Classification =
       readonly refundRequestId?: string;
       readonly paymentId?: string;
       readonly refundAmount?: AntomAmount;
+      readonly grossSettlementAmount?: AntomAmount;
+      readonly settlementQuote?: Readonly<Record<string, unknown>>;
+      readonly arn?: string;
     }
   | {
       readonly kind: 'failed';
@@ -29,6 +32,13 @@ export type Classification =
       readonly escalate: boolean;
       readonly playbook?: string;
       readonly refundStatus?: string;
+      /**
+       * Set for a failure read from an F *result* (e.g. RISK_REJECT): such an answer names no
+       * refund, so one captured answer could fail any refund. The decision asks again and
+       * finalises only when a later signed answer says the same. `respondedAt` is the signed
+       * response-time of this answer.
+       */
+      readonly unconfirmed?: { readonly respondedAt: number };
     }
   | { readonly kind: 'pending'; readonly refundStatus: string }
   | {
@@ -74,7 +84,27 @@ export const REJECTED_ANSWER_CODES = {
   'incomplete-signature-headers': 'RESPONSE_SIGNATURE_MISSING',
   'bad-signature': 'RESPONSE_SIGNATURE_INVALID',
   'mismatched-refund': 'RESPONSE_REFUND_MISMATCH',
+  'unbound-answer': 'RESPONSE_REFUND_MISMATCH',
+  'wrong-client': 'RESPONSE_CLIENT_MISMATCH',
+  'stale-answer': 'RESPONSE_TOO_OLD',
 } as const;
+
+const REJECTED_ANSWER_PLAYBOOKS: Record<keyof typeof REJECTED_ANSWER_CODES, string> = {
+  'missing-signature':
+    'Check that ANTOM_PUBLIC_KEY is the Antom public key of this client id (Dashboard > Developer > Keys); if it is, something between us and Antom alters answers.',
+  'incomplete-signature-headers':
+    'Check that ANTOM_PUBLIC_KEY is the Antom public key of this client id (Dashboard > Developer > Keys); if it is, something between us and Antom alters answers.',
+  'bad-signature':
+    'Check that ANTOM_PUBLIC_KEY is the Antom public key of this client id (Dashboard > Developer > Keys); during a key rotation set the new one as ANTOM_PUBLIC_KEY_NEXT. If the keys are right, something between us and Antom alters answers.',
+  'mismatched-refund':
+    'Antom answered about another refund than the one asked: something between us and Antom mixes answers up (a caching proxy?). Check ANTOM_BASE_URL and what sits in front of it.',
+  'unbound-answer':
+    'Antom answered success without naming the refund asked about: something between us and Antom alters answers, or ANTOM_API names the wrong flavour. Check ANTOM_API and ANTOM_BASE_URL.',
+  'wrong-client':
+    'The answer is signed for another client id than ANTOM_CLIENT_ID: check ANTOM_CLIENT_ID and ANTOM_BASE_URL (sandbox against production, or another merchant\'s gateway), and what sits in front of Antom.',
+  'stale-answer':
+    'The answer was signed too long ago (or ahead of our clock): check this host\'s clock (NTP); if it is right, answers are being replayed between us and Antom. ANTOM_RESPONSE_MAX_AGE sets the window.',
+};
 
 // Both flavours' spellings are accepted whichever API is configured: a FAIL from a v2 endpoint
 // still means failed, and rejecting it would only hold a final refund back.
@@ -101,8 +131,7 @@ export function classifyInquiry(outcome: InquiryOutcome, table: ResultCodeTable)
         kind: 'integration-fault',
         reasonCode: REJECTED_ANSWER_CODES[outcome.reason],
         message: outcome.message,
-        playbook:
-          'Check that ANTOM_PUBLIC_KEY is the Antom public key of this client id (Dashboard > Developer > Keys); if it is, something between us and Antom alters answers.',
+        playbook: REJECTED_ANSWER_PLAYBOOKS[outcome.reason],
       };
 
     case 'unsigned-answer': {
@@ -141,7 +170,7 @@ function classifyVerifiedAnswer(
   }
   switch (rule.outcome) {
     case 'failed':
-      return failed(code, resultCode, resultMessage, rule);
+      return { ...failed(code, resultCode, resultMessage, rule), unconfirmed: { respondedAt: answer.respondedAt } };
     case 'integration-fault':
       return integrationFault(code, resultCode, resultMessage, rule, 'inquiry refused');
     case 'not-found':
@@ -173,6 +202,9 @@ function classifyRefundStatus(
       ...optional('refundRequestId', answer.refundRequestId),
       ...optional('paymentId', answer.paymentId),
       ...optional('refundAmount', answer.refundAmount),
+      ...optional('grossSettlementAmount', answer.grossSettlementAmount),
+      ...optional('settlementQuote', answer.settlementQuote),
+      ...optional('arn', answer.arn),
     };
   }
   if (status !== undefined && FAILED_STATUSES.has(status)) {
@@ -208,9 +240,12 @@ export function classifyRefundNotification(notification: RefundNotification, tab
       resultCode,
       resultMessage,
       refundId: notification.refundId,
-      refundRequestId: notification.refundRequestId,
+      ...optional('refundRequestId', notification.refundRequestId),
       refundAmount: notification.refundAmount,
       ...optional('refundTime', notification.refundTime),
+      ...optional('grossSettlementAmount', notification.grossSettlementAmount),
+      ...optional('settlementQuote', notification.settlementQuote),
+      ...optional('arn', notification.arn),
     };
   }
   const { code } = resolveResultCode(table, resultCode);

@@ -8,7 +8,8 @@ import {
   type RefundFailedEvent,
   type RefundStalledEvent,
 } from './outcome-event.js';
-import type { TimelineKind, TrackedRefund, TrackingStatus } from './refund.js';
+import { formatMinorUnits } from './money.js';
+import type { AntomConfirmed, Money, TimelineKind, TrackedRefund, TrackingStatus } from './refund.js';
 import type { NotificationSubject } from './routing.js';
 import {
   giveUpAt,
@@ -59,6 +60,8 @@ export interface RefundPatch {
   stalledAt?: number;
   givenUpAt?: number;
   finalizedAt?: number;
+  unconfirmedFailure?: { code: string; respondedAt: number } | null;
+  antomConfirmed?: AntomConfirmed;
 }
 
 export interface DecisionTimelineEntry {
@@ -83,6 +86,15 @@ export interface DecisionContext {
   readonly schedule: ScheduleSettings;
   readonly random: Random;
 }
+
+/**
+ * A failure read from an F result is asked about again this long after it was first seen, and is
+ * confirmed only by an answer signed at least CONFIRM_MIN_GAP_MS after the first: a captured
+ * answer replayed twice carries the same response-time. The default delay costs one extra inquiry
+ * per failed refund and a few seconds before the failure is reported.
+ */
+export const DEFAULT_CONFIRM_FAILURE_AFTER_MS = 5_000;
+export const CONFIRM_MIN_GAP_MS = 1;
 
 const HOUR_MS = 3_600_000;
 
@@ -134,6 +146,7 @@ export function outcomeEvent(after: TrackedRefund, now: number): RefundCompleted
         ...baseEventData(after),
         status: 'SUCCESS',
         ...(after.refundTime ? { refundTime: after.refundTime } : {}),
+        ...confirmedEventFields(after.antomConfirmed),
         detectedBy: after.detectedBy ?? 'poll',
         finalizedAt: iso(after.finalizedAt ?? now),
       },
@@ -148,6 +161,19 @@ export function outcomeEvent(after: TrackedRefund, now: number): RefundCompleted
       detectedBy: after.detectedBy ?? 'poll',
       finalizedAt: iso(after.finalizedAt ?? now),
     },
+  };
+}
+
+/** What Antom confirmed, as the completed event's optional fields. */
+function confirmedEventFields(c: AntomConfirmed | undefined) {
+  if (!c) return {};
+  return {
+    ...(c.refundAmount && /^\d+$/.test(c.refundAmount.value) && /^[A-Z]{3}$/.test(c.refundAmount.currency) ? { confirmedRefundAmount: { currency: c.refundAmount.currency, value: c.refundAmount.value } } : {}),
+    ...(c.grossSettlementAmount && /^\d+$/.test(c.grossSettlementAmount.value) && /^[A-Z]{3}$/.test(c.grossSettlementAmount.currency)
+      ? { grossSettlementAmount: { currency: c.grossSettlementAmount.currency, value: c.grossSettlementAmount.value } }
+      : {}),
+    ...(c.settlementQuote ? { settlementQuote: { ...c.settlementQuote } } : {}),
+    ...(c.arn ? { arn: c.arn } : {}),
   };
 }
 
@@ -203,8 +229,9 @@ function finalize(
   by: 'poll' | 'notify',
   now: number,
 ): Decision {
-  const common: RefundPatch = { ...patch, detectedBy: by, finalizedAt: now, nextPollAt: null, consecutiveErrors: 0 };
+  const common: RefundPatch = { ...patch, detectedBy: by, finalizedAt: now, nextPollAt: null, consecutiveErrors: 0, unconfirmedFailure: null };
   if (c.kind === 'completed') {
+    const confirmed = confirmedOf(c);
     Object.assign(common, {
       status: 'completed' as const,
       lastRefundStatus: c.refundStatus,
@@ -213,6 +240,7 @@ function finalize(
       resultMessage: c.resultMessage,
       ...(c.refundTime ? { refundTime: c.refundTime } : {}),
       ...(c.refundId && !refund.refundId ? { refundId: c.refundId } : {}),
+      ...(confirmed ? { antomConfirmed: confirmed } : {}),
     });
   } else {
     Object.assign(common, {
@@ -227,10 +255,27 @@ function finalize(
   const after = apply(refund, common);
   const event = outcomeEvent(after, now);
   const playbook = c.kind === 'failed' ? c.playbook : undefined;
+  const notices = [notice(after, event.type, now, playbook ? { playbook } : {})];
+  const timeline: DecisionTimelineEntry[] = [];
+  const differs = amountDiffers(refund.refundAmount, after.antomConfirmed?.refundAmount);
+  if (differs) {
+    // The refund went through, for another amount than was initiated: the outcome stands (it is
+    // what Antom did), and operations hear of the difference.
+    timeline.push({ kind: 'alert', message: `Antom refunded ${differs.antom}, the refund was initiated for ${differs.initiated}` });
+    notices.push(
+      notice(after, 'integration.fault', now, {
+        reasonCode: 'REFUND_AMOUNT_DIFFERS',
+        resultMessage: `Antom refunded ${differs.antom}; the refund-initiated record said ${differs.initiated}`,
+        playbook: `Antom refunded ${differs.antom} where ${differs.initiated} was initiated: check the refund in the Antom Dashboard and the order it belongs to; the customer may have been refunded too much or too little.`,
+        scope: `amount-differs:${refund.id}`,
+      }),
+    );
+  }
   return {
     patch: common,
     outcome: after.status === 'completed' ? 'completed' : 'failed',
     timeline: [
+      ...timeline,
       {
         kind: 'status',
         message:
@@ -242,8 +287,28 @@ function finalize(
       { kind: 'event', message: `${event.type} queued`, detail: { eventId: event.id } },
     ],
     events: [event],
-    notices: [notice(after, event.type, now, playbook ? { playbook } : {})],
+    notices,
   };
+}
+
+/** What Antom confirmed beyond the status, from a completed classification; undefined if nothing. */
+function confirmedOf(c: Extract<Classification, { kind: 'completed' }>): AntomConfirmed | undefined {
+  const confirmed: AntomConfirmed = {
+    ...(c.refundAmount ? { refundAmount: { currency: c.refundAmount.currency, value: c.refundAmount.value } } : {}),
+    ...(c.grossSettlementAmount ? { grossSettlementAmount: { currency: c.grossSettlementAmount.currency, value: c.grossSettlementAmount.value } } : {}),
+    ...(c.settlementQuote ? { settlementQuote: c.settlementQuote } : {}),
+    ...(c.arn ? { arn: c.arn } : {}),
+  };
+  return Object.keys(confirmed).length > 0 ? confirmed : undefined;
+}
+
+/** The two amounts, formatted, when both are known and differ (currency or minor units). */
+export function amountDiffers(initiated: Money | undefined, antom: Money | undefined): { initiated: string; antom: string } | undefined {
+  if (!initiated || !antom) return undefined;
+  const same =
+    initiated.currency.trim().toUpperCase() === antom.currency.trim().toUpperCase() &&
+    initiated.value.trim().replace(/^0+(?=\d)/, '') === antom.value.trim().replace(/^0+(?=\d)/, '');
+  return same ? undefined : { initiated: formatMinorUnits(initiated, 'en'), antom: formatMinorUnits(antom, 'en') };
 }
 
 /** Stall and give-up points, checked after every inquiry of a refund that is not final. */
@@ -272,28 +337,51 @@ export function decideAfterInquiry(refund: TrackedRefund, c: Classification, ctx
   const now = ctx.now;
   const s = ctx.schedule;
   if (isFinal(refund.status)) {
-    // Claimed by mistake or raced with a notification: a final refund is never changed.
+    // Claimed by mistake or raced with a notification: a final refund is never changed. An answer
+    // that contradicts its outcome is reported, once per refund.
+    const says = c.kind === 'completed' || (c.kind === 'failed' && !c.unconfirmed) ? c.kind : undefined;
+    if (says !== undefined && says !== refund.status) {
+      return { patch: { nextPollAt: null }, ...contradiction(refund, `an inquiry answered ${says === 'completed' ? 'SUCCESS' : `FAIL (${c.kind === 'failed' ? c.reasonCode : ''})`}`, now) };
+    }
     return { patch: { nextPollAt: null }, timeline: [], events: [], notices: [] };
   }
   const inquiries = refund.inquiries + 1;
   const base: RefundPatch = { inquiries };
-  if (c.kind === 'completed' || c.kind === 'failed') return finalize(refund, c, base, 'poll', now);
+  if (c.kind === 'completed') return finalize(refund, c, base, 'poll', now);
+  if (c.kind === 'failed') {
+    if (!c.unconfirmed) return finalize(refund, c, base, 'poll', now);
+    const first = refund.unconfirmedFailure;
+    if (first && first.code === c.reasonCode && c.unconfirmed.respondedAt - first.respondedAt >= CONFIRM_MIN_GAP_MS) {
+      const decision = finalize(refund, c, base, 'poll', now);
+      return {
+        ...decision,
+        timeline: [{ kind: 'inquiry', message: `Antom answered F ${c.resultCode} again (signed ${iso(c.unconfirmed.respondedAt)}): failure confirmed` }, ...decision.timeline],
+      };
+    }
+    // An F result names no refund: ask again before anyone is told the refund failed.
+    const delay = s.confirmFailureAfterMs ?? DEFAULT_CONFIRM_FAILURE_AFTER_MS;
+    const next = apply(refund, { ...base, unconfirmedFailure: { code: c.reasonCode, respondedAt: c.unconfirmed.respondedAt } });
+    return {
+      patch: {
+        ...base,
+        unconfirmedFailure: { code: c.reasonCode, respondedAt: c.unconfirmed.respondedAt },
+        consecutiveErrors: 0,
+        nextPollAt: nextPollTime(now, delay, next, s),
+      },
+      timeline: [
+        {
+          kind: 'inquiry',
+          message: `Antom answered F ${c.resultCode} (${c.resultMessage}); a failure result names no refund, so it is asked again to confirm`,
+          detail: { inquiry: inquiries, respondedAt: iso(c.unconfirmed.respondedAt) },
+        },
+      ],
+      events: [],
+      notices: [],
+    };
+  }
 
   if (c.kind === 'not-found' && now - refund.recordedAt >= s.notFoundGraceMs) {
-    return finalize(
-      refund,
-      {
-        kind: 'failed',
-        reasonCode: c.reasonCode,
-        resultCode: c.resultCode,
-        resultMessage: c.resultMessage,
-        escalate: true,
-        ...(c.playbook ? { playbook: c.playbook } : {}),
-      },
-      base,
-      'poll',
-      now,
-    );
+    return notFoundPastGrace(refund, c, base, ctx);
   }
 
   const out: Omit<Decision, 'patch'> & { patch: RefundPatch } = { patch: base, timeline: [], events: [], notices: [] };
@@ -302,6 +390,9 @@ export function decideAfterInquiry(refund: TrackedRefund, c: Classification, ctx
   switch (c.kind) {
     case 'pending':
       Object.assign(patch, { lastRefundStatus: c.refundStatus, consecutiveErrors: 0, reasonCode: null });
+      // A signed answer naming the refund says it is still going: an earlier F result (which
+      // names no refund) was not about it.
+      if (refund.unconfirmedFailure) patch.unconfirmedFailure = null;
       interval = pendingInterval(inquiries, s, ctx.random);
       out.timeline.push({ kind: 'inquiry', message: `still ${c.refundStatus}`, detail: { inquiry: inquiries } });
       break;
@@ -369,15 +460,86 @@ export function decideAfterInquiry(refund: TrackedRefund, c: Classification, ctx
 }
 
 /**
+ * Antom still does not know the refund after POLL_NOT_FOUND_GRACE. That is never an outcome: a
+ * wrong ANTOM_CLIENT_ID or environment looks exactly like this for every refund, and a later
+ * SUCCESS notification must still be able to complete it. The refund is stalled (operations are
+ * told, as for any stall) and an integration fault is raised once an hour; polling goes on at
+ * the ceiling.
+ */
+function notFoundPastGrace(
+  refund: TrackedRefund,
+  c: Extract<Classification, { kind: 'not-found' }>,
+  base: RefundPatch,
+  ctx: DecisionContext,
+): Decision {
+  const { now, schedule: s } = ctx;
+  const patch: RefundPatch = { ...base, consecutiveErrors: refund.consecutiveErrors + 1, reasonCode: c.reasonCode, unconfirmedFailure: null };
+  const out: Omit<Decision, 'patch'> & { patch: RefundPatch } = { patch, timeline: [], events: [], notices: [] };
+  let current = apply(refund, patch);
+  if (current.stalledAt === undefined) {
+    Object.assign(patch, { status: 'stalled' as const, stalledAt: now, escalated: true });
+    current = apply(refund, patch);
+    out.events.push(stalledEvent(current, now, 1));
+    out.notices.push(notice(current, 'refund.stalled', now, { stage: 1 }));
+  }
+  out.timeline.push({
+    kind: 'alert',
+    message: `still not found at Antom (${c.resultCode}) ${Math.round((now - refund.recordedAt) / 60_000)} min after it was tracked: stalled and escalated, never failed; polling goes on`,
+  });
+  out.notices.push(
+    notice(current, 'integration.fault', now, {
+      reasonCode: c.reasonCode,
+      resultCode: c.resultCode,
+      resultMessage: c.resultMessage,
+      playbook:
+        c.playbook ??
+        'Antom does not know refunds we track: check ANTOM_CLIENT_ID, ANTOM_BASE_URL and ANTOM_API (sandbox against production?), and that the refund ids in the refund-initiated records are Antom\'s.',
+      scope: `integration-fault:${c.reasonCode}:${Math.floor(now / HOUR_MS)}`,
+    }),
+  );
+  deadlines(refund, patch, ctx, out);
+  if (patch.givenUpAt === undefined) patch.nextPollAt = nextPollTime(now, slowInterval(s, ctx.random), apply(refund, patch), s);
+  return out;
+}
+
+/**
+ * What Antom says contradicts the outcome already recorded (a notification or an answer saying
+ * SUCCESS for a refund reported failed, or the reverse): the recorded outcome stands (never two
+ * outcomes), and operations are told once per refund, with both facts: one of them is wrong, and
+ * if the refund was done again elsewhere the customer may have been refunded twice.
+ */
+function contradiction(refund: TrackedRefund, says: string, now: number): Omit<Decision, 'patch'> & { conflict: string } {
+  const known = refund.status === 'completed' ? 'completed' : `failed (${refund.reasonCode ?? 'REFUND_FAILED'})`;
+  const conflict = `${says}, but the refund was already reported ${known}`;
+  return {
+    timeline: [{ kind: 'alert', message: `${conflict}: kept ${refund.status}, escalated` }],
+    events: [],
+    notices: [
+      notice(refund, 'integration.fault', now, {
+        reasonCode: 'OUTCOME_CONTRADICTED',
+        resultMessage: conflict,
+        playbook: `Antom now says something else than the outcome already published for this refund (${conflict}). Check the refund in the Antom Dashboard. Possible double refund: if it was failed and refunded again another way but Antom completed it, the customer was refunded twice; if it was completed but Antom failed it, the customer was not refunded.`,
+        scope: `outcome-contradicted:${refund.id}`,
+      }),
+    ],
+    conflict,
+  };
+}
+
+/**
  * After an Antom notifyRefund (already verified and classified as completed or failed): finalize,
- * unless the refund is final already — then nothing changes, and a notification that contradicts
- * the known outcome is reported rather than obeyed (never two different outcomes).
+ * unless
+ *  - the refund is final already: a repeat changes nothing and writes nothing (Antom resends until
+ *    acknowledged); a notification that contradicts the known outcome is reported, never obeyed
+ *    (never two outcomes);
+ *  - the notified amount or currency differs from the tracked one: nothing is finalised, both are
+ *    recorded and operations are told; the inquiries go on and decide.
  */
 export function decideAfterNotification(
   refund: TrackedRefund,
   c: Classification,
   ctx: DecisionContext,
-): Decision & { conflict?: string } {
+): Decision & { conflict?: string; repeat?: boolean } {
   if (c.kind !== 'completed' && c.kind !== 'failed') {
     return {
       patch: {},
@@ -386,25 +548,31 @@ export function decideAfterNotification(
       notices: [],
     };
   }
+  const says = c.kind === 'completed' ? 'SUCCESS' : `FAIL (${c.reasonCode})`;
   if (isFinal(refund.status)) {
-    const same = (c.kind === 'completed') === (refund.status === 'completed');
+    if ((c.kind === 'completed') === (refund.status === 'completed')) return { patch: {}, timeline: [], events: [], notices: [], repeat: true };
+    return { patch: {}, ...contradiction(refund, `Antom notified ${says}`, ctx.now) };
+  }
+  const differs = c.kind === 'completed' ? amountDiffers(refund.refundAmount, c.refundAmount) : undefined;
+  if (differs) {
+    const conflict = `Antom notified ${says} for ${differs.antom}, but the refund was initiated for ${differs.initiated}`;
     return {
       patch: {},
-      timeline: [
-        {
-          kind: 'notify',
-          message: same
-            ? `notification repeats the known outcome (${refund.status})`
-            : `notification says ${c.kind} but the refund is already ${refund.status}: kept ${refund.status}`,
-        },
-      ],
+      conflict,
+      timeline: [{ kind: 'alert', message: `${conflict}: not finalised from the notification, escalated; the inquiries decide` }],
       events: [],
-      notices: [],
-      ...(same ? {} : { conflict: `notification says ${c.kind}, refund already ${refund.status}` }),
+      notices: [
+        notice(refund, 'integration.fault', ctx.now, {
+          reasonCode: 'NOTIFIED_AMOUNT_DIFFERS',
+          resultMessage: conflict,
+          playbook: `The notification names another amount than the refund we track (${conflict}). Check the refund in the Antom Dashboard: a refund for a different amount may have been made, or the notification belongs to another refund.`,
+          scope: `notified-amount-differs:${refund.id}`,
+        }),
+      ],
     };
   }
   const decision = finalize(refund, c, {}, 'notify', ctx.now);
-  return { ...decision, timeline: [{ kind: 'notify', message: `Antom notified ${c.kind === 'completed' ? 'SUCCESS' : 'FAIL'}` }, ...decision.timeline] };
+  return { ...decision, timeline: [{ kind: 'notify', message: `Antom notified ${says}` }, ...decision.timeline] };
 }
 
 /**

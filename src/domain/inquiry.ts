@@ -43,6 +43,13 @@ export interface VerifiedInquiryAnswer {
   readonly refundAmount?: AntomAmount;
   /** ISO 8601, only when refundStatus is SUCCESS. */
   readonly refundTime?: string;
+  /** v1: what Antom settles, when the FX rate was locked at payment time (docs/antom.md). */
+  readonly grossSettlementAmount?: AntomAmount;
+  readonly settlementQuote?: Readonly<Record<string, unknown>>;
+  /** The acquirer reference number, when the payment method has one. */
+  readonly arn?: string;
+  /** Epoch ms of the signed `response-time` header: when Antom says it answered. */
+  readonly respondedAt: number;
   /** The parsed body as Antom sent it, for display and audit. */
   readonly body: unknown;
 }
@@ -68,7 +75,13 @@ export type RejectionReason =
   /** A signature that does not verify with Antom's public key (forged, or the wrong key configured). */
   | 'bad-signature'
   /** A verified answer about a different refund than the one asked about. */
-  | 'mismatched-refund';
+  | 'mismatched-refund'
+  /** A verified success answer that does not name the refund asked about at all. */
+  | 'unbound-answer'
+  /** Signed for another client id than ours (ANTOM_CLIENT_ID). */
+  | 'wrong-client'
+  /** Signed too long ago (or in the future), or with a response-time nobody can read: a replay. */
+  | 'stale-answer';
 
 /** An answer that must not be read as a refund status at all. */
 export interface RejectedInquiryAnswer {
@@ -109,6 +122,8 @@ export type InquiryOutcome =
 
 /** What the client is asked: v2 needs refundId; v1 takes either id (refundId wins if both). */
 export interface InquiryQuery {
+  /** The flavour to ask with (the refund's own); the client's configured one when absent. */
+  readonly api?: AntomApi;
   readonly refundId?: string;
   readonly refundRequestId?: string;
   /** v1 online API only: when one client id serves several merchant accounts. */
@@ -120,8 +135,10 @@ export interface RefundNotification {
   readonly notifyType: 'REFUND_RESULT';
   /** Here `result` describes the refund outcome itself, not a call. */
   readonly result: AntomResult;
-  readonly refundStatus: 'SUCCESS' | 'FAIL';
-  readonly refundRequestId: string;
+  /** v1 sends FAIL, v2 may send FAILED; both mean the refund failed. */
+  readonly refundStatus: 'SUCCESS' | 'FAIL' | 'FAILED';
+  /** v1 always sends it; v2 may not. */
+  readonly refundRequestId?: string;
   readonly refundId: string;
   readonly refundAmount: AntomAmount;
   readonly refundTime?: string;

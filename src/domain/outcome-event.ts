@@ -38,6 +38,12 @@ export const completedDataSchema = z
     ...baseData,
     status: z.literal('SUCCESS'),
     refundTime: z.string().optional().describe('ISO-8601: when Antom says the refund succeeded'),
+    confirmedRefundAmount: money
+      .optional()
+      .describe("the amount Antom says it refunded (v1 inquiries and notifications carry it); when it differs from refundAmount, operations were alerted"),
+    grossSettlementAmount: money.optional().describe('what Antom settles for the refund, when the FX rate was locked at payment time'),
+    settlementQuote: z.record(z.string(), z.unknown()).optional().describe("Antom's settlement quote (quoteId, quoteCurrencyPair, quotePrice, …), as sent"),
+    arn: z.string().optional().describe('the acquirer reference number, when the payment method has one'),
     detectedBy: z.enum(['poll', 'notify']).describe('whether an inquiry or an Antom notification told us'),
     finalizedAt: z.string().describe('ISO-8601: when this service learned the outcome'),
   })

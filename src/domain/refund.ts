@@ -59,8 +59,31 @@ export interface NewRefund {
   readonly origin: RecordOrigin;
 }
 
+/** What Antom confirmed about a refund beyond its status (an inquiry or a notification). */
+export interface AntomConfirmed {
+  /** Antom's own refundAmount: what was refunded, which may differ from what was initiated. */
+  readonly refundAmount?: Money;
+  /** What Antom settles, when the FX rate was locked at payment time. */
+  readonly grossSettlementAmount?: Money;
+  readonly settlementQuote?: Readonly<Record<string, unknown>>;
+  /** The acquirer reference number, when the payment method has one. */
+  readonly arn?: string;
+}
+
 export interface TrackedRefund extends NewRefund {
   readonly status: TrackingStatus;
+  /**
+   * The inquiryRefund flavour the refund was tracked with: it is asked that way for its whole
+   * life, whatever ANTOM_API says later. Undefined for refunds tracked before this was recorded
+   * (they follow ANTOM_API).
+   */
+  readonly antomApi?: 'v1' | 'v2';
+  /**
+   * A failure read from a signed F result (which names no refund), waiting for a later answer to
+   * confirm it: the normalised code and the first answer's signed response-time.
+   */
+  readonly unconfirmedFailure?: { readonly code: string; readonly respondedAt: number };
+  readonly antomConfirmed?: AntomConfirmed;
   /** The last refund status Antom reported (SUCCESS, FAIL, PENDING, …), if any. */
   readonly lastRefundStatus?: string;
   readonly reasonCode?: string;

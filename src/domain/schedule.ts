@@ -15,8 +15,16 @@ export interface ScheduleSettings {
   readonly maxIntervalMs: number;
   readonly stalledAfterMs: number;
   readonly giveUpAfterMs: number;
-  /** How long an unknown refund (not found at Antom) is retried before it counts as failed. */
+  /**
+   * How long an unknown refund (not found at Antom) is retried before it is stalled and
+   * escalated as an integration fault (never failed: a wrong client id looks just like this).
+   */
   readonly notFoundGraceMs: number;
+  /**
+   * A failure read from an F result is confirmed by a second inquiry this long after the first
+   * (POLL_CONFIRM_FAILURE_AFTER); default DEFAULT_CONFIRM_FAILURE_AFTER_MS in decide.ts.
+   */
+  readonly confirmFailureAfterMs?: number;
   /** Relative jitter: 0.2 spreads each interval over ±20 %. */
   readonly jitter: number;
 }

@@ -131,14 +131,13 @@ export const DEFAULT_SANDBOX_CLIENT_ID = 'SANDBOX_REFUND_NOTIFIER';
 const INQUIRY_PATHS: ReadonlyMap<string, SandboxApi> = new Map([
   ['/ams/api/v1/payments/inquiryRefund', 'v1'],
   ['/ams/sandbox/api/v1/payments/inquiryRefund', 'v1'],
-  ['/v2/payments/inquiryRefund', 'v2'],
-  // ANTOM-API.md §1a infers v2 URLs carry /openapi; served too, so either reading works.
+  // The omnichannel API overview gives v2 URLs as https://host/openapi/v2/... (docs/antom.md):
+  // only that path is served, so a client asking elsewhere meets NO_INTERFACE_DEF, as at Antom.
   ['/openapi/v2/payments/inquiryRefund', 'v2'],
 ]);
 const REFUND_PATHS: ReadonlyMap<string, SandboxApi> = new Map([
   ['/ams/api/v1/payments/refund', 'v1'],
   ['/ams/sandbox/api/v1/payments/refund', 'v1'],
-  ['/v2/payments/refund', 'v2'],
   ['/openapi/v2/payments/refund', 'v2'],
 ]);
 
@@ -351,7 +350,11 @@ export async function startAntomSandbox(options: AntomSandboxOptions): Promise<A
     const refundStatus = refundStatusFor(api, refund.status);
     const refundTime = refund.status === 'SUCCESS' ? { refundTime: isoTime(refund.finalizedAt ?? now()) } : {};
     if (api === 'v2') {
-      return { refundId: refund.refundId, result: ok, refundStatus, ...refundTime, paymentId: refund.paymentId };
+      // resultCode is optional in the v2 spec: every other refund's answers leave it out, so a
+      // client that requires it is caught by any test with more than one refund.
+      const { resultCode: _omitted, ...withoutCode } = ok;
+      const answerResult = hashOf(refund.refundId) % 2 === 0 ? ok : withoutCode;
+      return { refundId: refund.refundId, result: answerResult, refundStatus, ...refundTime, paymentId: refund.paymentId };
     }
     return {
       result: ok,
@@ -871,4 +874,14 @@ function httpReason(status: number): string {
     504: 'Gateway Timeout',
   };
   return reasons[status] ?? 'Error';
+}
+
+/** A small stable hash of an id (FNV-1a), for choices that must not change between runs. */
+function hashOf(text: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h;
 }

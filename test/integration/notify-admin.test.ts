@@ -36,23 +36,32 @@ describe('notifyRefund receiver and admin API', () => {
     await service?.stop();
   });
 
-  function notification(refundId: string, status: 'SUCCESS' | 'FAIL', code = status === 'SUCCESS' ? 'SUCCESS' : 'RISK_REJECT') {
+  // The amount of refundRecord(n): USD 100 + n minor units, as tracked.
+  const trackedAmount = (refundId: string) => ({ currency: 'USD', value: String(100 + Number(refundId.replace('N-', ''))) });
+
+  function notification(
+    refundId: string,
+    status: 'SUCCESS' | 'FAIL',
+    code = status === 'SUCCESS' ? 'SUCCESS' : 'RISK_REJECT',
+    over: Record<string, unknown> = {},
+  ) {
     return JSON.stringify({
       notifyType: 'REFUND_RESULT',
       result: { resultCode: code, resultStatus: status === 'SUCCESS' ? 'S' : 'F', resultMessage: status === 'SUCCESS' ? 'success' : 'Rejected because of risk control' },
       refundStatus: status,
       refundId,
       refundRequestId: refundId.replace('N-', 'NQ-'),
-      refundAmount: { currency: 'USD', value: '1250' },
+      refundAmount: Number.isNaN(Number(refundId.replace('N-', ''))) ? { currency: 'USD', value: '1250' } : trackedAmount(refundId),
       ...(status === 'SUCCESS' ? { refundTime: '2026-11-25T10:00:00+08:00' } : {}),
+      ...over,
     });
   }
 
-  async function post(body: string, signWith: ReturnType<typeof generateAntomKeyPair> | undefined, path = config.http.notifyPath) {
+  async function post(body: string, signWith: ReturnType<typeof generateAntomKeyPair> | undefined, path = config.http.notifyPath, clientId = 'SANDBOX_TEST') {
     const time = '2026-11-25T10:00:01Z';
-    const headers: Record<string, string> = { 'content-type': 'application/json', 'client-id': 'SANDBOX_TEST', 'request-time': time };
+    const headers: Record<string, string> = { 'content-type': 'application/json', 'client-id': clientId, 'request-time': time };
     if (signWith) {
-      headers.signature = signatureHeaderFor({ path, clientId: 'SANDBOX_TEST', time, body, privateKey: loadPrivateKey(signWith.privateKey), keyVersion: '1' });
+      headers.signature = signatureHeaderFor({ path, clientId, time, body, privateKey: loadPrivateKey(signWith.privateKey), keyVersion: '1' });
     }
     const res = await fetch(`${url}${path}`, { method: 'POST', headers, body });
     return { status: res.status, body: await res.text() };
@@ -80,15 +89,47 @@ describe('notifyRefund receiver and admin API', () => {
     const res = await post(notification('N-1', 'SUCCESS'), antom);
     expect(res).toEqual({ status: 200, body: NOTIFY_ACK_BODY });
     expect(await service.store.getRefund('N-1')).toMatchObject({ status: 'completed', detectedBy: 'notify', refundTime: '2026-11-25T10:00:00+08:00' });
-    // Antom resends: acknowledged again, nothing new queued.
-    expect(await post(notification('N-1', 'SUCCESS'), antom)).toEqual({ status: 200, body: NOTIFY_ACK_BODY });
-    // A contradicting one is acknowledged (it is not going to change) but not obeyed.
-    expect((await post(notification('N-1', 'FAIL'), antom)).status).toBe(200);
+    const before = (await service.store.timeline('N-1')).length;
+    // Antom resends: acknowledged again, nothing new queued, nothing written (not even a timeline row).
+    for (let i = 0; i < 3; i++) expect(await post(notification('N-1', 'SUCCESS'), antom)).toEqual({ status: 200, body: NOTIFY_ACK_BODY });
+    expect(await service.store.timeline('N-1')).toHaveLength(before);
+    // A contradicting one is acknowledged (it is not going to change) but not obeyed: escalated
+    // once, however often it comes.
+    for (let i = 0; i < 3; i++) expect((await post(notification('N-1', 'FAIL'), antom)).status).toBe(200);
     expect((await service.store.getRefund('N-1'))?.status).toBe('completed');
     const events = (await service.store.listOutbox({ refundKey: 'N-1', kind: 'event' })).map((e) => e.dedupeKey);
     expect(events).toEqual(['event:N-1:refund.completed']);
-    const timeline = (await service.store.timeline('N-1')).map((e) => e.message);
-    expect(timeline).toContain('notification says failed but the refund is already completed: kept completed');
+    const alerts = (await service.store.timeline('N-1')).filter((e) => e.kind === 'alert').map((e) => e.message);
+    expect(alerts).toEqual(['Antom notified FAIL (RISK_REJECT), but the refund was already reported completed: kept completed, escalated']);
+    expect((await service.store.listOutbox({ refundKey: 'N-1', kind: 'notice' })).map((e) => e.dedupeKey)).toEqual(['notice:outcome-contradicted:N-1']);
+  });
+
+  it('a notification for another amount than the tracked one is acknowledged, recorded and escalated, not applied', async () => {
+    const res = await post(notification('N-3', 'SUCCESS', 'SUCCESS', { refundAmount: { currency: 'USD', value: '999999' } }), antom);
+    expect(res).toEqual({ status: 200, body: NOTIFY_ACK_BODY });
+    expect(await service.store.getRefund('N-3')).toMatchObject({ status: 'pending' });
+    const alerts = (await service.store.timeline('N-3')).filter((e) => e.kind === 'alert').map((e) => e.message);
+    expect(alerts).toEqual(['Antom notified SUCCESS for $9,999.99, but the refund was initiated for $1.03: not finalised from the notification, escalated; the inquiries decide']);
+    expect((await service.store.listOutbox({ refundKey: 'N-3', kind: 'notice' })).map((e) => e.dedupeKey)).toEqual(['notice:notified-amount-differs:N-3']);
+  });
+
+  it('a refundRequestId alone matches only a refund without another refundId', async () => {
+    // N-2's request id, but another refundId: not ours to finalise; not acknowledged.
+    const res = await post(notification('N-OTHER', 'SUCCESS', 'SUCCESS', { refundRequestId: 'NQ-2' }), antom);
+    expect(res.status).toBe(404);
+    expect((await service.store.getRefund('N-2'))?.status).toBe('pending');
+  });
+
+  it('a signed body that is not a refund notification gets 400 with the reason, not 401', async () => {
+    const res = await post(JSON.stringify({ notifyType: 'REFUND_RESULT', result: { resultCode: 'SUCCESS', resultStatus: 'S' }, refundStatus: 'DONE', refundId: 'N-2' }), antom);
+    expect(res.status).toBe(400);
+    expect(JSON.parse(res.body)).toMatchObject({ result: { resultCode: 'PARAM_ILLEGAL', resultMessage: expect.stringMatching(/^not a refund notification: refundStatus/) } });
+  });
+
+  it('a notification signed for another client id is refused', async () => {
+    const res = await post(notification('N-2', 'SUCCESS'), antom, config.http.notifyPath, 'SANDBOX_SOMEONE_ELSE');
+    expect(res.status).toBe(401);
+    expect((await service.store.getRefund('N-2'))?.status).toBe('pending');
   });
 
   it('a failure notification carries its reason code', async () => {

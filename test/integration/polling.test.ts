@@ -19,13 +19,14 @@ describe('polling refunds to their outcome (Kafka + Antom sandbox + SQLite)', ()
   let stalled: MessageCollector;
   let config: ReturnType<typeof configFrom>;
 
-  const cases: Array<{ id: string; scenario?: Scenario; expect: 'completed' | 'failed' | 'none'; reason?: string; detectedBy?: 'poll' | 'notify' }> = [
+  const cases: Array<{ id: string; scenario?: Scenario; expect: 'completed' | 'failed' | 'none' | 'stalled'; reason?: string; detectedBy?: 'poll' | 'notify' }> = [
     { id: 'OK-AT-ONCE', scenario: {}, expect: 'completed' },
     { id: 'OK-AFTER-3', scenario: { pendingInquiries: 2 }, expect: 'completed' },
     { id: 'FAIL-BALANCE', scenario: { final: 'FAIL', failCode: 'MERCHANT_BALANCE_NOT_ENOUGH', failureReporting: 'result-code' }, expect: 'failed', reason: 'MERCHANT_BALANCE_NOT_ENOUGH' },
     { id: 'FAIL-RISK', scenario: { final: 'FAIL', failCode: 'RISK_REJECT', failureReporting: 'result-code', pendingInquiries: 1 }, expect: 'failed', reason: 'RISK_REJECT' },
     { id: 'FAIL-NO-REASON', scenario: { final: 'FAIL', failCode: 'PROCESS_FAIL' }, expect: 'failed', reason: 'REFUND_FAILED' },
-    { id: 'UNKNOWN-TO-ANTOM', expect: 'failed', reason: 'ORDER_NOT_EXIST' },
+    // Never an outcome: a wrong client id looks just like this. Stalled and escalated instead.
+    { id: 'UNKNOWN-TO-ANTOM', expect: 'stalled', reason: 'ORDER_NOT_EXIST' },
     { id: 'U-THEN-OK', scenario: { faults: [{ kind: 'unknown-exception', inquiries: [1, 2] }] }, expect: 'completed' },
     { id: '5XX-BURST-THEN-OK', scenario: { faults: [{ kind: 'http-error', httpStatus: 503, inquiries: [1, 2, 3] }] }, expect: 'completed' },
     { id: 'MALFORMED-THEN-OK', scenario: { faults: [{ kind: 'malformed-json', inquiries: [1] }] }, expect: 'completed' },
@@ -42,6 +43,8 @@ describe('polling refunds to their outcome (Kafka + Antom sandbox + SQLite)', ()
       POLL_FIRST_DELAY: '100ms',
       POLL_MAX_INTERVAL: '5s',
       POLL_NOT_FOUND_GRACE: '3s',
+      // A failure from an F result is asked about again before it fails the refund.
+      POLL_CONFIRM_FAILURE_AFTER: '500ms',
       ANTOM_TIMEOUT: '2s',
       ANTOM_RATE_LIMIT: '200',
       ANTOM_SLOWDOWN: '2s',
@@ -58,7 +61,10 @@ describe('polling refunds to their outcome (Kafka + Antom sandbox + SQLite)', ()
     );
     // Final after 600 ms of Antom time, pushed by notifyRefund: it arrives between our first
     // inquiry (100 ms) and the second (≥ 1.6 s), so the notification is what makes it final.
-    sandbox.createRefund({ refundId: 'NOTIFIED', refundRequestId: 'RQ-NOTIFIED', paymentId: 'P-NOTIFIED', pendingMs: 600, notifyUrl });
+    // For the amount the record carries (refundRecord(i): USD 100 + i minor units): a notification
+    // for another amount would not be believed.
+    const notifiedAmount = { currency: 'USD', value: String(100 + cases.length) };
+    sandbox.createRefund({ refundId: 'NOTIFIED', refundRequestId: 'RQ-NOTIFIED', paymentId: 'P-NOTIFIED', pendingMs: 600, notifyUrl, refundAmount: notifiedAmount });
     cases.push({ id: 'NOTIFIED', expect: 'completed', detectedBy: 'notify' });
 
     outcomes = await collectMessages(env.KAFKA_BROKERS!, config.topics.completed);
@@ -92,7 +98,7 @@ describe('polling refunds to their outcome (Kafka + Antom sandbox + SQLite)', ()
   });
 
   it('every refund ends with exactly its expected outcome, in the contract shape', async () => {
-    const decided = cases.filter((c) => c.expect !== 'none');
+    const decided = cases.filter((c) => c.expect === 'completed' || c.expect === 'failed');
     await until(() => new Set(outcomes.messages.map((m) => m.key)).size === decided.length, {
       timeoutMs: 40_000,
       message: `${decided.length} refunds decided; got ${outcomes.messages.map((m) => m.key).join(', ')}`,
@@ -113,9 +119,12 @@ describe('polling refunds to their outcome (Kafka + Antom sandbox + SQLite)', ()
       expect(refund?.nextPollAt, `${c.id} is never inquired again`).toBeUndefined();
     }
     const escalations = outcomes.messages.filter((m) => JSON.parse(m.value!).data.escalated === true).map((m) => m.key).sort();
-    // Escalated: the codes the table marks so, a failure without a reason (someone must look it
-    // up), and a refund Antom never knew.
-    expect(escalations).toEqual(['FAIL-BALANCE', 'FAIL-NO-REASON', 'FAIL-RISK', 'UNKNOWN-TO-ANTOM']);
+    // Escalated: the codes the table marks so, and a failure without a reason (someone must look
+    // it up).
+    expect(escalations).toEqual(['FAIL-BALANCE', 'FAIL-NO-REASON', 'FAIL-RISK']);
+    // A failure read from an F result was asked about twice before it was believed.
+    expect(sandbox.seen('FAIL-BALANCE').inquiries.map((i) => i.answer)).toEqual(['DPOS_REFUND_MERCHANT_BALANCE_NOT_ENOUGH', 'DPOS_REFUND_MERCHANT_BALANCE_NOT_ENOUGH']);
+    expect((await service.store.timeline('FAIL-BALANCE')).map((e) => e.message)).toContainEqual(expect.stringMatching(/failure confirmed/));
   }, 60_000);
 
   it('never takes a forged or unsigned answer as a status, and says so once', async () => {
@@ -130,7 +139,8 @@ describe('polling refunds to their outcome (Kafka + Antom sandbox + SQLite)', ()
     const faults = alerts.filter((a) => (a.payload as { event: string }).event === 'integration.fault');
     // One alert per code per hour, however many refunds and inquiries hit it.
     const codes = faults.map((a) => (a.payload as { reasonCode: string }).reasonCode).sort();
-    expect(codes).toEqual(['RESPONSE_SIGNATURE_INVALID', 'RESPONSE_SIGNATURE_MISSING']);
+    // (ORDER_NOT_EXIST: the refund Antom never knew, once past POLL_NOT_FOUND_GRACE.)
+    expect(codes).toEqual(['ORDER_NOT_EXIST', 'RESPONSE_SIGNATURE_INVALID', 'RESPONSE_SIGNATURE_MISSING']);
   });
 
   it('the notification stopped the polling early, and the later poll did not add anything', async () => {
@@ -158,11 +168,16 @@ describe('polling refunds to their outcome (Kafka + Antom sandbox + SQLite)', ()
     ]);
   });
 
-  it('all outcome events are published and marked sent; nothing stalled', async () => {
+  it('all outcome events are published and marked sent; only the refund Antom never knew is stalled, never failed', async () => {
     await until(async () => (await service.store.countOutbox()).pending === 0 || (await service.store.listOutbox({ status: 'pending', kind: 'event' })).length === 0, {
       message: 'event outbox drained',
     });
     expect(await service.store.listOutbox({ status: 'pending', kind: 'event' })).toEqual([]);
-    expect(stalled.messages).toEqual([]);
+    await until(() => stalled.messages.length >= 1, { message: 'the stall of the unknown refund published' });
+    expect(stalled.messages.map((m) => [m.key, JSON.parse(m.value!).data.reasonCode])).toEqual([['UNKNOWN-TO-ANTOM', 'ORDER_NOT_EXIST']]);
+    const unknown = await service.store.getRefund('UNKNOWN-TO-ANTOM');
+    expect(unknown).toMatchObject({ status: 'stalled', reasonCode: 'ORDER_NOT_EXIST', escalated: true });
+    expect(unknown?.nextPollAt).toBeDefined();
+    expect(outcomes.messages.filter((m) => m.key === 'UNKNOWN-TO-ANTOM')).toEqual([]);
   });
 });

@@ -50,6 +50,8 @@ export function isolatedEnv(prefix: string, over: Record<string, string> = {}): 
     ANTOM_BASE_URL: 'http://127.0.0.1:9',
     POLL_FIRST_DELAY: '1h',
     POLL_MAX_INTERVAL: '2h',
+    // A failure read from an F result is confirmed by a second inquiry this soon (5 s by default).
+    POLL_CONFIRM_FAILURE_AFTER: '200ms',
     ...over,
   };
 }

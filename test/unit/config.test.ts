@@ -20,6 +20,10 @@ function problemsOf(env: NodeJS.ProcessEnv, opts: { requireAntomCredentials?: bo
   return [];
 }
 
+function configOf(env: NodeJS.ProcessEnv) {
+  return loadConfig({ env: { CONFIG_DIR: repoConfig, ...env } });
+}
+
 const keys = generateKeyPairSync('rsa', { modulusLength: 2048 });
 const privateDer = keys.privateKey.export({ format: 'der', type: 'pkcs8' }).toString('base64');
 const publicPem = keys.publicKey.export({ format: 'pem', type: 'spki' }).toString();
@@ -44,6 +48,7 @@ describe('configuration', () => {
       stalledAfterMs: 24 * 3_600_000,
       giveUpAfterMs: 30 * 86_400_000,
       notFoundGraceMs: 3_600_000,
+      confirmFailureAfterMs: 5_000,
       slowDownMs: 60_000,
     });
     expect(config.slack).toMatchObject({ opsChannel: '#refunds', escalationChannel: '#refund-escalations' });
@@ -133,10 +138,42 @@ describe('configuration', () => {
   it('requires Antom credentials when asked to poll', () => {
     const problems = problemsOf({}, { requireAntomCredentials: true });
     expect(problems).toEqual([
+      expect.stringMatching(/^ANTOM_BASE_URL is required to poll with ANTOM_API v2/),
       expect.stringMatching(/^ANTOM_CLIENT_ID is required to poll Antom/),
       expect.stringMatching(/^ANTOM_PRIVATE_KEY is required to poll Antom/),
       expect.stringMatching(/^ANTOM_PUBLIC_KEY is required to poll Antom/),
     ]);
+  });
+
+  it('v1 defaults to the classic AMS host; v2 has no default host', () => {
+    expect(configOf({ ANTOM_API: 'v1' }).antom.baseUrl).toBe('https://open-sea-global.alipay.com');
+    expect(problemsOf({ ANTOM_API: 'v1' }, { requireAntomCredentials: true }).join('\n')).not.toMatch(/ANTOM_BASE_URL/);
+  });
+
+  it('allows plain http only to a loopback host or with a SANDBOX_ client id', () => {
+    const base = { ANTOM_CLIENT_ID: 'CLIENT_1' };
+    expect(problemsOf({ ...base, ANTOM_BASE_URL: 'http://antom.example.com' })).toEqual([
+      'ANTOM_BASE_URL must use https: (plain http is allowed only to a loopback host or with a SANDBOX_ client id), got http://antom.example.com',
+    ]);
+    expect(problemsOf({ ...base, ANTOM_BASE_URL: 'https://antom.example.com' })).toEqual([]);
+    expect(problemsOf({ ...base, ANTOM_BASE_URL: 'http://127.0.0.1:8090' })).toEqual([]);
+    expect(problemsOf({ ...base, ANTOM_BASE_URL: 'http://localhost:8090' })).toEqual([]);
+    expect(problemsOf({ ANTOM_CLIENT_ID: 'SANDBOX_X', ANTOM_BASE_URL: 'http://antom-sandbox:8090' })).toEqual([]);
+  });
+
+  it('refuses an ANTOM_PUBLIC_KEY that is the public half of ANTOM_PRIVATE_KEY', () => {
+    const ours = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const privateKey = ours.privateKey.export({ format: 'der', type: 'pkcs8' }).toString('base64');
+    const publicKey = ours.publicKey.export({ format: 'der', type: 'spki' }).toString('base64');
+    const pem = ours.publicKey.export({ format: 'pem', type: 'spki' }).toString();
+    expect(problemsOf({ ANTOM_PRIVATE_KEY: privateKey, ANTOM_PUBLIC_KEY: publicKey })).toEqual([
+      "ANTOM_PUBLIC_KEY is the public half of ANTOM_PRIVATE_KEY: it must be Antom's public key (Dashboard > Developer > Keys), not ours",
+    ]);
+    expect(problemsOf({ ANTOM_PRIVATE_KEY: privateKey, ANTOM_PUBLIC_KEY_NEXT: pem })).toEqual([
+      "ANTOM_PUBLIC_KEY_NEXT is the public half of ANTOM_PRIVATE_KEY: it must be Antom's public key (Dashboard > Developer > Keys), not ours",
+    ]);
+    const antom = generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey.export({ format: 'der', type: 'spki' }).toString('base64');
+    expect(problemsOf({ ANTOM_PRIVATE_KEY: privateKey, ANTOM_PUBLIC_KEY: antom })).toEqual([]);
   });
 
   it('refuses a setting given both directly and as a file', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Classification } from '../../src/domain/classify.js';
-import { decideAfterInquiry, decideDeadlines, type Decision } from '../../src/domain/decide.js';
+import { decideAfterInquiry, decideAfterNotification, decideDeadlines, type Decision } from '../../src/domain/decide.js';
 import type { TrackedRefund } from '../../src/domain/refund.js';
 import { firstPollAt, pendingInterval, retryInterval, slowInterval, type ScheduleSettings } from '../../src/domain/schedule.js';
 import { createRateLimiter } from '../../src/app/rate-limiter.js';
@@ -191,13 +191,114 @@ describe('the poll schedule over simulated days', () => {
     expect(alerts[0]!.scope).toMatch(/^integration-fault:ACCESS_DENIED:\d+$/);
   });
 
-  it('an unknown refund is retried through the grace window, then failed with an escalation', () => {
+  it('an unknown refund is retried through the grace window, then stalled and escalated as an integration fault, never failed', () => {
     const notFound: Classification = { kind: 'not-found', reasonCode: 'ORDER_NOT_EXIST', resultCode: 'DPOS_PAYMENT_ORDER_NOT_EXIST', resultMessage: 'The order does not exist' };
-    const { inquiries, refund, decisions } = simulate(() => notFound);
-    expect(inquiries.at(-1)! - T0).toBeGreaterThanOrEqual(HOUR);
-    expect(inquiries.at(-2)! - T0).toBeLessThan(HOUR);
-    expect(refund).toMatchObject({ status: 'failed', reasonCode: 'ORDER_NOT_EXIST', escalated: true });
-    expect(decisions.at(-1)!.events).toMatchObject([{ type: 'refund.failed', data: { reasonCode: 'ORDER_NOT_EXIST', escalated: true } }]);
+    const { inquiries, refund, decisions } = simulate(() => notFound, { until: T0 + 5 * HOUR });
+    const past = inquiries.findIndex((t) => t - T0 >= HOUR);
+    expect(inquiries[past - 1]! - T0).toBeLessThan(HOUR);
+    expect(refund).toMatchObject({ status: 'stalled', reasonCode: 'ORDER_NOT_EXIST', escalated: true });
+    expect(refund.nextPollAt).toBeDefined(); // polling goes on: a later answer can still complete it
+    const first = decisions[past]!;
+    expect(first.outcome).toBeUndefined();
+    expect(first.events).toMatchObject([{ type: 'refund.stalled', data: { stage: 1, reasonCode: 'ORDER_NOT_EXIST' } }]);
+    expect(first.notices.map((n) => [n.event, n.stage ?? n.reasonCode])).toEqual([
+      ['refund.stalled', 1],
+      ['integration.fault', 'ORDER_NOT_EXIST'],
+    ]);
+    // One alert an hour however many refunds are unknown (the scope), and never an outcome.
+    expect(first.notices[1]!.scope).toBe(`integration-fault:ORDER_NOT_EXIST:${Math.floor(inquiries[past]! / HOUR)}`);
+    expect(decisions.flatMap((d) => d.events).filter((e) => e.type !== 'refund.stalled')).toEqual([]);
+    // A later SUCCESS still completes it.
+    const done = decideAfterInquiry(refund, { kind: 'completed', refundStatus: 'SUCCESS', resultCode: 'SUCCESS', resultMessage: 'ok' }, { now: T0 + 6 * HOUR, schedule: settings, random: seededRandom(1) });
+    expect(done.outcome).toBe('completed');
+  });
+
+  describe('a failure read from an F result (it names no refund)', () => {
+    const riskReject = (respondedAt: number): Classification => ({
+      kind: 'failed',
+      reasonCode: 'RISK_REJECT',
+      resultCode: 'DPOS_PAYMENT_RISK_REJECT',
+      resultMessage: 'Rejected because of risk control',
+      escalate: true,
+      unconfirmed: { respondedAt },
+    });
+    const ctxAt = (now: number) => ({ now, schedule: { ...settings, confirmFailureAfterMs: 5 * SECOND }, random: seededRandom(1) });
+
+    it('is asked again before it fails the refund, and a later signed answer confirms it', () => {
+      const r = refundAt(T0);
+      const first = decideAfterInquiry(r, riskReject(T0 + 5 * SECOND), ctxAt(T0 + 5 * SECOND));
+      expect(first.outcome).toBeUndefined();
+      expect(first.events).toEqual([]);
+      expect(first.notices).toEqual([]);
+      expect(first.patch).toMatchObject({ unconfirmedFailure: { code: 'RISK_REJECT', respondedAt: T0 + 5 * SECOND }, nextPollAt: T0 + 10 * SECOND });
+      const second = decideAfterInquiry(applyPatch(r, first), riskReject(T0 + 10 * SECOND), ctxAt(T0 + 10 * SECOND));
+      expect(second.outcome).toBe('failed');
+      expect(second.events).toMatchObject([{ type: 'refund.failed', data: { reasonCode: 'RISK_REJECT' } }]);
+      expect(second.timeline[0]!.message).toMatch(/failure confirmed/);
+    });
+
+    it('a replayed answer (the same signed response-time) does not confirm it', () => {
+      const r = refundAt(T0);
+      const first = decideAfterInquiry(r, riskReject(T0 + 5 * SECOND), ctxAt(T0 + 5 * SECOND));
+      const replay = decideAfterInquiry(applyPatch(r, first), riskReject(T0 + 5 * SECOND), ctxAt(T0 + 10 * SECOND));
+      expect(replay.outcome).toBeUndefined();
+      expect(replay.events).toEqual([]);
+    });
+
+    it('a pending answer in between clears it: the next F starts over', () => {
+      const r = refundAt(T0);
+      const first = decideAfterInquiry(r, riskReject(T0 + 5 * SECOND), ctxAt(T0 + 5 * SECOND));
+      const between = decideAfterInquiry(applyPatch(r, first), pending, ctxAt(T0 + 10 * SECOND));
+      expect(between.patch.unconfirmedFailure).toBeNull();
+      const again = decideAfterInquiry(applyPatch(applyPatch(r, first), between), riskReject(T0 + 20 * SECOND), ctxAt(T0 + 20 * SECOND));
+      expect(again.outcome).toBeUndefined();
+    });
+  });
+
+  describe('what contradicts a known outcome', () => {
+    const ctx = { now: T0 + HOUR, schedule: settings, random: seededRandom(1) };
+    const completedRefund = (): TrackedRefund => ({ ...refundAt(T0), status: 'completed', finalizedAt: T0 + 60 * SECOND, nextPollAt: undefined });
+    const failFor = (code: string): Classification => ({ kind: 'failed', reasonCode: code, resultCode: code, resultMessage: 'x', escalate: true, refundStatus: 'FAIL' });
+
+    it('a notification saying otherwise is escalated once per refund, with both facts, and changes nothing', () => {
+      const d = decideAfterNotification(completedRefund(), failFor('RISK_REJECT'), ctx);
+      expect(d.patch).toEqual({});
+      expect(d.events).toEqual([]);
+      expect(d.conflict).toBe('Antom notified FAIL (RISK_REJECT), but the refund was already reported completed');
+      expect(d.notices).toMatchObject([{ event: 'integration.fault', reasonCode: 'OUTCOME_CONTRADICTED', scope: 'outcome-contradicted:R-1' }]);
+      expect(d.notices[0]!.playbook).toMatch(/Possible double refund/);
+    });
+
+    it('a repeat of the known outcome writes nothing', () => {
+      const d = decideAfterNotification(completedRefund(), { kind: 'completed', refundStatus: 'SUCCESS', resultCode: 'SUCCESS', resultMessage: 'ok' }, ctx);
+      expect(d).toMatchObject({ repeat: true, timeline: [], events: [], notices: [] });
+    });
+
+    it('an inquiry answer saying otherwise is escalated the same way', () => {
+      const d = decideAfterInquiry(completedRefund(), failFor('REFUND_FAILED'), ctx);
+      expect(d.notices).toMatchObject([{ reasonCode: 'OUTCOME_CONTRADICTED' }]);
+      expect(d.events).toEqual([]);
+    });
+
+    it('a notification for another amount than the tracked one finalises nothing and is escalated', () => {
+      const r = { ...refundAt(T0), refundAmount: { currency: 'USD', value: '1250' } };
+      const d = decideAfterNotification(r, { kind: 'completed', refundStatus: 'SUCCESS', resultCode: 'SUCCESS', resultMessage: 'ok', refundAmount: { currency: 'USD', value: '125000' } }, ctx);
+      expect(d.outcome).toBeUndefined();
+      expect(d.events).toEqual([]);
+      expect(d.conflict).toBe('Antom notified SUCCESS for $1,250.00, but the refund was initiated for $12.50');
+      expect(d.notices).toMatchObject([{ reasonCode: 'NOTIFIED_AMOUNT_DIFFERS' }]);
+      // The same amount: finalised, and the event carries what Antom confirmed.
+      const ok = decideAfterNotification(r, { kind: 'completed', refundStatus: 'SUCCESS', resultCode: 'SUCCESS', resultMessage: 'ok', refundAmount: { currency: 'USD', value: '1250' }, arn: 'ARN-1' }, ctx);
+      expect(ok.outcome).toBe('completed');
+      expect(ok.events[0]!.data).toMatchObject({ confirmedRefundAmount: { currency: 'USD', value: '1250' }, arn: 'ARN-1' });
+    });
+
+    it('an inquiry that completes a refund for another amount completes it, and tells operations', () => {
+      const r = { ...refundAt(T0), refundAmount: { currency: 'EUR', value: '500' } };
+      const d = decideAfterInquiry(r, { kind: 'completed', refundStatus: 'SUCCESS', resultCode: 'SUCCESS', resultMessage: 'ok', refundAmount: { currency: 'EUR', value: '400' } }, ctx);
+      expect(d.outcome).toBe('completed');
+      expect(d.notices.map((n) => n.reasonCode ?? n.event)).toEqual(['refund.completed', 'REFUND_AMOUNT_DIFFERS']);
+    });
   });
 
   it('the sweep applies a deadline missed while nothing polled, once', () => {

@@ -28,6 +28,13 @@ export interface AntomClientSettings {
   privateKey: string;
   /** ANTOM_PUBLIC_KEY: base64 SPKI DER or PEM. */
   antomPublicKey: string;
+  /** ANTOM_PUBLIC_KEY_NEXT: Antom's next key during a rotation; an answer may verify with either. */
+  antomPublicKeyNext?: string;
+  /**
+   * ANTOM_RESPONSE_MAX_AGE: a signed answer whose response-time is further than this from our
+   * clock (either way) is refused like a forged one: it is a replay, or a clock badly off.
+   */
+  responseMaxAgeMs?: number;
   /** ANTOM_KEY_VERSION */
   keyVersion: string;
   /** ANTOM_TIMEOUT: the whole request, from connect to the last byte of the answer. */
@@ -73,7 +80,8 @@ const KEEP_ALIVE_MS = 4_000;
 
 export const DEFAULT_CONNECTIONS = 16;
 
-export const V2_INQUIRY_PATH = '/v2/payments/inquiryRefund';
+// The omnichannel API overview gives v2 URLs as https://host/openapi/v2/... (docs/antom.md).
+export const V2_INQUIRY_PATH = '/openapi/v2/payments/inquiryRefund';
 export const V1_INQUIRY_PATH = '/ams/api/v1/payments/inquiryRefund';
 export const V1_SANDBOX_INQUIRY_PATH = '/ams/sandbox/api/v1/payments/inquiryRefund';
 
@@ -95,12 +103,16 @@ export function resolveInquiryPath(settings: Pick<AntomClientSettings, 'baseUrl'
 
 const amountSchema = z.object({ currency: z.string(), value: z.union([z.string(), z.number()]).transform(String) });
 
-const resultSchema = z.object({
-  resultCode: z.string().min(1),
-  resultStatus: z.enum(['S', 'F', 'U']),
-  // Antom always sends a message; a missing one is not worth losing the answer over.
-  resultMessage: z.string().optional().default(''),
-});
+const resultSchema = z
+  .object({
+    // Optional in the v2 spec (docs/antom.md): an answer without it is valid; it reads as
+    // SUCCESS for an S answer and UNKNOWN otherwise.
+    resultCode: z.string().min(1).optional(),
+    resultStatus: z.enum(['S', 'F', 'U']),
+    // Antom always sends a message; a missing one is not worth losing the answer over.
+    resultMessage: z.string().optional().default(''),
+  })
+  .transform((r) => ({ ...r, resultCode: r.resultCode ?? (r.resultStatus === 'S' ? 'SUCCESS' : 'UNKNOWN') }));
 
 const answerSchema = z.object({
   result: resultSchema,
@@ -110,18 +122,26 @@ const answerSchema = z.object({
   paymentId: z.string().optional(),
   refundAmount: amountSchema.optional(),
   refundTime: z.string().optional(),
+  grossSettlementAmount: amountSchema.optional(),
+  settlementQuote: z.record(z.string(), z.unknown()).optional(),
+  arn: z.string().optional(),
 });
+
+/** How far a signed response-time may be from our clock by default: clocks drift, replays age. */
+export const DEFAULT_RESPONSE_MAX_AGE_MS = 5 * 60_000;
 
 export function createAntomClient(settings: AntomClientSettings, deps: AntomClientDeps): AntomClient {
   const now = deps.now ?? Date.now;
   const logger = deps.logger.child({ component: 'antom-client' });
   // Parsed once: a KeyObject signs in microseconds, parsing DER each time would cost more.
   const privateKey: KeyObject = loadPrivateKey(settings.privateKey, 'ANTOM_PRIVATE_KEY');
-  const antomPublicKey: KeyObject = loadPublicKey(settings.antomPublicKey, 'ANTOM_PUBLIC_KEY');
-  const { api, clientId, keyVersion, timeoutMs } = settings;
+  const antomPublicKeys: KeyObject[] = [
+    loadPublicKey(settings.antomPublicKey, 'ANTOM_PUBLIC_KEY'),
+    ...(settings.antomPublicKeyNext ? [loadPublicKey(settings.antomPublicKeyNext, 'ANTOM_PUBLIC_KEY_NEXT')] : []),
+  ];
+  const responseMaxAgeMs = settings.responseMaxAgeMs ?? DEFAULT_RESPONSE_MAX_AGE_MS;
+  const { clientId, keyVersion, timeoutMs } = settings;
   const origin = new URL(settings.baseUrl).origin;
-  const path = resolveInquiryPath(settings);
-  const url = `${origin}${path}`;
 
   const pool = new Pool(origin, {
     connections: settings.connections ?? DEFAULT_CONNECTIONS,
@@ -136,200 +156,231 @@ export function createAntomClient(settings: AntomClientSettings, deps: AntomClie
   });
   let closing: Promise<void> | undefined;
 
-  async function inquireRefund(query: InquiryQuery): Promise<InquiryOutcome> {
-    const body = Buffer.from(JSON.stringify(requestBody(api, query)), 'utf8');
-    const requestTime = String(now());
-    const signature = await signatureHeaderForAsync({ path, clientId, time: requestTime, body, privateKey, keyVersion });
-    const started = now();
-    const ids = { refundId: query.refundId, refundRequestId: query.refundRequestId };
+  /**
+   * One flavour of inquiryRefund over the shared pool. A refund is asked with the flavour it was
+   * tracked with (docs/antom.md): switching ANTOM_API must not ask v1 refunds through v2. The
+   * configured flavour honours ANTOM_INQUIRY_PATH; the other uses its documented path.
+   */
+  function flavour(api: AntomApi): (query: InquiryQuery) => Promise<InquiryOutcome> {
+    const path = resolveInquiryPath(api === settings.api ? settings : { ...settings, api, inquiryPath: undefined });
+    const url = `${origin}${path}`;
+    async function inquireRefund(query: InquiryQuery): Promise<InquiryOutcome> {
+      const body = Buffer.from(JSON.stringify(requestBody(api, query)), 'utf8');
+      const requestTime = String(now());
+      const signature = await signatureHeaderForAsync({ path, clientId, time: requestTime, body, privateKey, keyVersion });
+      const started = now();
+      const ids = { refundId: query.refundId, refundRequestId: query.refundRequestId };
 
-    // One deadline for the whole exchange; undici's own per-phase timeouts are a backstop.
-    const controller = new AbortController();
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      controller.abort();
-    }, timeoutMs);
+      // One deadline for the whole exchange; undici's own per-phase timeouts are a backstop.
+      const controller = new AbortController();
+      let timedOut = false;
+      const timer = setTimeout(() => {
+        timedOut = true;
+        controller.abort();
+      }, timeoutMs);
 
-    try {
-      // undici never retries a POST on its own (only its RetryAgent does), so one call here is
-      // one request at Antom: a retry is always the caller's decision.
-      const response = await pool.request({
-        method: 'POST',
-        path,
-        headers: {
-          'content-type': 'application/json; charset=UTF-8',
-          'client-id': clientId,
-          'request-time': requestTime,
-          signature,
-        },
-        body,
-        signal: controller.signal,
-      });
-      const raw = await readBounded(response.body);
-      const outcome =
-        raw !== undefined
-          ? interpret(response.statusCode, response.headers, raw, query)
-          : response.statusCode === 200
-            ? transport('malformed-answer', `answer larger than ${MAX_ANSWER_BYTES} bytes from ${url}`, 200)
-            : interpret(response.statusCode, response.headers, Buffer.alloc(0), query);
-      logOutcome(ids, outcome, now() - started);
-      return outcome;
-    } catch (err) {
-      const outcome = transportFailure(err, timedOut);
-      logger.warn({ ...ids, error: outcome.error, durationMs: now() - started }, outcome.message);
-      return outcome;
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-
-  function interpret(status: number, headers: IncomingHttpHeaders, raw: Buffer, query: InquiryQuery): InquiryOutcome {
-    if (status !== 200) {
-      const retryAfterMs = parseRetryAfter(header(headers, 'retry-after'), now());
-      const snippet = raw.toString('utf8', 0, ERROR_SNIPPET_CHARS * 4).slice(0, ERROR_SNIPPET_CHARS).trim();
-      return transport(
-        'http-status',
-        `Antom answered HTTP ${status} to POST ${url}${snippet ? `: ${snippet}` : ''}`,
-        status,
-        retryAfterMs,
-      );
-    }
-
-    const signatureHeader = header(headers, 'signature');
-    const responseTime = header(headers, 'response-time');
-    if (signatureHeader !== undefined && responseTime !== undefined) {
-      // Java uses the request's client id, Python and Go the response's header: the same value
-      // when Antom answers, so take the header when present.
-      const signedClientId = header(headers, 'client-id') ?? clientId;
-      const ok = verifySignatureHeader({
-        header: signatureHeader,
-        path,
-        clientId: signedClientId,
-        time: responseTime,
-        body: raw,
-        publicKey: antomPublicKey,
-      });
-      if (!ok) {
-        return rejected('bad-signature', status, `the signature of Antom's answer does not verify with ANTOM_PUBLIC_KEY (POST ${url})`);
+      try {
+        // undici never retries a POST on its own (only its RetryAgent does), so one call here is
+        // one request at Antom: a retry is always the caller's decision.
+        const response = await pool.request({
+          method: 'POST',
+          path,
+          headers: {
+            'content-type': 'application/json; charset=UTF-8',
+            'client-id': clientId,
+            'request-time': requestTime,
+            signature,
+          },
+          body,
+          signal: controller.signal,
+        });
+        const raw = await readBounded(response.body);
+        const outcome =
+          raw !== undefined
+            ? interpret(response.statusCode, response.headers, raw, query)
+            : response.statusCode === 200
+              ? transport('malformed-answer', `answer larger than ${MAX_ANSWER_BYTES} bytes from ${url}`, 200)
+              : interpret(response.statusCode, response.headers, Buffer.alloc(0), query);
+        logOutcome(ids, outcome, now() - started);
+        return outcome;
+      } catch (err) {
+        const outcome = transportFailure(err, timedOut);
+        logger.warn({ ...ids, error: outcome.error, durationMs: now() - started }, outcome.message);
+        return outcome;
+      } finally {
+        clearTimeout(timer);
       }
+    }
+
+    function interpret(status: number, headers: IncomingHttpHeaders, raw: Buffer, query: InquiryQuery): InquiryOutcome {
+      if (status !== 200) {
+        const retryAfterMs = parseRetryAfter(header(headers, 'retry-after'), now());
+        const snippet = raw.toString('utf8', 0, ERROR_SNIPPET_CHARS * 4).slice(0, ERROR_SNIPPET_CHARS).trim();
+        return transport(
+          'http-status',
+          `Antom answered HTTP ${status} to POST ${url}${snippet ? `: ${snippet}` : ''}`,
+          status,
+          retryAfterMs,
+        );
+      }
+
+      const signatureHeader = header(headers, 'signature');
+      const responseTime = header(headers, 'response-time');
+      if (signatureHeader !== undefined && responseTime !== undefined) {
+        // The answer is verified as signed for OUR client id, whatever its client-id header says:
+        // an answer Antom signed for another client (another merchant, or our sandbox) is not ours
+        // to believe, even when its signature is good for the client it names.
+        const headerClientId = header(headers, 'client-id');
+        if (headerClientId !== undefined && headerClientId !== clientId) {
+          return rejected('wrong-client', status, `Antom's answer is signed for client id ${headerClientId}, not ${clientId} (ANTOM_CLIENT_ID); not believed`);
+        }
+        const ok = antomPublicKeys.some((publicKey) =>
+          verifySignatureHeader({ header: signatureHeader, path, clientId, time: responseTime, body: raw, publicKey }),
+        );
+        if (!ok) {
+          return rejected('bad-signature', status, `the signature of Antom's answer does not verify with ANTOM_PUBLIC_KEY (POST ${url})`);
+        }
+        // A signature proves who wrote an answer, not when: a captured answer replayed later
+        // verifies as well as a fresh one. The signed response-time must be close to our clock.
+        const respondedAt = parseResponseTime(responseTime);
+        if (respondedAt === undefined) {
+          return rejected('stale-answer', status, `Antom's answer has a response-time nobody can read (${responseTime.slice(0, 40)}); not believed`);
+        }
+        const age = now() - respondedAt;
+        if (Math.abs(age) > responseMaxAgeMs) {
+          return rejected(
+            'stale-answer',
+            status,
+            `Antom's answer was signed at ${new Date(respondedAt).toISOString()}, ${Math.round(Math.abs(age) / 1000)} s ${age > 0 ? 'ago' : 'ahead of our clock'} (ANTOM_RESPONSE_MAX_AGE is ${Math.round(responseMaxAgeMs / 1000)} s); not believed`,
+          );
+        }
+        const parsed = parseAnswer(raw, status);
+        if (parsed.kind !== 'ok') return parsed.failure;
+        const answer = parsed.answer;
+        const mismatch = mismatchedRefund(query, answer);
+        if (mismatch) return rejected('mismatched-refund', status, mismatch);
+        if (answer.result.resultStatus === 'S') {
+          const unbound = unboundAnswer(api, query, answer);
+          if (unbound) return rejected('unbound-answer', status, unbound);
+        }
+        return {
+          kind: 'answer',
+          signed: true,
+          api,
+          httpStatus: status,
+          result: answer.result,
+          ...definedFields(answer),
+          respondedAt,
+          body: parsed.body,
+        };
+      }
+      if (signatureHeader !== undefined || responseTime !== undefined) {
+        return rejected(
+          'incomplete-signature-headers',
+          status,
+          `Antom's answer carries ${signatureHeader !== undefined ? 'a signature but no response-time' : 'a response-time but no signature'}; not believed`,
+        );
+      }
+
       const parsed = parseAnswer(raw, status);
       if (parsed.kind !== 'ok') return parsed.failure;
-      const answer = parsed.answer;
-      const mismatch = mismatchedRefund(query, answer);
-      if (mismatch) return rejected('mismatched-refund', status, mismatch);
+      const { result } = parsed.answer;
+      if (result.resultStatus === 'S') {
+        return rejected('missing-signature', status, `Antom's answer says ${result.resultCode}/S but is not signed; not believed`);
+      }
       return {
-        kind: 'answer',
-        signed: true,
+        kind: 'unsigned-answer',
+        signed: false,
         api,
         httpStatus: status,
-        result: answer.result,
-        ...definedFields(answer),
+        result: { ...result, resultStatus: result.resultStatus },
         body: parsed.body,
       };
     }
-    if (signatureHeader !== undefined || responseTime !== undefined) {
-      return rejected(
-        'incomplete-signature-headers',
-        status,
-        `Antom's answer carries ${signatureHeader !== undefined ? 'a signature but no response-time' : 'a response-time but no signature'}; not believed`,
-      );
+
+    function parseAnswer(
+      raw: Buffer,
+      status: number,
+    ):
+      | { kind: 'ok'; answer: z.infer<typeof answerSchema>; body: unknown }
+      | { kind: 'failed'; failure: InquiryTransportFailure } {
+      let body: unknown;
+      try {
+        body = JSON.parse(raw.toString('utf8'));
+      } catch {
+        const snippet = raw.toString('utf8', 0, ERROR_SNIPPET_CHARS);
+        return { kind: 'failed', failure: transport('malformed-json', `Antom's answer is not JSON: ${snippet}`, status) };
+      }
+      const answer = answerSchema.safeParse(body);
+      if (!answer.success) {
+        const problem = answer.error.issues[0];
+        const where = problem ? `${problem.path.join('.') || 'body'}: ${problem.message}` : 'unreadable';
+        return { kind: 'failed', failure: transport('malformed-answer', `Antom's answer has no usable result (${where})`, status) };
+      }
+      return { kind: 'ok', answer: answer.data, body };
     }
 
-    const parsed = parseAnswer(raw, status);
-    if (parsed.kind !== 'ok') return parsed.failure;
-    const { result } = parsed.answer;
-    if (result.resultStatus === 'S') {
-      return rejected('missing-signature', status, `Antom's answer says ${result.resultCode}/S but is not signed; not believed`);
+    function rejected(reason: RejectionReason, httpStatus: number, message: string): InquiryOutcome {
+      return { kind: 'rejected', api, httpStatus, reason, message };
     }
-    return {
-      kind: 'unsigned-answer',
-      signed: false,
-      api,
-      httpStatus: status,
-      result: { ...result, resultStatus: result.resultStatus },
-      body: parsed.body,
-    };
+
+    function transport(
+      error: TransportErrorKind,
+      message: string,
+      httpStatus?: number,
+      retryAfterMs?: number,
+    ): InquiryTransportFailure {
+      return {
+        kind: 'transport-error',
+        api,
+        error,
+        message,
+        ...(httpStatus === undefined ? {} : { httpStatus }),
+        ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
+      };
+    }
+
+    function transportFailure(err: unknown, timedOut: boolean): InquiryTransportFailure {
+      const code = (err as { code?: string } | undefined)?.code;
+      if (timedOut || (code !== undefined && TIMEOUT_CODES.has(code))) {
+        return transport('timeout', `Antom did not answer POST ${url} within ${timeoutMs} ms`);
+      }
+      if (code === 'ECONNREFUSED') return transport('refused', `connection to ${origin} refused (is ANTOM_BASE_URL right?)`);
+      const message = err instanceof Error ? err.message : String(err);
+      return transport('network', `POST ${url} failed: ${code ? `${code} ` : ''}${message}`);
+    }
+
+    function logOutcome(ids: { refundId?: string; refundRequestId?: string }, outcome: InquiryOutcome, durationMs: number): void {
+      switch (outcome.kind) {
+        case 'answer':
+          logger.debug(
+            { ...ids, httpStatus: outcome.httpStatus, resultCode: outcome.result.resultCode, resultStatus: outcome.result.resultStatus, refundStatus: outcome.refundStatus, durationMs },
+            'inquiryRefund answered',
+          );
+          return;
+        case 'unsigned-answer':
+          logger.warn(
+            { ...ids, resultCode: outcome.result.resultCode, resultStatus: outcome.result.resultStatus, durationMs },
+            'unsigned gateway answer accepted as transient',
+          );
+          return;
+        case 'rejected':
+          logger.error({ ...ids, reason: outcome.reason, httpStatus: outcome.httpStatus, durationMs }, outcome.message);
+          return;
+        case 'transport-error':
+          logger.warn({ ...ids, error: outcome.error, httpStatus: outcome.httpStatus, durationMs }, outcome.message);
+          return;
+      }
+    }
+
+    return inquireRefund;
   }
 
-  function parseAnswer(
-    raw: Buffer,
-    status: number,
-  ):
-    | { kind: 'ok'; answer: z.infer<typeof answerSchema>; body: unknown }
-    | { kind: 'failed'; failure: InquiryTransportFailure } {
-    let body: unknown;
-    try {
-      body = JSON.parse(raw.toString('utf8'));
-    } catch {
-      const snippet = raw.toString('utf8', 0, ERROR_SNIPPET_CHARS);
-      return { kind: 'failed', failure: transport('malformed-json', `Antom's answer is not JSON: ${snippet}`, status) };
-    }
-    const answer = answerSchema.safeParse(body);
-    if (!answer.success) {
-      const problem = answer.error.issues[0];
-      const where = problem ? `${problem.path.join('.') || 'body'}: ${problem.message}` : 'unreadable';
-      return { kind: 'failed', failure: transport('malformed-answer', `Antom's answer has no usable result (${where})`, status) };
-    }
-    return { kind: 'ok', answer: answer.data, body };
-  }
-
-  function rejected(reason: RejectionReason, httpStatus: number, message: string): InquiryOutcome {
-    return { kind: 'rejected', api, httpStatus, reason, message };
-  }
-
-  function transport(
-    error: TransportErrorKind,
-    message: string,
-    httpStatus?: number,
-    retryAfterMs?: number,
-  ): InquiryTransportFailure {
-    return {
-      kind: 'transport-error',
-      api,
-      error,
-      message,
-      ...(httpStatus === undefined ? {} : { httpStatus }),
-      ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
-    };
-  }
-
-  function transportFailure(err: unknown, timedOut: boolean): InquiryTransportFailure {
-    const code = (err as { code?: string } | undefined)?.code;
-    if (timedOut || (code !== undefined && TIMEOUT_CODES.has(code))) {
-      return transport('timeout', `Antom did not answer POST ${url} within ${timeoutMs} ms`);
-    }
-    if (code === 'ECONNREFUSED') return transport('refused', `connection to ${origin} refused (is ANTOM_BASE_URL right?)`);
-    const message = err instanceof Error ? err.message : String(err);
-    return transport('network', `POST ${url} failed: ${code ? `${code} ` : ''}${message}`);
-  }
-
-  function logOutcome(ids: { refundId?: string; refundRequestId?: string }, outcome: InquiryOutcome, durationMs: number): void {
-    switch (outcome.kind) {
-      case 'answer':
-        logger.debug(
-          { ...ids, httpStatus: outcome.httpStatus, resultCode: outcome.result.resultCode, resultStatus: outcome.result.resultStatus, refundStatus: outcome.refundStatus, durationMs },
-          'inquiryRefund answered',
-        );
-        return;
-      case 'unsigned-answer':
-        logger.warn(
-          { ...ids, resultCode: outcome.result.resultCode, resultStatus: outcome.result.resultStatus, durationMs },
-          'unsigned gateway answer accepted as transient',
-        );
-        return;
-      case 'rejected':
-        logger.error({ ...ids, reason: outcome.reason, httpStatus: outcome.httpStatus, durationMs }, outcome.message);
-        return;
-      case 'transport-error':
-        logger.warn({ ...ids, error: outcome.error, httpStatus: outcome.httpStatus, durationMs }, outcome.message);
-        return;
-    }
-  }
+  const flavours: Record<AntomApi, (query: InquiryQuery) => Promise<InquiryOutcome>> = { v1: flavour('v1'), v2: flavour('v2') };
 
   return {
-    inquireRefund,
-    inquiryPath: path,
+    inquireRefund: (query) => flavours[query.api ?? settings.api](query),
+    inquiryPath: resolveInquiryPath(settings),
     close() {
       closing ??= pool.close();
       return closing;
@@ -406,8 +457,36 @@ function mismatchedRefund(query: InquiryQuery, answer: z.infer<typeof answerSche
   return undefined;
 }
 
+/**
+ * A success answer carries the refund's state, so it must say which refund it is about: v2
+ * answers name it by refundId (required in the spec), v1 answers by refundId or refundRequestId,
+ * matching what we asked. An answer that names nothing could belong to any refund.
+ */
+function unboundAnswer(api: AntomApi, query: InquiryQuery, answer: z.infer<typeof answerSchema>): string | undefined {
+  const named =
+    api === 'v2'
+      ? answer.refundId !== undefined && answer.refundId === query.refundId
+      : (query.refundId !== undefined && answer.refundId === query.refundId) ||
+        (query.refundRequestId !== undefined && answer.refundRequestId === query.refundRequestId);
+  if (named) return undefined;
+  const asked = query.refundId !== undefined ? `refundId ${query.refundId}` : `refundRequestId ${query.refundRequestId}`;
+  return `Antom's success answer does not name the refund asked about (${asked}); not believed`;
+}
+
+/**
+ * The signed response-time: epoch milliseconds as digits (Java and Go SDKs) or ISO 8601 with an
+ * offset (the Python SDK, and what the docs show). Undefined for anything else.
+ */
+export function parseResponseTime(value: string): number | undefined {
+  const text = value.trim();
+  if (/^\d{10,16}$/.test(text)) return Number(text);
+  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:?\d{2})$/.test(text)) return undefined;
+  const ms = Date.parse(text);
+  return Number.isNaN(ms) ? undefined : ms;
+}
+
 function definedFields(answer: z.infer<typeof answerSchema>) {
-  const { refundStatus, refundId, refundRequestId, paymentId, refundAmount, refundTime } = answer;
+  const { refundStatus, refundId, refundRequestId, paymentId, refundAmount, refundTime, grossSettlementAmount, settlementQuote, arn } = answer;
   return {
     ...(refundStatus === undefined ? {} : { refundStatus }),
     ...(refundId === undefined ? {} : { refundId }),
@@ -415,6 +494,9 @@ function definedFields(answer: z.infer<typeof answerSchema>) {
     ...(paymentId === undefined ? {} : { paymentId }),
     ...(refundAmount === undefined ? {} : { refundAmount }),
     ...(refundTime === undefined ? {} : { refundTime }),
+    ...(grossSettlementAmount === undefined ? {} : { grossSettlementAmount }),
+    ...(settlementQuote === undefined ? {} : { settlementQuote }),
+    ...(arn === undefined ? {} : { arn }),
   };
 }
 

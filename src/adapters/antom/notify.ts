@@ -21,8 +21,10 @@ const notificationSchema = z.object({
     resultStatus: z.enum(['S', 'F', 'U']),
     resultMessage: z.string().optional().default(''),
   }),
-  refundStatus: z.enum(['SUCCESS', 'FAIL']),
-  refundRequestId: z.string().min(1).max(64),
+  // v1 sends FAIL; a v2 notification may spell it FAILED, as v2 inquiries do.
+  refundStatus: z.enum(['SUCCESS', 'FAIL', 'FAILED']),
+  // Required in v1; v2 refunds may have none.
+  refundRequestId: z.string().min(1).max(64).optional(),
   refundId: z.string().min(1).max(64),
   refundAmount: amountSchema,
   refundTime: z.string().optional(),
@@ -39,13 +41,18 @@ export interface VerifyNotifyInput {
   headers: Readonly<Record<string, string | string[] | undefined>>;
   /** The body exactly as received: verification is over these bytes, before any parsing. */
   rawBody: Uint8Array | string;
-  /** A parsed KeyObject (preferred on a hot path) or base64 SPKI / PEM text. */
-  antomPublicKey: KeyObject | string;
+  /** A parsed KeyObject (preferred on a hot path) or base64 SPKI / PEM text; during a key rotation, both keys. */
+  antomPublicKey: KeyObject | string | ReadonlyArray<KeyObject | string>;
   /** When given, a notification for another client id is refused. */
   clientId?: string;
 }
 
-export type VerifyNotifyResult = { ok: true; notification: RefundNotification } | { ok: false; reason: string };
+/**
+ * `status` says how to answer a refusal: 401 when the request is not proven to come from Antom
+ * (headers, client id, signature), 400 when it is Antom's but not a refund notification we can
+ * read (then the reason helps whoever looks at Antom's side).
+ */
+export type VerifyNotifyResult = { ok: true; notification: RefundNotification } | { ok: false; status: 400 | 401; reason: string };
 
 /**
  * Verifies and parses one notifyRefund request (Java WebhookTool.checkSignature): the signed
@@ -62,40 +69,42 @@ export function verifyNotifyRequest(input: VerifyNotifyInput): VerifyNotifyResul
     requestTime === undefined ? 'request-time' : undefined,
   ].filter((name): name is string => name !== undefined);
   if (signature === undefined || clientId === undefined || requestTime === undefined) {
-    return { ok: false, reason: `missing header${missing.length > 1 ? 's' : ''} ${missing.join(', ')}` };
+    return { ok: false, status: 401, reason: `missing header${missing.length > 1 ? 's' : ''} ${missing.join(', ')}` };
   }
   if (input.clientId !== undefined && clientId !== input.clientId) {
-    return { ok: false, reason: `notification for client id ${clientId}, expected ${input.clientId}` };
+    return { ok: false, status: 401, reason: `notification for client id ${clientId}, expected ${input.clientId}` };
   }
 
-  const publicKey = typeof input.antomPublicKey === 'string' ? loadPublicKey(input.antomPublicKey) : input.antomPublicKey;
-  const verified = verifySignatureHeader({
-    header: signature,
-    path: input.path,
-    clientId,
-    time: requestTime,
-    body: input.rawBody,
-    publicKey,
-  });
-  if (!verified) return { ok: false, reason: 'signature does not verify with ANTOM_PUBLIC_KEY' };
+  const keys = Array.isArray(input.antomPublicKey) ? input.antomPublicKey : [input.antomPublicKey as KeyObject | string];
+  const verified = keys.some((key) =>
+    verifySignatureHeader({
+      header: signature,
+      path: input.path,
+      clientId,
+      time: requestTime,
+      body: input.rawBody,
+      publicKey: typeof key === 'string' ? loadPublicKey(key) : key,
+    }),
+  );
+  if (!verified) return { ok: false, status: 401, reason: 'signature does not verify with ANTOM_PUBLIC_KEY' };
 
   let body: unknown;
   try {
     body = JSON.parse(typeof input.rawBody === 'string' ? input.rawBody : Buffer.from(input.rawBody).toString('utf8'));
   } catch {
-    return { ok: false, reason: 'body is not JSON' };
+    return { ok: false, status: 400, reason: 'body is not JSON' };
   }
   const parsed = notificationSchema.safeParse(body);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    return { ok: false, reason: `not a refund notification: ${issue ? `${issue.path.join('.') || 'body'}: ${issue.message}` : 'invalid'}` };
+    return { ok: false, status: 400, reason: `not a refund notification: ${issue ? `${issue.path.join('.') || 'body'}: ${issue.message}` : 'invalid'}` };
   }
   const n = parsed.data;
   const notification: RefundNotification = {
     notifyType: n.notifyType,
     result: n.result,
     refundStatus: n.refundStatus,
-    refundRequestId: n.refundRequestId,
+    ...(n.refundRequestId === undefined ? {} : { refundRequestId: n.refundRequestId }),
     refundId: n.refundId,
     refundAmount: n.refundAmount,
     clientId,

@@ -1,7 +1,8 @@
 import { timingSafeEqual, createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Clock, OutboxKind, OutboxStatus, RefundStore } from '../../app/ports.js';
-import type { TrackingStatus } from '../../domain/refund.js';
+import { formatMinorUnits } from '../../domain/money.js';
+import type { Money, TrackingStatus } from '../../domain/refund.js';
 import { maskEmail } from '../log/logger.js';
 import { sendJson, type RouteHandler } from './server.js';
 
@@ -16,6 +17,26 @@ function authorized(req: IncomingMessage, token: string): boolean {
   return timingSafeEqual(a, b);
 }
 
+/** The admin API formats amounts as operations read them everywhere else (Slack, escalation emails). */
+const OPS_LOCALE = 'en';
+
+/**
+ * A refund as the admin API shows it: the customer's address masked (as in logs), and the amount
+ * formatted next to its minor units (`refundAmount: { currency: 'IDR', value: '1000000',
+ * formatted: 'IDR 10,000.00' }`), so nobody has to know IDR's exponent to read it. Every stored
+ * field is kept.
+ */
+export function adminRefundView<T extends { customer?: { email?: string }; refundAmount?: Money }>(
+  r: T,
+): Omit<T, 'refundAmount'> & { refundAmount?: Money & { readonly formatted: string } } {
+  // Spread first and override, so the fields keep their order in the JSON answer.
+  return {
+    ...r,
+    ...(r.customer?.email ? { customer: { ...r.customer, email: maskEmail(r.customer.email) } } : {}),
+    ...(r.refundAmount ? { refundAmount: { ...r.refundAmount, formatted: formatMinorUnits(r.refundAmount, OPS_LOCALE) } } : {}),
+  };
+}
+
 /**
  * /admin/*: what an operator asks the service. Bearer ${ADMIN_TOKEN}; off without a token.
  *   GET  /admin/refunds?status=&after=&limit=     list (keyset pagination)
@@ -24,12 +45,12 @@ function authorized(req: IncomingMessage, token: string): boolean {
  *   GET  /admin/outbox?status=dead&kind=           what was sent, or failed to be
  *   POST /admin/outbox/:id/retry                   retry a dead delivery
  *   GET  /admin/summary                            counts by status
- * Customer addresses are masked in answers, as in logs.
+ * Customer addresses are masked in answers, as in logs; a refund's amount carries `formatted`.
+ * Outbox payloads are shown as they were (or will be) sent.
  */
 export function createAdminRoutes(deps: { store: RefundStore; clock: Clock; token: string; onRecheck?: () => void }): RouteHandler {
   const { store } = deps;
-  const view = <T extends { customer?: { email?: string } }>(r: T) =>
-    r.customer?.email ? { ...r, customer: { ...r.customer, email: maskEmail(r.customer.email) } } : r;
+  const view = adminRefundView;
 
   return async (req: IncomingMessage, res: ServerResponse) => {
     if (!authorized(req, deps.token)) return sendJson(res, 401, { error: 'missing or wrong bearer token' });

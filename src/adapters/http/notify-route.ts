@@ -12,7 +12,8 @@ import { NOTIFY_ACK_BODY, verifyNotifyRequest } from '../antom/notify.js';
  * Antom sends it again on its retry schedule.
  */
 export function createNotifyRoute(deps: {
-  antomPublicKey: KeyObject | string;
+  /** Antom's public key, and during a key rotation the next one too. */
+  antomPublicKey: KeyObject | string | ReadonlyArray<KeyObject | string>;
   clientId?: string;
   receive: (n: RefundNotification) => Promise<NotificationResult>;
   logger: Logger;
@@ -29,9 +30,10 @@ export function createNotifyRoute(deps: {
     });
     if (!verified.ok) {
       if (deps.counters) deps.counters.rejected += 1;
-      log.warn({ reason: verified.reason, remote: req.socket.remoteAddress }, 'notification rejected');
-      const text = JSON.stringify({ result: { resultCode: 'INVALID_SIGNATURE', resultStatus: 'F', resultMessage: verified.reason } });
-      res.writeHead(401, { 'content-type': 'application/json' });
+      log.warn({ reason: verified.reason, status: verified.status, remote: req.socket.remoteAddress }, 'notification rejected');
+      const code = verified.status === 401 ? 'INVALID_SIGNATURE' : 'PARAM_ILLEGAL';
+      const text = JSON.stringify({ result: { resultCode: code, resultStatus: 'F', resultMessage: verified.reason } });
+      res.writeHead(verified.status, { 'content-type': 'application/json' });
       res.end(text);
       return;
     }

@@ -1,4 +1,4 @@
-import { CompiledQuery, Migrator, sql, type Kysely, type Selectable } from 'kysely';
+import { CompiledQuery, Migrator, sql, type Kysely, type Selectable, type Updateable } from 'kysely';
 import type {
   ApplyInput,
   ChannelOutage,
@@ -22,9 +22,9 @@ import type { ChannelOutagesTable, Database, NotificationGroupsTable, OutboxTabl
 import { trackInsertSql, trackParams, trackRowsPerStatement } from './statements.js';
 
 /** Domain patch field -> column. Only what a decision may change is here. */
-function patchColumns(patch: RefundPatch): Partial<RefundsTable> {
-  const out: Partial<RefundsTable> = {};
-  const set = <K extends keyof RefundsTable>(k: K, v: RefundsTable[K] | undefined) => {
+function patchColumns(patch: RefundPatch): Updateable<RefundsTable> {
+  const out: Updateable<RefundsTable> = {};
+  const set = <K extends keyof Updateable<RefundsTable>>(k: K, v: Updateable<RefundsTable>[K] | undefined) => {
     if (v !== undefined) out[k] = v;
   };
   set('status', patch.status);
@@ -42,6 +42,14 @@ function patchColumns(patch: RefundPatch): Partial<RefundsTable> {
   set('stalled_at', patch.stalledAt);
   set('given_up_at', patch.givenUpAt);
   set('finalized_at', patch.finalizedAt);
+  return out;
+}
+
+/** The JSON columns a patch may set: encoded for the dialect. */
+function patchJsonColumns(caps: DialectCapabilities, patch: RefundPatch): Updateable<RefundsTable> {
+  const out: Updateable<RefundsTable> = {};
+  if (patch.unconfirmedFailure !== undefined) out.unconfirmed_failure = patch.unconfirmedFailure === null ? null : encodeJson(caps, patch.unconfirmedFailure);
+  if (patch.antomConfirmed !== undefined) out.antom_confirmed = encodeJson(caps, patch.antomConfirmed);
   return out;
 }
 
@@ -95,6 +103,9 @@ export function createKyselyStore(db: Kysely<Database>, caps: DialectCapabilitie
       givenUpAt: optionalNumber(row.given_up_at),
       finalizedAt: optionalNumber(row.finalized_at),
       version: Number(row.version),
+      ...(row.antom_api === 'v1' || row.antom_api === 'v2' ? { antomApi: row.antom_api } : {}),
+      ...optionalJson<TrackedRefund['unconfirmedFailure']>('unconfirmedFailure', decodeJson(caps, row.unconfirmed_failure)),
+      ...optionalJson<TrackedRefund['antomConfirmed']>('antomConfirmed', decodeJson(caps, row.antom_confirmed)),
     };
   }
 
@@ -251,6 +262,7 @@ export function createKyselyStore(db: Kysely<Database>, caps: DialectCapabilitie
             .updateTable('refunds')
             .set({
               ...patchColumns(patch),
+              ...patchJsonColumns(caps, patch),
               updated_at: now,
               version: sql<number>`version + 1`,
               lease_owner: null,
@@ -288,7 +300,7 @@ export function createKyselyStore(db: Kysely<Database>, caps: DialectCapabilitie
       }
     },
 
-    async trackRefunds(refunds, { now, firstPollAt }): Promise<TrackResult> {
+    async trackRefunds(refunds, { now, firstPollAt, antomApi }): Promise<TrackResult> {
       if (refunds.length === 0) return { inserted: [], duplicates: 0, conflicts: [] };
       // Within one batch the first record for a key wins, exactly as across batches.
       const unique = new Map<string, NewRefund>();
@@ -298,7 +310,7 @@ export function createKyselyStore(db: Kysely<Database>, caps: DialectCapabilitie
 
       const insertChunk = async (executor: Kysely<Database>, chunk: NewRefund[], keys: string[]) => {
         const params: unknown[] = [];
-        for (const r of chunk) params.push(...trackParams(caps, r, now, firstPollAt));
+        for (const r of chunk) params.push(...trackParams(caps, r, now, firstPollAt, antomApi ?? null));
         const result = await executor.executeQuery<{ key: string }>(CompiledQuery.raw(trackInsertSql(caps, chunk.length), params));
         for (const row of result.rows) keys.push(row.key);
       };
@@ -899,4 +911,8 @@ export function createKyselyStore(db: Kysely<Database>, caps: DialectCapabilitie
 
 function optionalNumber(value: number | string | null): number | undefined {
   return value === null || value === undefined ? undefined : Number(value);
+}
+
+function optionalJson<T>(key: string, value: T | undefined): Record<string, T> {
+  return value === undefined || value === null ? {} : { [key]: value };
 }

@@ -187,6 +187,16 @@ export function migrationProvider(caps: DialectCapabilities): MigrationProvider 
           .execute();
       },
     },
+    '0004_antom_binding': {
+      async up(db: Kysely<any>) {
+        // A refund is asked with the flavour it was tracked with, whatever ANTOM_API says later.
+        await db.schema.alterTable('refunds').addColumn('antom_api', 'text').execute();
+        // A failure read from an F result, waiting for a second answer to confirm it.
+        await db.schema.alterTable('refunds').addColumn('unconfirmed_failure', caps.json).execute();
+        // What Antom confirmed: its refundAmount, settlement amount and quote, arn.
+        await db.schema.alterTable('refunds').addColumn('antom_confirmed', caps.json).execute();
+      },
+    },
   };
   return { getMigrations: async () => migrations };
 }

@@ -41,6 +41,12 @@ export interface RefundsTable {
   finalized_at: number | null;
   /** Bumped on every state change: an optimistic check against lost updates. */
   version: number;
+  /** The inquiryRefund flavour the refund was tracked with (null: tracked before it was recorded). */
+  antom_api: Generated<string | null>;
+  /** A failure from an F result waiting to be confirmed: { code, respondedAt }. */
+  unconfirmed_failure: Generated<unknown>;
+  /** What Antom confirmed beyond the status: { refundAmount, grossSettlementAmount, settlementQuote, arn }. */
+  antom_confirmed: Generated<unknown>;
 }
 
 export interface TimelineTable {

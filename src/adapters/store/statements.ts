@@ -28,6 +28,7 @@ export const TRACK_COLUMNS = [
   'next_poll_at',
   'recorded_at',
   'updated_at',
+  'antom_api',
 ] as const;
 
 const trackSqlCache = new Map<string, string>();
@@ -63,7 +64,7 @@ export function trackRowsPerStatement(caps: DialectCapabilities): number {
 }
 
 /** The parameters of one refund, in TRACK_COLUMNS order. */
-export function trackParams(caps: DialectCapabilities, r: NewRefund, now: number, firstPollAt: number): unknown[] {
+export function trackParams(caps: DialectCapabilities, r: NewRefund, now: number, firstPollAt: number, antomApi: string | null = null): unknown[] {
   return [
     r.id,
     r.refundId ?? null,
@@ -84,5 +85,6 @@ export function trackParams(caps: DialectCapabilities, r: NewRefund, now: number
     firstPollAt,
     now,
     now,
+    antomApi,
   ];
 }

@@ -324,7 +324,7 @@ describe('refund creation on the sandbox (a signed Antom request, not through th
   });
 
   it('v2 refund creation answers with DPOS codes on bad input', async () => {
-    expect(await post('/v2/payments/refund', { paymentId: 'p' })).toMatchObject({
+    expect(await post('/openapi/v2/payments/refund', { paymentId: 'p' })).toMatchObject({
       result: { resultCode: 'DPOS_PARAM_ILLEGAL', resultStatus: 'F' },
     });
   });
@@ -355,12 +355,19 @@ describe('answers only a broken or hostile gateway sends (a stub server)', () =>
     await new Promise((resolve) => stub.close(resolve));
   });
 
-  const signed = (body: string, path: string, omit?: 'signature' | 'response-time') => {
-    const time = '2026-11-25T10:00:00Z';
+  const signed = (
+    body: string,
+    path: string,
+    omit?: 'signature' | 'response-time',
+    over: { time?: string; clientId?: string; privateKey?: string } = {},
+  ) => {
+    // Signed now, unless a test says otherwise: answers signed long ago are replays.
+    const time = over.time ?? new Date().toISOString();
+    const clientId = over.clientId ?? 'SANDBOX_5X00000000000000';
     const headers: Record<string, string> = {
-      'client-id': 'SANDBOX_5X00000000000000',
+      'client-id': clientId,
       'response-time': time,
-      signature: signMessage(readPrivateKey(stubKeys.privateKey), '1', path, 'SANDBOX_5X00000000000000', time, Buffer.from(body)),
+      signature: signMessage(readPrivateKey(over.privateKey ?? stubKeys.privateKey), '1', path, clientId, time, Buffer.from(body)),
     };
     if (omit) delete headers[omit];
     return { body, headers };
@@ -379,6 +386,77 @@ describe('answers only a broken or hostile gateway sends (a stub server)', () =>
     reply = (path) => signed(success('mine'), path, omit);
     const outcome = await client('v2', { baseUrl: stubUrl, antomPublicKey: stubKeys.publicKey }).inquireRefund({ refundId: 'mine' });
     expect(outcome).toMatchObject({ kind: 'rejected', reason: 'incomplete-signature-headers' });
+  });
+
+  it('an answer signed for another client id is rejected, though its signature is good for that client', async () => {
+    reply = (path) => signed(success('mine'), path, undefined, { clientId: 'SANDBOX_SOMEONE_ELSE' });
+    const outcome = await client('v2', { baseUrl: stubUrl, antomPublicKey: stubKeys.publicKey }).inquireRefund({ refundId: 'mine' });
+    expect(outcome).toMatchObject({ kind: 'rejected', reason: 'wrong-client' });
+    expect(classifyInquiry(outcome, table)).toMatchObject({ kind: 'integration-fault', reasonCode: 'RESPONSE_CLIENT_MISMATCH' });
+  });
+
+  it.each([
+    ['signed ten minutes ago (a replay)', () => new Date(Date.now() - 10 * 60_000).toISOString(), /signed at .* s ago/],
+    ['signed ten minutes ahead', () => new Date(Date.now() + 10 * 60_000).toISOString(), /ahead of our clock/],
+    ['with an unreadable response-time', () => 'yesterday', /nobody can read/],
+  ])('an answer %s is refused like a forged one', async (_name, time, message) => {
+    reply = (path) => signed(success('mine'), path, undefined, { time: time() });
+    const outcome = await client('v2', { baseUrl: stubUrl, antomPublicKey: stubKeys.publicKey }).inquireRefund({ refundId: 'mine' });
+    expect(outcome).toMatchObject({ kind: 'rejected', reason: 'stale-answer', message: expect.stringMatching(message) });
+    expect(classifyInquiry(outcome, table)).toMatchObject({ kind: 'integration-fault', reasonCode: 'RESPONSE_TOO_OLD' });
+  });
+
+  it('the window is a setting, and epoch-millisecond response-times are read too', async () => {
+    reply = (path) => signed(success('mine'), path, undefined, { time: String(Date.now() - 90_000) });
+    expect(await client('v2', { baseUrl: stubUrl, antomPublicKey: stubKeys.publicKey }).inquireRefund({ refundId: 'mine' })).toMatchObject({ kind: 'answer' });
+    expect(await client('v2', { baseUrl: stubUrl, antomPublicKey: stubKeys.publicKey, responseMaxAgeMs: 60_000 }).inquireRefund({ refundId: 'mine' })).toMatchObject({
+      kind: 'rejected',
+      reason: 'stale-answer',
+    });
+  });
+
+  it('a success answer that does not name the refund asked about is rejected (v2: refundId; v1: either id)', async () => {
+    const nameless = JSON.stringify({ result: { resultCode: 'SUCCESS', resultStatus: 'S', resultMessage: 'success' }, refundStatus: 'SUCCESS' });
+    reply = (path) => signed(nameless, path);
+    expect(await client('v2', { baseUrl: stubUrl, antomPublicKey: stubKeys.publicKey }).inquireRefund({ refundId: 'mine' })).toMatchObject({
+      kind: 'rejected',
+      reason: 'unbound-answer',
+    });
+    expect(await client('v1', { baseUrl: stubUrl, antomPublicKey: stubKeys.publicKey }).inquireRefund({ refundRequestId: 'rq-mine' })).toMatchObject({
+      kind: 'rejected',
+      reason: 'unbound-answer',
+    });
+    const byRequestId = JSON.stringify({ result: { resultCode: 'SUCCESS', resultStatus: 'S', resultMessage: 'success' }, refundRequestId: 'rq-mine', refundStatus: 'PROCESSING' });
+    reply = (path) => signed(byRequestId, path);
+    expect(await client('v1', { baseUrl: stubUrl, antomPublicKey: stubKeys.publicKey }).inquireRefund({ refundRequestId: 'rq-mine' })).toMatchObject({ kind: 'answer' });
+  });
+
+  it('a v2 answer without resultCode is valid (the spec makes it optional)', async () => {
+    const noCode = JSON.stringify({ result: { resultStatus: 'S', resultMessage: 'success' }, refundId: 'mine', refundStatus: 'SUCCESS', paymentId: 'p' });
+    reply = (path) => signed(noCode, path);
+    const outcome = await client('v2', { baseUrl: stubUrl, antomPublicKey: stubKeys.publicKey }).inquireRefund({ refundId: 'mine' });
+    expect(outcome).toMatchObject({ kind: 'answer', result: { resultCode: 'SUCCESS', resultStatus: 'S' } });
+    expect(classifyInquiry(outcome, table)).toMatchObject({ kind: 'completed' });
+  });
+
+  it('an F result is a failure to confirm, not yet an outcome (it names no refund)', async () => {
+    const risk = JSON.stringify({ result: { resultCode: 'DPOS_PAYMENT_RISK_REJECT', resultStatus: 'F', resultMessage: 'Rejected because of risk control' } });
+    reply = (path) => signed(risk, path);
+    const outcome = await client('v2', { baseUrl: stubUrl, antomPublicKey: stubKeys.publicKey }).inquireRefund({ refundId: 'mine' });
+    expect(classifyInquiry(outcome, table)).toMatchObject({ kind: 'failed', reasonCode: 'RISK_REJECT', unconfirmed: { respondedAt: expect.any(Number) } });
+    // A FAILED status naming the refund is final at once.
+    reply = (path) => signed(JSON.stringify({ result: { resultCode: 'SUCCESS', resultStatus: 'S', resultMessage: 'success' }, refundId: 'mine', refundStatus: 'FAILED', paymentId: 'p' }), path);
+    const named = await client('v2', { baseUrl: stubUrl, antomPublicKey: stubKeys.publicKey }).inquireRefund({ refundId: 'mine' });
+    expect(classifyInquiry(named, table)).not.toHaveProperty('unconfirmed');
+  });
+
+  it('during a key rotation an answer signed with the next key verifies when ANTOM_PUBLIC_KEY_NEXT is set', async () => {
+    const next = generateAntomKeyPair();
+    reply = (path) => signed(success('mine'), path, undefined, { privateKey: next.privateKey });
+    expect(await client('v2', { baseUrl: stubUrl, antomPublicKey: stubKeys.publicKey }).inquireRefund({ refundId: 'mine' })).toMatchObject({ reason: 'bad-signature' });
+    expect(
+      await client('v2', { baseUrl: stubUrl, antomPublicKey: stubKeys.publicKey, antomPublicKeyNext: next.publicKey }).inquireRefund({ refundId: 'mine' }),
+    ).toMatchObject({ kind: 'answer', refundStatus: 'SUCCESS' });
   });
 
   it('a signed answer without a usable result is a malformed answer', async () => {

@@ -119,7 +119,8 @@ describe('notifyRefund', () => {
     expect(classifyRefundNotification(first.notification, loadResultCodeTable())).toMatchObject({
       kind: 'failed',
       reasonCode: 'REFUND_WINDOW_EXCEED',
-      escalate: false,
+      // The customer still has to be refunded another way: escalated.
+      escalate: true,
     });
   });
 

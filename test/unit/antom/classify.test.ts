@@ -17,6 +17,7 @@ function answer(
     api,
     httpStatus: 200,
     result: { resultMessage: 'message as sent', ...result },
+    respondedAt: 1_700_000_000_000,
     body: {},
     ...fields,
   };
@@ -47,7 +48,8 @@ const SPEC_CODES: ReadonlyArray<{ code: string; status: 'F' | 'U'; expect: Expec
   { code: 'CURRENCY_NOT_SUPPORT', status: 'F', expect: 'failed', escalate: true, v2: ['DPOS_PAYMENT_CURRENCY_NOT_SUPPORT'] },
   { code: 'INVALID_MERCHANT_STATUS', status: 'F', expect: 'integration-fault', v2: ['DPOS_PAYMENT_INVALID_MERCHANT_STATUS'] },
   { code: 'ORDER_NOT_EXIST', status: 'F', expect: 'not-found', v2: ['DPOS_PAYMENT_ORDER_NOT_EXIST'] },
-  { code: 'ORDER_STATUS_INVALID', status: 'F', expect: 'failed', escalate: true, v2: ['DPOS_PAYMENT_ORDER_STATUS_INVALID'] },
+  // On an inquiry it describes the inquiry, not the refund: the refund stays pending.
+  { code: 'ORDER_STATUS_INVALID', status: 'F', expect: 'integration-fault', v2: ['DPOS_PAYMENT_ORDER_STATUS_INVALID'] },
   { code: 'REPEAT_REQ_INCONSISTENT', status: 'F', expect: 'failed', escalate: true, v2: ['DPOS_PAYMENT_REPEAT_REQ_INCONSISTENT'] },
   { code: 'RISK_REJECT', status: 'F', expect: 'failed', escalate: true, v2: ['DPOS_PAYMENT_RISK_REJECT'] },
   { code: 'ORDER_IS_CANCELED', status: 'F', expect: 'failed', escalate: false, v2: ['DPOS_PAYMENT_ORDER_IS_CANCELED'] },
@@ -56,12 +58,13 @@ const SPEC_CODES: ReadonlyArray<{ code: string; status: 'F' | 'U'; expect: Expec
   { code: 'SYSTEM_ERROR', status: 'F', expect: 'integration-fault', v2: ['DPOS_SYSTEM_ERROR', 'DPOS_SYSTEM_ ERROR'] },
   { code: 'KEY_NOT_FOUND', status: 'F', expect: 'integration-fault', v2: ['DPOS_REFUND_KEY_NOT_FOUND'] },
   { code: 'MERCHANT_BALANCE_NOT_ENOUGH', status: 'F', expect: 'failed', escalate: true, v2: ALL_PREFIXES('MERCHANT_BALANCE_NOT_ENOUGH') },
-  { code: 'MULTIPLE_REFUNDS_NOT_SUPPORTED', status: 'F', expect: 'failed', escalate: false, v2: ALL_PREFIXES('MULTIPLE_REFUNDS_NOT_SUPPORTED') },
+  // The customer has to be refunded another way: escalated.
+  { code: 'MULTIPLE_REFUNDS_NOT_SUPPORTED', status: 'F', expect: 'failed', escalate: true, v2: ALL_PREFIXES('MULTIPLE_REFUNDS_NOT_SUPPORTED') },
   { code: 'NO_INTERFACE_DEF', status: 'F', expect: 'integration-fault', v2: ALL_PREFIXES('NO_INTERFACE_DEF') },
   { code: 'API_INVALID', status: 'F', expect: 'integration-fault', v2: ALL_PREFIXES('API_INVALID') },
-  { code: 'PROCESS_FAIL', status: 'F', expect: 'failed', escalate: true, v2: ALL_PREFIXES('PROCESS_FAIL') },
+  { code: 'PROCESS_FAIL', status: 'F', expect: 'integration-fault', v2: ALL_PREFIXES('PROCESS_FAIL') },
   { code: 'REFUND_AMOUNT_EXCEED', status: 'F', expect: 'failed', escalate: true, v2: ALL_PREFIXES('REFUND_AMOUNT_EXCEED') },
-  { code: 'REFUND_WINDOW_EXCEED', status: 'F', expect: 'failed', escalate: false, v2: ALL_PREFIXES('REFUND_WINDOW_EXCEED') },
+  { code: 'REFUND_WINDOW_EXCEED', status: 'F', expect: 'failed', escalate: true, v2: ALL_PREFIXES('REFUND_WINDOW_EXCEED') },
   { code: 'REQUEST_TRAFFIC_EXCEED_LIMIT', status: 'U', expect: 'retry', slowDown: true, v2: ALL_PREFIXES('REQUEST_TRAFFIC_EXCEED_LIMIT') },
   { code: 'UNKNOWN_EXCEPTION', status: 'U', expect: 'retry', slowDown: false, v2: ALL_PREFIXES('UNKNOWN_EXCEPTION') },
   // Generic gateway codes (§2b).
@@ -271,7 +274,7 @@ describe('notifications', () => {
       notification({ refundStatus: 'FAIL', result: { resultCode: 'REFUND_WINDOW_EXCEED', resultStatus: 'F', resultMessage: 'too late' } }),
       table,
     );
-    expect(c).toMatchObject({ kind: 'failed', reasonCode: 'REFUND_WINDOW_EXCEED', resultMessage: 'too late', escalate: false });
+    expect(c).toMatchObject({ kind: 'failed', reasonCode: 'REFUND_WINDOW_EXCEED', resultMessage: 'too late', escalate: true });
   });
 
   it('FAIL with a code the table does not call a failure is still failed, and escalated', () => {

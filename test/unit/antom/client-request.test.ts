@@ -6,12 +6,14 @@ describe('resolveInquiryPath', () => {
   const base = { baseUrl: 'https://open-sea-global.alipay.com', clientId: 'CLIENT_1' };
 
   it.each([
-    [{ ...base, api: 'v2' as const }, '/v2/payments/inquiryRefund'],
+    // The omnichannel API overview: https://host/openapi/v2/... (docs/antom.md).
+    [{ ...base, api: 'v2' as const }, '/openapi/v2/payments/inquiryRefund'],
     [{ ...base, api: 'v1' as const }, '/ams/api/v1/payments/inquiryRefund'],
     [{ ...base, api: 'v1' as const, clientId: 'SANDBOX_5X00000000000000' }, '/ams/sandbox/api/v1/payments/inquiryRefund'],
     // v2 has no sandbox path rewrite in any SDK.
-    [{ ...base, api: 'v2' as const, clientId: 'SANDBOX_5X00000000000000' }, '/v2/payments/inquiryRefund'],
-    [{ ...base, api: 'v2' as const, baseUrl: 'https://host.example/openapi/' }, '/openapi/v2/payments/inquiryRefund'],
+    [{ ...base, api: 'v2' as const, clientId: 'SANDBOX_5X00000000000000' }, '/openapi/v2/payments/inquiryRefund'],
+    // A base URL's own path is kept as a prefix.
+    [{ ...base, api: 'v2' as const, baseUrl: 'https://host.example/gateway/' }, '/gateway/openapi/v2/payments/inquiryRefund'],
     [{ ...base, api: 'v1' as const, clientId: 'SANDBOX_1', inquiryPath: '/custom/inquiry' }, '/custom/inquiry'],
   ])('%o -> %s', (settings, path) => {
     expect(resolveInquiryPath(settings)).toBe(path);

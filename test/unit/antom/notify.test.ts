@@ -62,19 +62,20 @@ describe('verifyNotifyRequest', () => {
     ['another client id', () => ({ headers: { ...headers, 'client-id': 'SANDBOX_OTHER' } })],
   ])('refuses %s', (_name, over: () => Partial<Parameters<typeof verifyNotifyRequest>[0]>) => {
     const input = { path: PATH, headers, rawBody: BODY, antomPublicKey: antom.publicDerBase64, ...over() };
-    expect(verifyNotifyRequest(input)).toEqual({ ok: false, reason: 'signature does not verify with ANTOM_PUBLIC_KEY' });
+    expect(verifyNotifyRequest(input)).toEqual({ ok: false, status: 401, reason: 'signature does not verify with ANTOM_PUBLIC_KEY' });
   });
 
   it('refuses missing headers, naming them', () => {
     expect(verifyNotifyRequest({ path: PATH, headers: { 'client-id': CLIENT_ID }, rawBody: BODY, antomPublicKey: antom.publicDerBase64 })).toEqual({
       ok: false,
+      status: 401,
       reason: 'missing headers signature, request-time',
     });
   });
 
   it('refuses another client id when ours is given', () => {
     const result = verifyNotifyRequest({ path: PATH, headers, rawBody: BODY, antomPublicKey: antom.publicDerBase64, clientId: 'SANDBOX_OTHER' });
-    expect(result).toEqual({ ok: false, reason: `notification for client id ${CLIENT_ID}, expected SANDBOX_OTHER` });
+    expect(result).toEqual({ ok: false, status: 401, reason: `notification for client id ${CLIENT_ID}, expected SANDBOX_OTHER` });
   });
 
   it('refuses a signed body that is not a refund notification', () => {
@@ -83,6 +84,37 @@ describe('verifyNotifyRequest', () => {
     const result = verifyNotifyRequest({ path: PATH, headers: signed, rawBody: body, antomPublicKey: antom.publicDerBase64 });
     expect(result.ok).toBe(false);
     expect(!result.ok && result.reason).toMatch(/^not a refund notification: notifyType/);
+    // Antom's, but unreadable: 400 with the reason, not 401 "bad signature".
+    expect(!result.ok && result.status).toBe(400);
+  });
+
+  const signedBody = (body: string) => ({
+    ...headers,
+    signature: `algorithm=RSA256,keyVersion=1,signature=${encodeURIComponent(opensslSign(antom, specContent(PATH, CLIENT_ID, TIME, body)))}`,
+  });
+
+  it('accepts FAILED and a notification without refundRequestId (as v2 may send them)', () => {
+    const body = JSON.stringify({
+      notifyType: 'REFUND_RESULT',
+      result: { resultCode: 'SUCCESS', resultStatus: 'S', resultMessage: 'success' },
+      refundStatus: 'FAILED',
+      refundId: '2026000222',
+      refundAmount: { currency: 'USD', value: '100' },
+    });
+    const result = verifyNotifyRequest({ path: PATH, headers: signedBody(body), rawBody: body, antomPublicKey: antom.publicDerBase64 });
+    expect(result).toMatchObject({ ok: true, notification: { refundStatus: 'FAILED', refundId: '2026000222' } });
+    expect(result.ok && 'refundRequestId' in result.notification).toBe(false);
+  });
+
+  it('verifies with either key during a rotation', () => {
+    const other = opensslKeys();
+    try {
+      const keys = [other.publicDerBase64, antom.publicDerBase64];
+      expect(verifyNotifyRequest({ path: PATH, headers, rawBody: BODY, antomPublicKey: keys }).ok).toBe(true);
+      expect(verifyNotifyRequest({ path: PATH, headers, rawBody: BODY, antomPublicKey: [other.publicDerBase64] })).toMatchObject({ ok: false, status: 401 });
+    } finally {
+      other.cleanup();
+    }
   });
 
   it('the acknowledgement is Antom\'s fixed body', () => {

@@ -36,9 +36,34 @@ describe('formatMinorUnits', () => {
     expect(formatMinorUnits({ currency: 'USD', value: '-1250' }, 'en-US')).toBe('-$12.50');
   });
 
+  it('shifts by the ISO 4217 exponent where CLDR (Intl) has other digits, and shows every decimal', () => {
+    // ISO 2, CLDR 0: "1000000" IDR is 10,000.00 at Antom, not 1,000,000.
+    expect(formatMinorUnits({ currency: 'IDR', value: '1000000' }, 'id')).toBe('Rp\u00a010.000,00');
+    expect(formatMinorUnits({ currency: 'IDR', value: '1000000' }, 'en')).toBe('IDR\u00a010,000.00');
+    // Intl alone would round these to whole units ("IDR 10,001", "HUF 12,346").
+    expect(formatMinorUnits({ currency: 'IDR', value: '1000050' }, 'en')).toBe('IDR\u00a010,000.50');
+    expect(formatMinorUnits({ currency: 'HUF', value: '1234550' }, 'hu')).toBe('12\u00a0345,50\u00a0Ft');
+    expect(formatMinorUnits({ currency: 'COP', value: '1000000' }, 'es-CO')).toBe('$\u00a010.000,00');
+    // ISO 3, CLDR 0.
+    expect(formatMinorUnits({ currency: 'IQD', value: '1000000' }, 'en')).toBe('IQD\u00a01,000.000');
+    expect(formatMinorUnits({ currency: 'IQD', value: '5' }, 'en')).toBe('IQD\u00a00.005');
+    // ISO 4 (a fund code), and ISO 0 with trailing zeros kept as units.
+    expect(formatMinorUnits({ currency: 'CLF', value: '123456' }, 'es-CL')).toBe('CLF\u00a012,3456');
+    expect(formatMinorUnits({ currency: 'KRW', value: '1000000' }, 'ko')).toBe('₩1,000,000');
+    expect(formatMinorUnits({ currency: 'BHD', value: '1250' }, 'en')).toBe('BHD\u00a01.250');
+  });
+
+  it('prints a currency ISO gives no minor unit (XAU, XDR, XXX, …) unshifted, as minor units', () => {
+    expect(formatMinorUnits({ currency: 'XAU', value: '1250' }, 'en')).toBe('XAU 1250 (minor units)');
+    expect(formatMinorUnits({ currency: 'xdr', value: '-7' }, 'fr')).toBe('xdr -7 (minor units)');
+    expect(formatMinorUnits({ currency: 'XXX', value: '0' }, 'ja')).toBe('XXX 0 (minor units)');
+  });
+
   it('falls back instead of throwing on unknown currencies, bad values and bad locales', () => {
-    // Well-formed but unknown: Intl's default exponent of 2.
+    // Well-formed but in neither ISO's list nor CLDR: Intl's default exponent of 2.
     expect(formatMinorUnits({ currency: 'XYZ', value: '1250' }, 'en')).toBe('XYZ\u00a012.50');
+    // Withdrawn from ISO's list (Croatian kuna, 2023), still known to CLDR: CLDR's digits.
+    expect(formatMinorUnits({ currency: 'HRK', value: '1250' }, 'en')).toBe('HRK\u00a012.50');
     // Not a currency code at all: the exponent is unknown, so the value is not shifted.
     expect(formatMinorUnits({ currency: 'US', value: '1250' }, 'en')).toBe('US 1250 (minor units)');
     expect(formatMinorUnits({ currency: 'USD', value: '12.5' }, 'en')).toBe('USD 12.5');
@@ -52,7 +77,24 @@ describe('minor units helpers', () => {
     expect(minorUnitDigits('JPY')).toBe(0);
     expect(minorUnitDigits('KWD')).toBe(3);
     expect(minorUnitDigits('BHD')).toBe(3);
+    expect(minorUnitDigits('CLF')).toBe(4);
+    expect(minorUnitDigits(' idr ')).toBe(2);
     expect(minorUnitDigits('US')).toBeUndefined();
+    expect(minorUnitDigits('XAU')).toBeUndefined();
+    expect(minorUnitDigits('XYZ')).toBe(2);
+  });
+
+  it('follows ISO 4217, not CLDR, for every currency where the two disagree', () => {
+    // Issue 11: ISO 2 where CLDR (and so Intl) says 0, and IQD (ISO 3).
+    const iso2 = ['IDR', 'HUF', 'COP', 'PKR', 'LAK', 'MGA', 'ALL', 'MMK', 'SYP', 'YER', 'LBP', 'SOS', 'AFN', 'IRR', 'KPW'];
+    for (const code of iso2) {
+      expect(minorUnitDigits(code), code).toBe(2);
+      expect(new Intl.NumberFormat('en', { style: 'currency', currency: code }).resolvedOptions().maximumFractionDigits, `CLDR ${code}`).toBe(0);
+    }
+    expect(minorUnitDigits('IQD')).toBe(3);
+    for (const code of ['XAG', 'XAU', 'XBA', 'XBB', 'XBC', 'XBD', 'XDR', 'XPD', 'XPT', 'XSU', 'XTS', 'XUA', 'XXX']) {
+      expect(minorUnitDigits(code), code).toBeUndefined();
+    }
   });
 
   it('shifts the decimal point on the digit string', () => {

@@ -92,10 +92,11 @@ describe('the shipped routing.yaml', () => {
   );
 
   it('escalates any other code the result-code table flags, once even when both escalation routes match', () => {
-    expect(table.rules.get('PROCESS_FAIL')?.escalate).toBe(true);
-    expect(shape(routeNotification(failed('PROCESS_FAIL'), shipped, ctx))).toEqual([
-      'slack #refund-escalations escalation [escalation:PROCESS_FAIL]',
-      'email finance@example.com,oncall@example.com escalation [escalation:PROCESS_FAIL]',
+    // The customer still has to be refunded another way: escalated, with a playbook.
+    expect(table.rules.get('REFUND_WINDOW_EXCEED')?.escalate).toBe(true);
+    expect(shape(routeNotification(failed('REFUND_WINDOW_EXCEED'), shipped, ctx))).toEqual([
+      'slack #refund-escalations escalation [escalation:REFUND_WINDOW_EXCEED]',
+      'email finance@example.com,oncall@example.com escalation [escalation:REFUND_WINDOW_EXCEED]',
       'slack #refunds ops-line',
     ]);
     // RISK_REJECT is named by the first route and flagged by the table: still one of each.

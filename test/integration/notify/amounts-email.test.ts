@@ -1,0 +1,151 @@
+import type { ParsedMail } from 'mailparser';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createMailer } from '../../../src/adapters/email/mailer.js';
+import { renderCustomerCompleted } from '../../../src/adapters/email/render.js';
+import { loadTemplates } from '../../../src/adapters/email/templates.js';
+import { createLogger } from '../../../src/adapters/log/logger.js';
+import type { NotificationSubject } from '../../../src/domain/routing.js';
+import type { Service } from '../../../src/main.js';
+import type { AntomSandbox } from '../../../src/simulator/sandbox.js';
+import { until } from '../../support/kafka.js';
+import { configFrom, createServiceTopics, inProcessService, isolatedEnv, produce, refundRecord, testSandbox } from '../../support/service.js';
+import { channelId, startSlackStub, type SlackStub } from '../../support/slack-stub.js';
+import { startSmtpCapture, type SmtpCapture } from '../../support/smtp.js';
+
+/**
+ * Issue 11: Antom counts IDR and HUF in hundredths and IQD in thousandths (ISO 4217), where CLDR
+ * (and so Intl) shows them without decimals. A real customer email, sent over SMTP by the service
+ * after Antom said SUCCESS, must carry the amount Antom refunded, in both its parts.
+ */
+const TOKEN = 'xoxb-amounts-test';
+const ADMIN = 'admin-amounts-test';
+
+const CUSTOMERS = [
+  // No Indonesian template: the English one, formatted in English.
+  { id: 'AMT-IDR', amount: { currency: 'IDR', value: '1000000' }, email: 'budi@example.id', locale: 'id-ID', shown: 'IDR\u00a010,000.00', ops: 'IDR\u00a010,000.00' },
+  // Austrian German puts the code first.
+  { id: 'AMT-HUF', amount: { currency: 'HUF', value: '1234550' }, email: 'anna@example.hu', locale: 'de-AT', shown: 'HUF\u00a012.345,50', ops: 'HUF\u00a012,345.50' },
+  { id: 'AMT-IQD', amount: { currency: 'IQD', value: '1500250' }, email: 'ali@example.iq', locale: 'fr-FR', shown: '1\u202f500,250\u00a0IQD', ops: 'IQD\u00a01,500.250' },
+] as const;
+
+const to = (m: ParsedMail) => (Array.isArray(m.to) ? m.to : m.to ? [m.to] : []).flatMap((a) => a.value.map((v) => v.address));
+
+describe('customer emails over SMTP carry ISO 4217 amounts (IDR, HUF, IQD)', () => {
+  let sandbox: AntomSandbox;
+  let slack: SlackStub;
+  let smtp: SmtpCapture;
+  let service: Service;
+  let httpUrl: string;
+
+  beforeAll(async () => {
+    sandbox = await testSandbox();
+    slack = await startSlackStub({ token: TOKEN });
+    smtp = await startSmtpCapture();
+    const env = isolatedEnv('amounts', {
+      ...sandbox.serviceEnv('v2'),
+      POLL_FIRST_DELAY: '100ms',
+      POLL_MAX_INTERVAL: '1s',
+      SLACK_BOT_TOKEN: TOKEN,
+      SLACK_API_URL: slack.url,
+      SMTP_URL: smtp.url,
+      EMAIL_FROM: 'Acme Refunds <refunds@acme.example>',
+      ADMIN_TOKEN: ADMIN,
+    });
+    const config = configFrom(env);
+    await createServiceTopics(config, 1);
+    // Antom confirms the same amount the refund was initiated with.
+    sandbox.createRefunds(CUSTOMERS.map((c) => ({ refundId: c.id, refundRequestId: `RQ-${c.id}`, paymentId: `P-${c.id}`, notify: false, refundAmount: c.amount })));
+    service = inProcessService(config);
+    ({ httpUrl } = await service.start());
+    await produce(
+      env.KAFKA_BROKERS!,
+      config.topics.initiated,
+      CUSTOMERS.map((c, i) =>
+        refundRecord(i, { refundId: c.id, refundRequestId: `RQ-${c.id}`, paymentId: `P-${c.id}`, refundAmount: c.amount, customer: { email: c.email, name: 'Kim', locale: c.locale } }),
+      ),
+    );
+  });
+
+  afterAll(async () => {
+    await service?.stop();
+    await Promise.all([sandbox?.close(), slack?.close(), smtp?.close()]);
+  });
+
+  it('the service emails each customer the refunded amount, in the text and the HTML part', async () => {
+    await until(() => CUSTOMERS.every((c) => smtp.messages.some((m) => to(m).includes(c.email))), { timeoutMs: 30_000, message: 'three customer emails' });
+    for (const c of CUSTOMERS) {
+      const mail = smtp.messages.filter((m) => to(m).includes(c.email));
+      expect(mail, c.id).toHaveLength(1);
+      const { subject, text, html } = mail[0]!;
+      expect(subject, c.id).toContain(c.shown);
+      expect(text, c.id).toContain(c.shown);
+      expect(html || '', c.id).toContain(`<strong>${c.shown}</strong>`);
+    }
+    // What CLDR's digits made of them before: a hundred (IDR, HUF) and a thousand (IQD) times too much.
+    const all = smtp.messages.map((m) => `${m.subject}\n${m.text}\n${m.html || ''}`).join('\n');
+    for (const wrong of ['IDR\u00a01,000,000', 'HUF\u00a01.234.550', '1\u202f500\u202f250\u00a0IQD']) expect(all).not.toContain(wrong);
+  });
+
+  it('the ops line in Slack and the admin API show the same amounts', async () => {
+    const ops = () => slack.messages().filter((m) => m.channel === channelId('#refunds'));
+    await until(() => CUSTOMERS.every((c) => ops().some((m) => m.text.includes(c.id))), { timeoutMs: 30_000, message: 'three ops lines' });
+    for (const c of CUSTOMERS) {
+      expect(ops().find((m) => m.text.includes(c.id))!.text).toBe(`Refund ${c.id} completed (${c.ops}), payment P-${c.id}`);
+      const res = await fetch(`${httpUrl}/admin/refunds/${c.id}`, { headers: { authorization: `Bearer ${ADMIN}` } });
+      const body = (await res.json()) as { refund: { refundAmount: unknown } };
+      expect(body.refund.refundAmount).toEqual({ ...c.amount, formatted: c.ops });
+    }
+  });
+});
+
+describe('the mailer keeps ISO amounts intact through SMTP encoding, in every shipped locale', () => {
+  const templates = loadTemplates();
+  let smtp: SmtpCapture;
+
+  beforeAll(async () => {
+    smtp = await startSmtpCapture();
+  });
+  afterAll(async () => {
+    await smtp?.close();
+  });
+
+  it('IDR, HUF and IQD in en, es, fr, de and ja', async () => {
+    const expected: Record<string, Record<string, string>> = {
+      IDR: { en: 'IDR\u00a010,000.00', es: '10.000,00\u00a0IDR', fr: '10\u202f000,00\u00a0IDR', de: '10.000,00\u00a0IDR', ja: 'IDR\u00a010,000.00' },
+      HUF: { en: 'HUF\u00a012,345.50', es: '12.345,50\u00a0HUF', fr: '12\u202f345,50\u00a0HUF', de: '12.345,50\u00a0HUF', ja: 'HUF\u00a012,345.50' },
+      IQD: { en: 'IQD\u00a01,500.250', es: '1500,250\u00a0IQD', fr: '1\u202f500,250\u00a0IQD', de: '1.500,250\u00a0IQD', ja: 'IQD\u00a01,500.250' },
+    };
+    const values: Record<string, string> = { IDR: '1000000', HUF: '1234550', IQD: '1500250' };
+    const silent = createLogger({ level: 'silent' });
+    const mailer = createMailer({ smtpUrl: smtp.url, from: 'Refunds <refunds@shop.example>' }, { logger: silent });
+    try {
+      for (const [currency, byLocale] of Object.entries(expected)) {
+        for (const locale of Object.keys(byLocale)) {
+          const subject: NotificationSubject = {
+            event: 'refund.completed',
+            refundKey: `R-${currency}-${locale}`,
+            refundId: `R-${currency}-${locale}`,
+            paymentId: 'P-1',
+            status: 'SUCCESS',
+            refundAmount: { currency, value: values[currency]! },
+            customer: { email: `${currency}.${locale}@example.com`.toLowerCase(), locale },
+            refundTime: '2024-11-25T16:00:00Z',
+            detectedAt: Date.UTC(2024, 10, 25, 16),
+          };
+          await mailer.send({ to: subject.customer!.email!, ...renderCustomerCompleted(subject, templates) });
+        }
+      }
+    } finally {
+      await mailer.close();
+    }
+    expect(smtp.messages).toHaveLength(15);
+    for (const [currency, byLocale] of Object.entries(expected)) {
+      for (const [locale, shown] of Object.entries(byLocale)) {
+        const mail = smtp.messages.find((m) => to(m).includes(`${currency}.${locale}@example.com`.toLowerCase()))!;
+        expect(mail.subject, `${currency} ${locale}`).toContain(shown);
+        expect(mail.text, `${currency} ${locale}`).toContain(shown);
+        expect(mail.html || '', `${currency} ${locale}`).toContain(`<strong>${shown}</strong>`);
+      }
+    }
+  });
+});
