@@ -4,8 +4,9 @@ import { lookupResultCode, resolveResultCode, type ResultCodeRule, type ResultCo
 /**
  * What the service does next with a refund after one inquiry (or one notification).
  *
- * Only `completed` and `failed` are outcomes. `not-found` becomes `failed` only after the caller's
- * grace window (our records can be ahead of Antom's). Everything else keeps the refund pending.
+ * Only `completed` and `failed` are outcomes. `not-found` never becomes `failed`: past the
+ * caller's grace window (our records can be ahead of Antom's) the refund is stalled and escalated
+ * instead (docs/antom.md, "What an answer means"). Everything else keeps the refund pending.
  */
 export type Classification =
   | {
@@ -208,8 +209,8 @@ function classifyRefundStatus(
     };
   }
   if (status !== undefined && FAILED_STATUSES.has(status)) {
-    // The inquiry carries no refund-level reason (ANTOM-API.md §2c) unless a gateway put one in
-    // resultCode; a plain SUCCESS there says nothing about why the refund failed.
+    // The inquiry carries no refund-level reason (docs/antom.md, "Result codes") unless a gateway
+    // put one in resultCode; a plain SUCCESS there says nothing about why the refund failed.
     const reasonCode = code === 'SUCCESS' ? REFUND_FAILED_WITHOUT_REASON : code;
     const rule = lookupResultCode(table, reasonCode);
     return { ...failed(reasonCode, resultCode, resultMessage, rule), refundStatus: status };
@@ -229,7 +230,8 @@ function classifyRefundStatus(
 
 /**
  * notifyRefund: `refundStatus` is only ever SUCCESS or FAIL, and `result` carries the refund's
- * own outcome (ANTOM-API.md §4, §2c), so its code is the failure reason.
+ * own outcome (docs/antom.md, "notifyRefund" and "Result codes"), so its code is the failure
+ * reason.
  */
 export function classifyRefundNotification(notification: RefundNotification, table: ResultCodeTable): Classification {
   const { resultCode, resultMessage } = notification.result;

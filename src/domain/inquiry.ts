@@ -2,9 +2,10 @@
  * What one inquiryRefund call to Antom can come back with, before anyone decides what it means
  * (that is classify.ts). Pure types: the Antom client produces these, the classifier reads them.
  *
- * Two things are kept apart on purpose (ANTOM-API.md §1a, §2c): `result` says whether the
- * *inquiry call* worked; `refundStatus` says where the *refund* stands. An inquiry that succeeds
- * (result S) about a refund that failed (refundStatus FAIL) is a failed refund.
+ * Two things are kept apart on purpose (docs/antom.md, "Two APIs called inquiryRefund" and
+ * "Result codes"): `result` says whether the *inquiry call* worked; `refundStatus` says where the
+ * *refund* stands. An inquiry that succeeds (result S) about a refund that failed (refundStatus
+ * FAIL) is a failed refund.
  */
 
 /** `v2` = omnichannel `POST /v2/payments/inquiryRefund`; `v1` = classic AMS inquiryRefund. */
@@ -56,7 +57,8 @@ export interface VerifiedInquiryAnswer {
 
 /**
  * A 200 answer with no signature headers and result F or U: the gateway sometimes answers errors
- * itself without signing (ANTOM-API.md §3e). Accepted as transient, never as a refund outcome.
+ * itself without signing (docs/antom.md, "Signing"). Accepted as transient, never as a refund
+ * outcome.
  */
 export interface UnsignedGatewayAnswer {
   readonly kind: 'unsigned-answer';
@@ -130,7 +132,7 @@ export interface InquiryQuery {
   readonly merchantAccountId?: string;
 }
 
-/** Antom's notifyRefund body (ANTOM-API.md §4), verified and parsed. */
+/** Antom's notifyRefund body (docs/antom.md, "notifyRefund"), verified and parsed. */
 export interface RefundNotification {
   readonly notifyType: 'REFUND_RESULT';
   /** Here `result` describes the refund outcome itself, not a call. */

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
 /**
- * The outcome events this service publishes (CONTRACT.md, "Output"): CloudEvents 1.0 in
+ * The outcome events this service publishes (docs/events.md): CloudEvents 1.0 in
  * structured mode. These zod schemas are the single source of the contract: the JSON Schemas in
  * schemas/ and the payloads in docs/asyncapi.yaml are generated from them, and a test fails when
  * the committed files drift (test/unit/event-contract.test.ts).

@@ -3,7 +3,7 @@ import { codePointName, findJsonShapeProblem, formatJsonPath } from './json-shap
 import { trackingKey, type Customer, type Money, type NewRefund, type RecordOrigin } from './refund.js';
 
 /**
- * The refund-initiated payload of the contract (CONTRACT.md, "Input"). Unknown fields are
+ * The refund-initiated payload of the contract (docs/ingest.md). Unknown fields are
  * ignored so producers can add fields without breaking us; known fields are checked strictly
  * (no coercion of a number into an id), because a wrong type usually means a producer bug that
  * should be seen in the dead-letter topic, not papered over.

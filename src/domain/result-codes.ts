@@ -11,7 +11,7 @@
  * - `integration-fault`: our side is wrong (keys, access, API); the refund stays pending;
  * - `not-found`: Antom does not know the refund (yet).
  * A code arriving with resultStatus U is always `retry`, whatever the table says: U means the
- * inquiry's own outcome is unknown (ANTOM-API.md §1a).
+ * inquiry's own outcome is unknown (docs/antom.md, "Result codes").
  */
 export type CodeOutcome = 'failed' | 'retry' | 'integration-fault' | 'not-found';
 
@@ -38,8 +38,8 @@ export interface ResultCodeTable {
 
 /**
  * Longest first, so `DPOS_REFUND_X` loses `DPOS_REFUND_` rather than just `DPOS_`. The v2 table
- * uses all three (ANTOM-API.md §2a); which prefix rows 13–20 carry is a guess, so every code is
- * stripped of whichever it has and the rules are written once, unprefixed.
+ * uses all three (docs/antom.md, "Result codes"); which prefix rows 13–20 carry is a guess, so
+ * every code is stripped of whichever it has and the rules are written once, unprefixed.
  */
 const DPOS_PREFIXES = ['DPOS_PAYMENT_', 'DPOS_REFUND_', 'DPOS_'] as const;
 

@@ -3,9 +3,9 @@ import type { Logger } from 'pino';
 import { signMessage } from './signing.js';
 
 /**
- * Antom's notifyRefund resend schedule (ANTOM-API.md §4): after the first attempt, up to 8
- * retries at these intervals, until the merchant returns the fixed acknowledgement. Divided by
- * the sandbox's time scale, so a day of retries can play in a test's second.
+ * Antom's notifyRefund resend schedule (docs/antom.md, "notifyRefund"): after the first attempt,
+ * up to 8 retries at these intervals, until the merchant returns the fixed acknowledgement.
+ * Divided by the sandbox's time scale, so a day of retries can play in a test's second.
  */
 export const NOTIFY_RETRY_INTERVALS_MS: readonly number[] = [
   0,
@@ -176,7 +176,7 @@ export function createNotifier(options: NotifierOptions): Notifier {
   };
 }
 
-/** Antom resends unless the reply is the fixed acknowledgement (§4). */
+/** Antom resends unless the reply is the fixed acknowledgement (docs/antom.md, "notifyRefund"). */
 function ackProblem(status: number, text: string): string | undefined {
   if (status !== 200) return `HTTP ${status}`;
   try {

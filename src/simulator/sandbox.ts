@@ -341,7 +341,10 @@ export async function startAntomSandbox(options: AntomSandboxOptions): Promise<A
     return { kind: 'json', body: { result: result(api, code, status, message) }, signing: 'signed' };
   }
 
-  /** The straight answer about a refund in its current state (ANTOM-API.md §1a, §1b). */
+  /**
+   * The straight answer about a refund in its current state (docs/antom.md, "Two APIs called
+   * inquiryRefund").
+   */
   function statusAnswer(api: SandboxApi, refund: SimRefund): Record<string, unknown> {
     if (refund.status === 'FAIL' && refund.scenario.failureReporting === 'result-code') {
       return { result: result(api, failCodeOf(refund), 'F') };
@@ -508,7 +511,7 @@ export async function startAntomSandbox(options: AntomSandboxOptions): Promise<A
       return send(req, res, clientId, failure(api, 'PARAM_ILLEGAL', 'refundId or refundRequestId is required'));
     }
 
-    // refundId wins when both are given (ANTOM-API.md §1a).
+    // refundId wins when both are given (docs/antom.md, "Two APIs called inquiryRefund").
     let refund = refundId !== undefined ? byRefundId.get(refundId) : byRequestId.get(refundRequestId as string);
     if (!refund && defaultScenario !== 'not-found') {
       refund = addRefund(defaultScenario, refundId !== undefined ? { refundId, clientId } : { refundRequestId: refundRequestId as string, clientId });
@@ -563,7 +566,8 @@ export async function startAntomSandbox(options: AntomSandboxOptions): Promise<A
       return send(req, res, clientId, failure(api, 'PARAM_ILLEGAL', 'refundRequestId, paymentId and refundAmount are required'));
     }
     const notifyUrl = typeof body.refundNotifyUrl === 'string' ? body.refundNotifyUrl : undefined;
-    // refundRequestId is the idempotency key (ANTOM-API.md §5): same fields, same answer.
+    // refundRequestId is the idempotency key (docs/antom.md, "Refund creation"): same fields, same
+    // answer.
     const existing = byRequestId.get(refundRequestId);
     if (existing) {
       const same =

@@ -17,9 +17,9 @@ export interface Scenario {
   failCode?: string;
   /**
    * How an inquiry reports a FAIL refund. `refund-status` (default): result SUCCESS/S with
-   * refundStatus FAIL/FAILED and no reason, as the classic API documents (ANTOM-API.md §2c).
-   * `result-code`: result F with failCode, as the v2 table suggests. notifyRefund always carries
-   * the code.
+   * refundStatus FAIL/FAILED and no reason, as the classic API documents (docs/antom.md, "Result
+   * codes"). `result-code`: result F with failCode, as the v2 table suggests. notifyRefund always
+   * carries the code.
    */
   failureReporting?: 'refund-status' | 'result-code';
   /** The first N inquiries answer PROCESSING / PENDING. Default 0. */
@@ -142,7 +142,7 @@ export function parseScenario(input: unknown): { ok: true; scenario: Scenario } 
 
 /**
  * The codes the sandbox can answer with: the classic name, Antom's message, and the v2 name.
- * v2 prefixes follow ANTOM-API.md §2a; for rows 13–20 the prefix is the spec's guess.
+ * v2 prefixes follow docs/antom.md, "Result codes"; for rows 13–20 the prefix is a guess there.
  */
 export const CODES: Readonly<Record<string, { message: string; v2: string }>> = {
   SUCCESS: { message: 'success', v2: 'SUCCESS' },
@@ -199,7 +199,10 @@ export function messageFor(code: string): string {
   return CODES[bare]?.message ?? CODES[code]?.message ?? 'Business failed';
 }
 
-/** v1 spells the statuses SUCCESS / PROCESSING / FAIL; v2 SUCCESS / PENDING / FAILED (§0). */
+/**
+ * v1 spells the statuses SUCCESS / PROCESSING / FAIL; v2 SUCCESS / PENDING / FAILED (docs/antom.md,
+ * "Two APIs called inquiryRefund").
+ */
 export function refundStatusFor(api: SandboxApi, status: 'PROCESSING' | 'SUCCESS' | 'FAIL'): string {
   if (api === 'v1') return status;
   return status === 'PROCESSING' ? 'PENDING' : status === 'FAIL' ? 'FAILED' : 'SUCCESS';

@@ -9,9 +9,9 @@ import {
 } from 'node:crypto';
 
 /**
- * The sandbox's own implementation of Antom's signature scheme (ANTOM-API.md §3), written apart
- * from src/adapters/antom/signature.ts on purpose: a misreading of the spec in one is not
- * mirrored in the other, and both are checked against the openssl command line.
+ * The sandbox's own implementation of Antom's signature scheme (docs/antom.md, "Signing"),
+ * written apart from src/adapters/antom/signature.ts on purpose: a misreading of the spec in one
+ * is not mirrored in the other, and both are checked against the openssl command line.
  *
  * Where the spec leaves room, this side is the strict one, like the Java SDK Antom runs:
  * the signature value is URL-decoded as Java's URLDecoder does (a raw `+` becomes a space, so a

@@ -20,6 +20,13 @@ export function testMerchantKeys() {
   return merchantKeys;
 }
 
+/** Stands for Antom's key where no sandbox answers: never the merchant's own (refused at startup). */
+let antomKeys: ReturnType<typeof generateAntomKeyPair> | undefined;
+function testAntomKeys() {
+  antomKeys ??= generateAntomKeyPair();
+  return antomKeys;
+}
+
 /**
  * Environment for one isolated service instance: its own topics, group and database. Without a
  * sandbox the credentials are valid but point nowhere, and the first inquiry is an hour away, so
@@ -46,7 +53,7 @@ export function isolatedEnv(prefix: string, over: Record<string, string> = {}): 
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     ANTOM_CLIENT_ID: 'SANDBOX_TEST',
     ANTOM_PRIVATE_KEY: testMerchantKeys().privateKey,
-    ANTOM_PUBLIC_KEY: testMerchantKeys().publicKey,
+    ANTOM_PUBLIC_KEY: testAntomKeys().publicKey,
     ANTOM_BASE_URL: 'http://127.0.0.1:9',
     POLL_FIRST_DELAY: '1h',
     POLL_MAX_INTERVAL: '2h',

@@ -61,7 +61,10 @@ export interface AntomClientDeps {
   now?: () => number;
 }
 
-/** Antom ids are at most 64 characters (ANTOM-API.md §1a); merchantAccountId at most 32. */
+/**
+ * Antom ids are at most 64 characters, merchantAccountId at most 32 (docs/antom.md, "Two APIs
+ * called inquiryRefund").
+ */
 const MAX_ID_LENGTH = 64;
 const MAX_MERCHANT_ACCOUNT_ID_LENGTH = 32;
 
@@ -87,7 +90,8 @@ export const V1_SANDBOX_INQUIRY_PATH = '/ams/sandbox/api/v1/payments/inquiryRefu
 
 /**
  * The path requested and signed: the base URL's own path, then the inquiry path. A v1 client id
- * starting with `SANDBOX_` uses Antom's sandbox path, as all three official SDKs do (§3f).
+ * starting with `SANDBOX_` uses Antom's sandbox path, as all three official SDKs do (docs/antom.md,
+ * "Endpoint and keys").
  */
 export function resolveInquiryPath(settings: Pick<AntomClientSettings, 'baseUrl' | 'api' | 'inquiryPath' | 'clientId'>): string {
   const prefix = new URL(settings.baseUrl).pathname.replace(/\/+$/, '');
@@ -404,7 +408,7 @@ export function requestBody(api: AntomApi, query: InquiryQuery): Record<string, 
     problems.push(`merchantAccountId must be 1 to ${MAX_MERCHANT_ACCOUNT_ID_LENGTH} characters`);
   }
   if (api === 'v2') {
-    // The v2 request has refundId only (ANTOM-API.md §1b).
+    // The v2 request has refundId only (docs/antom.md, "Two APIs called inquiryRefund").
     if (refundId === undefined) problems.push('the v2 inquiryRefund needs a refundId');
     if (refundRequestId !== undefined || merchantAccountId !== undefined) {
       problems.push('the v2 inquiryRefund takes refundId only (refundRequestId and merchantAccountId are v1 fields)');

@@ -2,10 +2,10 @@ import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject 
 import { ConfigError } from '../../domain/errors.js';
 
 /**
- * Antom's key formats (ANTOM-API.md §3c): the merchant private key is base64 of PKCS#8 DER and
- * Antom's public key base64 of X.509 SubjectPublicKeyInfo DER, both without PEM armour. PEM is
- * accepted too, since that is what openssl and most vaults hand out. Keys are parsed once into
- * KeyObjects: parsing costs far more than a signature.
+ * Antom's key formats (docs/antom.md, "Signing"): the merchant private key is base64 of PKCS#8
+ * DER and Antom's public key base64 of X.509 SubjectPublicKeyInfo DER, both without PEM armour.
+ * PEM is accepted too, since that is what openssl and most vaults hand out. Keys are parsed once
+ * into KeyObjects: parsing costs far more than a signature.
  */
 
 /** Antom issues RSA-2048 keys; anything shorter is refused rather than silently weak. */

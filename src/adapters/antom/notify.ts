@@ -7,8 +7,8 @@ import { verifySignatureHeader } from './signature.js';
 export type { RefundNotification } from '../../domain/inquiry.js';
 
 /**
- * The fixed acknowledgement Antom waits for (ANTOM-API.md §4); anything else makes it resend.
- * The merchant does not sign it.
+ * The fixed acknowledgement Antom waits for (docs/antom.md, "notifyRefund"); anything else makes
+ * it resend. The merchant does not sign it.
  */
 export const NOTIFY_ACK_BODY = '{"result":{"resultCode":"SUCCESS","resultStatus":"S","resultMessage":"success"}}';
 
@@ -118,7 +118,10 @@ export function verifyNotifyRequest(input: VerifyNotifyInput): VerifyNotifyResul
   return { ok: true, notification };
 }
 
-/** Header names are case-insensitive (ANTOM-API.md §3d); Node lower-cases them, others may not. */
+/**
+ * Header names are case-insensitive (docs/antom.md, "Signing"); Node lower-cases them, others may
+ * not.
+ */
 function headerOf(headers: Readonly<Record<string, string | string[] | undefined>>, name: string): string | undefined {
   let value = headers[name];
   if (value === undefined) {

@@ -1,7 +1,7 @@
 import { sign, verify, type KeyObject } from 'node:crypto';
 
 /**
- * Antom's message signatures (ANTOM-API.md §3), the same in both directions:
+ * Antom's message signatures (docs/antom.md, "Signing"), the same in both directions:
  *
  *   content   = "POST " + path + "\n" + clientId + "." + time + "." + body     (UTF-8 bytes)
  *   signature = urlencode(base64(RSASSA-PKCS1-v1_5(SHA-256, content)))

@@ -5,7 +5,7 @@ import { validateRefundInitiated } from '../../domain/refund-initiated.js';
 
 /**
  * Turns a Kafka record into the refund-initiated payload it carries, whichever of the three
- * accepted shapes it has (CONTRACT.md, "Input"):
+ * accepted shapes it has (docs/ingest.md):
  *   - plain JSON: the value is the payload object;
  *   - CloudEvents 1.0 structured mode: the value is the event, the payload is its `data`
  *     (or `data_base64` holding JSON);

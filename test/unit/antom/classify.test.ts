@@ -36,8 +36,8 @@ function statusAnswer(refundStatus: string | undefined, api: AntomApi = 'v1'): I
 }
 
 /**
- * Every code ANTOM-API.md §2 lists, with the status the spec gives it and what we expect it to
- * mean. Written here independently of config/result-codes.yaml, so a wrong edit of the table
+ * Every code docs/antom.md, "Result codes" lists, with the status given there and what we expect
+ * it to mean. Written here independently of config/result-codes.yaml, so a wrong edit of the table
  * fails a test. `v2` lists the spellings a v2 gateway may send: for rows 13–20 the spec does not
  * know the prefix, so all three are tried.
  */
@@ -67,7 +67,7 @@ const SPEC_CODES: ReadonlyArray<{ code: string; status: 'F' | 'U'; expect: Expec
   { code: 'REFUND_WINDOW_EXCEED', status: 'F', expect: 'failed', escalate: true, v2: ALL_PREFIXES('REFUND_WINDOW_EXCEED') },
   { code: 'REQUEST_TRAFFIC_EXCEED_LIMIT', status: 'U', expect: 'retry', slowDown: true, v2: ALL_PREFIXES('REQUEST_TRAFFIC_EXCEED_LIMIT') },
   { code: 'UNKNOWN_EXCEPTION', status: 'U', expect: 'retry', slowDown: false, v2: ALL_PREFIXES('UNKNOWN_EXCEPTION') },
-  // Generic gateway codes (§2b).
+  // Generic gateway codes (docs/antom.md, "Result codes").
   { code: 'PARAM_ILLEGAL', status: 'F', expect: 'integration-fault', v2: [] },
   { code: 'INVALID_ACCESS_TOKEN', status: 'F', expect: 'integration-fault', v2: [] },
   { code: 'INVALID_SIGNATURE', status: 'F', expect: 'integration-fault', v2: [] },

@@ -3,8 +3,8 @@ import { loadPublicKey } from '../../../src/adapters/antom/keys.js';
 import { NOTIFY_ACK_BODY, verifyNotifyRequest } from '../../../src/adapters/antom/notify.js';
 import { opensslKeys, opensslSign, specContent, type OpensslKeys } from './openssl.js';
 
-// Antom signs notifyRefund like a request to the merchant's notify path (ANTOM-API.md §4); here
-// openssl plays Antom.
+// Antom signs notifyRefund like a request to the merchant's notify path (docs/antom.md,
+// "notifyRefund"); here openssl plays Antom.
 
 const PATH = '/antom/notify/refund';
 const CLIENT_ID = 'SANDBOX_5X00000000000000';

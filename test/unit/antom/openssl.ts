@@ -71,8 +71,8 @@ export function opensslVerify(keys: OpensslKeys, content: Buffer, signatureBase6
 }
 
 /**
- * The string Antom signs, built here by hand from the spec (ANTOM-API.md §3a) rather than by the
- * code under test: "POST <path>\n<client-id>.<time>.<body>".
+ * The string Antom signs, built here by hand from the spec (docs/antom.md, "Signing") rather than
+ * by the code under test: "POST <path>\n<client-id>.<time>.<body>".
  */
 export function specContent(path: string, clientId: string, time: string, body: string): Buffer {
   return Buffer.from(`POST ${path}\n${clientId}.${time}.${body}`, 'utf8');
