@@ -141,6 +141,8 @@ export async function demoCommand(args: string[], io: CommandIo): Promise<number
           paymentId: `PAY-${String(s.message.key)}`,
           notifyUrl,
           notify: s.scenario!.pendingMs !== undefined,
+          // Antom refunds what was initiated: a notification for another amount is not believed.
+          ...amountOf(s.message.value),
           ...s.scenario,
         })),
     );
@@ -228,4 +230,15 @@ async function watch(
     },
   });
   await joined;
+}
+
+/** The refundAmount a sample record carries (plain JSON or a structured CloudEvent), as the sandbox takes it. */
+function amountOf(value: unknown): { refundAmount?: { currency: string; value: string } } {
+  try {
+    const doc = JSON.parse(String(value)) as { refundAmount?: { currency: string; value: string | number }; data?: { refundAmount?: { currency: string; value: string | number } } };
+    const amount = doc.refundAmount ?? doc.data?.refundAmount;
+    return amount ? { refundAmount: { currency: amount.currency, value: String(amount.value) } } : {};
+  } catch {
+    return {};
+  }
 }
