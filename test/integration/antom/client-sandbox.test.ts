@@ -56,6 +56,17 @@ function refund(scenario: Scenario): string {
   return sandbox.createRefund(scenario).refundId;
 }
 
+describe('the v2 path', () => {
+  it('is /openapi/v2/payments/inquiryRefund; the undocumented /v2/payments/inquiryRefund is not served', async () => {
+    const refundId = refund({});
+    const documented = client('v2');
+    expect(documented.inquiryPath).toBe('/openapi/v2/payments/inquiryRefund');
+    expect(classifyInquiry(await documented.inquireRefund({ refundId }), table)).toMatchObject({ kind: 'completed' });
+    const elsewhere = await client('v2', { inquiryPath: '/v2/payments/inquiryRefund' }).inquireRefund({ refundId });
+    expect(classifyInquiry(elsewhere, table)).toMatchObject({ kind: 'integration-fault', reasonCode: 'NO_INTERFACE_DEF' });
+  });
+});
+
 describe.each(['v1', 'v2'] as const)('%s', (api) => {
   let c: AntomClient;
   beforeAll(() => {
