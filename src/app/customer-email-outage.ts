@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
-import { isRetriable } from '../domain/errors.js';
+import { isInDoubt, isRetriable } from '../domain/errors.js';
 import { customerEmailOutageContent, customerEmailRecoveredContent } from '../domain/notification-content.js';
-import { isInDoubt, type DeliveryWatch } from './dispatch-outbox.js';
+import type { DeliveryWatch } from './dispatch-outbox.js';
 import { CUSTOMER_CHANNEL, type MessagePayload } from './notify.js';
 import type { ChannelOutage, Clock, OutboxEntry, OutboxEntryInput, RefundStore } from './ports.js';
 

@@ -1,7 +1,9 @@
 import type { Logger } from 'pino';
-import { RefundNotifierError, isRetriable } from '../domain/errors.js';
+import { exponentialBackoff } from '../domain/backoff.js';
+import { LeaseLostError, isInDoubt, isRetriable, retryAfterOf } from '../domain/errors.js';
 import type { EventPayload } from './outbox-entries.js';
 import type { Clock, OutboxEntry, OutboxEntryInput, OutboxKind, RefundStore } from './ports.js';
+import { createBackgroundLoop, type BackgroundLoop } from './background-loop.js';
 import type { Sleep } from './rate-limiter.js';
 
 /** Publishes records to Kafka; resolves only once the broker acknowledged every one of them. */
@@ -109,25 +111,11 @@ const CUSTOMER_LANES = 5;
 // tries, for as long as the dispatcher runs.
 const MARK_RETRY_MAX_MS = 5_000;
 
+/** 0.5 s after the first failed attempt, doubling to `capMs`. */
 export function backoffMs(attempts: number, capMs: number): number {
-  return Math.min(capMs, 500 * 2 ** Math.max(0, Math.min(attempts - 1, 30)));
+  return exponentialBackoff(attempts, { baseMs: 500, capMs });
 }
 
-/**
- * A delivery that is no longer ours: its lease passed to another dispatcher before it was sent.
- * Nothing is marked; the new holder decides.
- */
-export class LeaseLostError extends RefundNotifierError {
-  constructor(message: string) {
-    super(message, { code: 'LEASE_LOST', retriable: false });
-    this.name = 'LeaseLostError';
-  }
-}
-
-/** Whether a failed send may have reached its receiver anyway (an SMTP connection lost after DATA). */
-export function isInDoubt(err: unknown): boolean {
-  return typeof err === 'object' && err !== null && (err as { inDoubt?: unknown }).inDoubt === true;
-}
 
 /**
  * Delivers the outbox: outcome events to Kafka (marked sent only after the broker acknowledged
@@ -146,12 +134,9 @@ export function createOutboxDispatcher(deps: OutboxDispatcherDeps): OutboxDispat
   const kinds = deps.kinds ?? (['event', 'notice', 'delivery'].filter(
     (k) => k === 'event' || (k === 'notice' && deps.planNotice) || (k === 'delivery' && deps.deliver),
   ) as OutboxKind[]);
-  const abort = new AbortController();
-  let running = false;
-  let loopDone: Promise<void> | undefined;
-  let stopping: Promise<void> | undefined;
-  let wakeIdle: (() => void) | undefined;
-  let woken = false;
+  // Created below, once dispatchOnce exists; persist() reads whether it runs.
+  let loop: BackgroundLoop | undefined;
+  const running = () => loop?.isRunning() ?? false;
   // Entries claimed by the running pass and not yet settled: their leases are renewed.
   const held = new Set<number>();
 
@@ -192,12 +177,12 @@ export function createOutboxDispatcher(deps: OutboxDispatcherDeps): OutboxDispat
       try {
         return await write();
       } catch (err) {
-        if (!running && attempt > 3) {
+        if (!running() && attempt > 3) {
           log.error({ err, mark: what }, 'the store refused an outbox mark; stopping before it took it');
           return undefined;
         }
         log.warn({ err, mark: what, attempt }, 'the store refused an outbox mark; retrying the mark only');
-        await deps.sleep(Math.min(MARK_RETRY_MAX_MS, 100 * 2 ** Math.min(attempt, 10)), abort.signal);
+        await deps.sleep(exponentialBackoff(attempt, { baseMs: 200, capMs: MARK_RETRY_MAX_MS }), loop?.signal);
       }
     }
   }
@@ -310,7 +295,7 @@ export function createOutboxDispatcher(deps: OutboxDispatcherDeps): OutboxDispat
     }
     stats.retried += 1;
     log.warn({ err, entry: entry.dedupeKey, attempts: entry.attempts }, 'delivery failed; will retry');
-    const retryAfterMs = Math.min(RETRY_AFTER_MAX_MS, Math.max(0, (err as { retryAfterMs?: number }).retryAfterMs ?? 0));
+    const retryAfterMs = Math.min(RETRY_AFTER_MAX_MS, Math.max(0, retryAfterOf(err) ?? 0));
     const nextAttemptAt = now + Math.max(retryAfterMs, backoffMs(entry.attempts, DELIVERY_RETRY_MAX_MS));
     await persist('retry', () => deps.store.retryOutboxLater(entry.id, { nextAttemptAt, error: message, now, owner }));
     await watch('failed', entry, err);
@@ -388,46 +373,25 @@ export function createOutboxDispatcher(deps: OutboxDispatcherDeps): OutboxDispat
     if (broken) throw broken.reason;
   }
 
-  async function loop(): Promise<void> {
-    while (running) {
-      let handled = 0;
-      try {
-        handled = await dispatchOnce();
-      } catch (err) {
-        log.error({ err }, 'outbox pass failed; retrying');
-      }
-      if (handled === 0 && running) {
-        if (woken) {
-          woken = false;
-          continue;
-        }
-        await new Promise<void>((resolve) => {
-          wakeIdle = resolve;
-          void deps.sleep(IDLE_MS, abort.signal).then(resolve, resolve);
-        });
-        wakeIdle = undefined;
-      }
-    }
-  }
+  loop = createBackgroundLoop({
+    name: 'outbox',
+    logger: log,
+    sleep: deps.sleep,
+    round: dispatchOnce,
+    idleMs: () => IDLE_MS,
+    errorBackoffMs: IDLE_MS,
+  });
+  const background = loop;
+  let stopping: Promise<void> | undefined;
 
   return {
     stats,
     dispatchOnce,
-    start() {
-      if (running || stopping) return;
-      running = true;
-      loopDone = loop();
-    },
-    wake() {
-      woken = true;
-      wakeIdle?.();
-    },
+    start: () => background.start(),
+    wake: () => background.wake(),
     stop() {
       stopping ??= (async () => {
-        running = false;
-        abort.abort();
-        wakeIdle?.();
-        await loopDone;
+        await background.stop();
         log.info({ ...stats }, 'outbox dispatcher stopped');
       })();
       return stopping;

@@ -1,11 +1,10 @@
 import type { Logger } from 'pino';
 import type { Notice } from '../domain/decide.js';
-import { RefundNotifierError, isRetriable } from '../domain/errors.js';
+import { InDoubtError, LeaseLostError, NotSentError, isInDoubt, isRetriable } from '../domain/errors.js';
 import { routeNotification, type Delivery, type NotificationSubject, type RoutingContext, type RoutingTree } from '../domain/routing.js';
 import { digestContent } from '../domain/digest.js';
 import type { EscalationGroup, NotificationContent, OutageItem } from '../domain/notification-content.js';
 import type { Clock, GroupMember, NotificationGroup, OutboxEntry, OutboxEntryInput, RefundStore } from './ports.js';
-import { LeaseLostError, isInDoubt } from './dispatch-outbox.js';
 
 /**
  * Notifications, from a notice (what happened) to people told: routing into deliveries, sending
@@ -99,23 +98,6 @@ export const CUSTOMER_CHANNEL = 'customer';
 export function receiverId(delivery: Pick<Delivery, 'receiver'>): string {
   const r = delivery.receiver;
   return r.type === 'slack' ? `slack:${r.channel}` : r.type === 'email' ? `email:${r.to.join(',')}` : 'customer';
-}
-
-/** A permanent refusal to send, with the reason (it lands in /admin/outbox?status=dead). */
-export class NotSentError extends RefundNotifierError {
-  constructor(message: string, code: string) {
-    super(message, { code, retriable: false });
-    this.name = 'NotSentError';
-  }
-}
-
-/** A send that may have reached its receiver: never repeated, reported instead. */
-export class InDoubtError extends RefundNotifierError {
-  readonly inDoubt = true;
-  constructor(message: string) {
-    super(message, { code: 'IN_DOUBT', retriable: false });
-    this.name = 'InDoubtError';
-  }
 }
 
 /**

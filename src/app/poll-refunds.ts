@@ -5,8 +5,10 @@ import type { InquiryOutcome, InquiryQuery } from '../domain/inquiry.js';
 import type { TrackedRefund } from '../domain/refund.js';
 import type { Random, ScheduleSettings } from '../domain/schedule.js';
 import { createGroupCommit } from './group-commit.js';
-import { decisionOutbox, type NoticeRouter, type OutcomeTopics } from './outbox-entries.js';
+import { createCommitDecision } from './commit-decision.js';
+import type { NoticeRouter, OutcomeTopics } from './outbox-entries.js';
 import type { Clock, RefundStore } from './ports.js';
+import { createBackgroundLoop, type BackgroundLoop } from './background-loop.js';
 import type { RateLimiter, Sleep } from './rate-limiter.js';
 
 /** The Antom side as the poll loop sees it. */
@@ -106,12 +108,16 @@ export function createPollLoop(deps: PollLoopDeps): PollLoop {
   const slowDownMs = deps.slowDownMs ?? 60_000;
   const slowDownFactor = deps.slowDownFactor ?? 0.25;
 
-  const apply = createGroupCommit(deps.store);
-  const abort = new AbortController();
-  let running = false;
-  let loopDone: Promise<void> | undefined;
+  const commit = createCommitDecision({
+    apply: createGroupCommit(deps.store),
+    topics: deps.topics,
+    ...(deps.routeNotice ? { routeNotice: deps.routeNotice } : {}),
+    ...(deps.onOutbox ? { onOutbox: deps.onOutbox } : {}),
+  });
   let stopping: Promise<void> | undefined;
-  let wakeIdle: (() => void) | undefined;
+  // Created below, once the round exists.
+  let loop: BackgroundLoop | undefined;
+  const running = () => loop?.isRunning() ?? false;
   const inflight = new Set<Promise<void>>();
   let queue: TrackedRefund[] = [];
 
@@ -131,22 +137,13 @@ export function createPollLoop(deps: PollLoopDeps): PollLoop {
         deps.limiter.slowDown(until, slowDownFactor);
         log.warn({ until: new Date(until).toISOString(), rate: deps.limiter.currentRate() }, 'Antom traffic limit: slowing down');
       }
-      const outbox = decisionOutbox(decision, deps.topics, now, deps.routeNotice);
-      const applied = await apply({
-        key: refund.id,
-        version: refund.version,
-        patch: decision.patch,
-        timeline: decision.timeline,
-        outbox,
-        now,
-      });
+      const applied = await commit(refund, decision, now);
       if (!applied) {
         stats.superseded += 1;
         log.debug({ refund: refund.id }, 'refund changed during the inquiry; this answer is superseded');
         return;
       }
       stats.applied += 1;
-      if (outbox.length > 0) deps.onOutbox?.();
       // "Not yet" is not an error (STYLE.md): debug for pending, info for what changes things.
       const level = classification.kind === 'pending' ? 'debug' : 'info';
       log[level](
@@ -161,14 +158,10 @@ export function createPollLoop(deps: PollLoopDeps): PollLoop {
     }
   }
 
-  async function idle(): Promise<void> {
+  /** After a round that found nothing due: until the next refund is due, at most a second. */
+  async function idleMs(): Promise<number> {
     const next = await deps.store.nextDueAt(deps.clock.now()).catch(() => undefined);
-    const waitMs = next === undefined ? IDLE_MAX_MS : Math.min(IDLE_MAX_MS, Math.max(10, next - deps.clock.now()));
-    await new Promise<void>((resolve) => {
-      wakeIdle = resolve;
-      void deps.sleep(waitMs, abort.signal).then(resolve, resolve);
-    });
-    wakeIdle = undefined;
+    return next === undefined ? IDLE_MAX_MS : Math.min(IDLE_MAX_MS, Math.max(10, next - deps.clock.now()));
   }
 
   /**
@@ -182,7 +175,7 @@ export function createPollLoop(deps: PollLoopDeps): PollLoop {
       .then((claimed) => {
         stats.claims += 1;
         // Not yet started when stopping: give them back rather than strand them under a lease.
-        if (!running) {
+        if (!running()) {
           void Promise.allSettled(claimed.map((r) => deps.store.releaseLease(r.id, deps.owner)));
           return 0;
         }
@@ -195,51 +188,50 @@ export function createPollLoop(deps: PollLoopDeps): PollLoop {
     return refill;
   }
 
-  async function loop(): Promise<void> {
-    while (running) {
-      try {
-        if (queue.length === 0) {
-          const claimed = await startRefill();
-          if (claimed === 0) {
-            await idle();
-            continue;
-          }
-        }
-        while (running && queue.length > 0) {
-          if (queue.length <= claimLimit / 2) void startRefill().catch((err: unknown) => log.error({ err }, 'claim failed'));
-          if (inflight.size >= deps.concurrency) await Promise.race(inflight);
-          if (!(await deps.limiter.acquire(abort.signal))) break;
-          if (!running) break;
-          const refund = queue.shift();
-          if (!refund) break;
-          const task = inquireOne(refund).finally(() => inflight.delete(task));
-          inflight.add(task);
-        }
-      } catch (err) {
-        stats.errors += 1;
-        log.error({ err }, 'poll loop: claim failed; retrying');
-        await deps.sleep(IDLE_MAX_MS, abort.signal).catch(() => undefined);
-      }
+  /**
+   * One round: claim when nothing is queued, then start inquiries as the rate limiter and the
+   * concurrency cap allow, refilling the queue before it runs dry. Resolves to how many inquiries
+   * it started (0: nothing was due).
+   */
+  async function round(signal: AbortSignal): Promise<number> {
+    if (queue.length === 0 && (await startRefill()) === 0) return 0;
+    let started = 0;
+    while (running() && queue.length > 0) {
+      if (queue.length <= claimLimit / 2) void startRefill().catch((err: unknown) => log.error({ err }, 'claim failed'));
+      if (inflight.size >= deps.concurrency) await Promise.race(inflight);
+      if (!(await deps.limiter.acquire(signal))) break;
+      if (!running()) break;
+      const refund = queue.shift();
+      if (!refund) break;
+      const task = inquireOne(refund).finally(() => inflight.delete(task));
+      inflight.add(task);
+      started += 1;
     }
+    return started;
   }
+
+  loop = createBackgroundLoop({
+    name: 'poll loop',
+    logger: log,
+    sleep: deps.sleep,
+    round,
+    idleMs,
+    // A claim that failed (the store is down) is tried again after a second.
+    errorBackoffMs: IDLE_MAX_MS,
+    onError: () => {
+      stats.errors += 1;
+    },
+  });
+  const background = loop;
 
   return {
     stats,
-    isRunning: () => running,
-    start() {
-      if (running || stopping) return;
-      running = true;
-      loopDone = loop();
-    },
-    wake() {
-      wakeIdle?.();
-    },
+    isRunning: () => background.isRunning(),
+    start: () => background.start(),
+    wake: () => background.wake(),
     stop() {
       stopping ??= (async () => {
-        running = false;
-        abort.abort();
-        wakeIdle?.();
-        await loopDone;
+        await background.stop();
         await refill?.catch(() => 0);
         await Promise.allSettled([...inflight]);
         // Refunds claimed but never inquired: give them back so another instance need not wait

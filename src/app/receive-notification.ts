@@ -3,7 +3,8 @@ import type { Classification } from '../domain/classify.js';
 import { decideAfterNotification } from '../domain/decide.js';
 import type { RefundNotification } from '../domain/inquiry.js';
 import type { Random, ScheduleSettings } from '../domain/schedule.js';
-import { decisionOutbox, type NoticeRouter, type OutcomeTopics } from './outbox-entries.js';
+import { createCommitDecision } from './commit-decision.js';
+import type { NoticeRouter, OutcomeTopics } from './outbox-entries.js';
 import type { Clock, RefundStore } from './ports.js';
 
 export type NotificationResult =
@@ -36,6 +37,12 @@ const MAX_ATTEMPTS = 3;
  */
 export function createReceiveNotification(deps: ReceiveNotificationDeps) {
   const log = deps.logger.child({ component: 'notify' });
+  const commit = createCommitDecision({
+    apply: (input) => deps.store.applyDecision(input),
+    topics: deps.topics,
+    ...(deps.routeNotice ? { routeNotice: deps.routeNotice } : {}),
+    ...(deps.onOutbox ? { onOutbox: deps.onOutbox } : {}),
+  });
 
   /**
    * By refundId first (every notification names it). A refundRequestId alone matches only a
@@ -73,17 +80,7 @@ export function createReceiveNotification(deps: ReceiveNotificationDeps) {
         const seen = (await deps.store.timeline(refund.id)).some((e) => decision.timeline.some((t) => t.kind === e.kind && t.message === e.message));
         if (seen) return { status: 'conflict' };
       }
-      const outbox = decisionOutbox(decision, deps.topics, now, deps.routeNotice);
-      const applied = await deps.store.applyDecision({
-        key: refund.id,
-        version: refund.version,
-        patch: decision.patch,
-        timeline: decision.timeline,
-        outbox,
-        now,
-      });
-      if (applied) {
-        if (outbox.length > 0) deps.onOutbox?.();
+      if (await commit(refund, decision, now)) {
         if (decision.conflict) return { status: 'conflict' };
         log.info({ refund: refund.id, outcome: decision.outcome }, 'outcome from Antom notification');
         return { status: 'applied' };

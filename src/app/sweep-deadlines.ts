@@ -1,7 +1,8 @@
 import type { Logger } from 'pino';
 import { decideDeadlines } from '../domain/decide.js';
 import type { Random, ScheduleSettings } from '../domain/schedule.js';
-import { decisionOutbox, type NoticeRouter, type OutcomeTopics } from './outbox-entries.js';
+import { createCommitDecision } from './commit-decision.js';
+import type { NoticeRouter, OutcomeTopics } from './outbox-entries.js';
 import type { Clock, RefundStore } from './ports.js';
 
 /**
@@ -20,6 +21,7 @@ export function createSweepDeadlines(deps: {
   onOutbox?: () => void;
 }) {
   const log = deps.logger.child({ component: 'sweep' });
+  const commit = createCommitDecision({ apply: (input) => deps.store.applyDecision(input), topics: deps.topics, ...(deps.routeNotice ? { routeNotice: deps.routeNotice } : {}) });
   return async (): Promise<number> => {
     const now = deps.clock.now();
     const overdue = await deps.store.listOverdue({
@@ -31,15 +33,7 @@ export function createSweepDeadlines(deps: {
     for (const refund of overdue) {
       const decision = decideDeadlines(refund, { now, schedule: deps.schedule, random: deps.random });
       if (!decision) continue;
-      const ok = await deps.store.applyDecision({
-        key: refund.id,
-        version: refund.version,
-        patch: decision.patch,
-        timeline: decision.timeline,
-        outbox: decisionOutbox(decision, deps.topics, now, deps.routeNotice),
-        now,
-      });
-      if (ok) applied += 1;
+      if (await commit(refund, decision, now)) applied += 1;
     }
     if (applied > 0) {
       log.info({ applied }, 'deadlines applied by the sweep');

@@ -5,12 +5,21 @@
 export class RefundNotifierError extends Error {
   readonly retriable: boolean;
   readonly code: string;
+  /** How long the peer asked us to wait (a Retry-After), when it said. */
+  readonly retryAfterMs?: number;
+  /**
+   * A send that may have reached its receiver although it failed (a connection lost after the
+   * message went out): never repeated, reported instead.
+   */
+  readonly inDoubt: boolean;
 
-  constructor(message: string, options: { code: string; retriable: boolean; cause?: unknown }) {
+  constructor(message: string, options: { code: string; retriable: boolean; cause?: unknown; retryAfterMs?: number; inDoubt?: boolean }) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'RefundNotifierError';
     this.code = options.code;
     this.retriable = options.retriable;
+    this.inDoubt = options.inDoubt ?? false;
+    if (options.retryAfterMs !== undefined) this.retryAfterMs = options.retryAfterMs;
   }
 }
 
@@ -39,19 +48,48 @@ export class ConfigError extends RefundNotifierError {
   }
 }
 
-/** A transient failure of something outside (broker, database, HTTP peer): try again later. */
-export class TransientError extends RefundNotifierError {
-  constructor(message: string, code = 'TRANSIENT', cause?: unknown) {
-    super(message, { code, retriable: true, cause });
-    this.name = 'TransientError';
-  }
-}
-
 export function isRetriable(err: unknown): boolean {
   if (err instanceof RefundNotifierError) return err.retriable;
   // Errors from libraries we do not classify are assumed transient: retrying a read-only or
   // idempotent step is safe, and giving up would lose work.
   return true;
+}
+
+/** Whether a failed send may have reached its receiver anyway (see RefundNotifierError.inDoubt). */
+export function isInDoubt(err: unknown): boolean {
+  return err instanceof RefundNotifierError && err.inDoubt;
+}
+
+/** The wait a peer asked for, if it asked (see RefundNotifierError.retryAfterMs). */
+export function retryAfterOf(err: unknown): number | undefined {
+  return err instanceof RefundNotifierError ? err.retryAfterMs : undefined;
+}
+
+/** A permanent refusal to send, with the reason (it lands in /admin/outbox?status=dead). */
+export class NotSentError extends RefundNotifierError {
+  constructor(message: string, code: string) {
+    super(message, { code, retriable: false });
+    this.name = 'NotSentError';
+  }
+}
+
+/** A send that may have reached its receiver: never repeated, reported instead. */
+export class InDoubtError extends RefundNotifierError {
+  constructor(message: string) {
+    super(message, { code: 'IN_DOUBT', retriable: false, inDoubt: true });
+    this.name = 'InDoubtError';
+  }
+}
+
+/**
+ * A delivery that is no longer ours: its lease passed to another dispatcher before it was sent.
+ * Nothing is marked; the new holder decides.
+ */
+export class LeaseLostError extends RefundNotifierError {
+  constructor(message: string) {
+    super(message, { code: 'LEASE_LOST', retriable: false });
+    this.name = 'LeaseLostError';
+  }
 }
 
 /**

@@ -1,3 +1,5 @@
+import { exponentialBackoff } from './backoff.js';
+
 /**
  * When to ask Antom again. Pure: the clock and the random source are arguments, so a schedule
  * spanning days is tested in milliseconds (test/unit/schedule.test.ts) and simulated in
@@ -42,8 +44,7 @@ const PENDING_GROWTH = 3;
 // The unit that grows. POLL_FIRST_DELAY may be 0 (inquire at once); the backoff still needs a
 // positive step, and one second is the smallest interval worth a signed HTTPS round trip.
 const MIN_STEP_MS = 1_000;
-// Exponents beyond this overflow nothing but are pointless: 2^30 seconds is decades.
-const MAX_DOUBLINGS = 30;
+
 
 export function firstPollAt(recordedAt: number, firstDelayMs: number): number {
   return recordedAt + firstDelayMs;
@@ -64,7 +65,7 @@ function step(s: ScheduleSettings): number {
  * refunds recorded together would come back together forever.
  */
 export function pendingInterval(inquiries: number, s: ScheduleSettings, random: Random): number {
-  const base = step(s) * PENDING_GROWTH ** Math.min(Math.max(inquiries, 0), MAX_DOUBLINGS);
+  const base = exponentialBackoff(Math.max(inquiries, 0) + 1, { baseMs: step(s), capMs: Infinity, factor: PENDING_GROWTH });
   if (base >= s.maxIntervalMs) return slowInterval(s, random);
   return Math.round(Math.min(s.maxIntervalMs, jittered(base, s, random)));
 }
@@ -82,7 +83,7 @@ export function retryInterval(
   random: Random,
   retryAfterMs?: number,
 ): number {
-  const base = step(s) * 2 ** Math.min(Math.max(consecutiveErrors - 1, 0), MAX_DOUBLINGS);
+  const base = exponentialBackoff(consecutiveErrors, { baseMs: step(s), capMs: Infinity });
   const backoff = Math.min(s.maxIntervalMs, jittered(Math.min(base, s.maxIntervalMs), s, random));
   return Math.round(Math.min(s.maxIntervalMs, Math.max(backoff, retryAfterMs ?? 0)));
 }

@@ -1,13 +1,13 @@
 import { Writable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createCustomerEmailOutage } from '../../src/app/customer-email-outage.js';
-import { LeaseLostError, createOutboxDispatcher, type DeliverySender, type OutboxDispatcherDeps } from '../../src/app/dispatch-outbox.js';
-import { CUSTOMER_CHANNEL, InDoubtError, createNotificationSender, type DeliveryPayload, type MessagePayload, type NotifySettings } from '../../src/app/notify.js';
+import { createOutboxDispatcher, type DeliverySender, type OutboxDispatcherDeps } from '../../src/app/dispatch-outbox.js';
+import { CUSTOMER_CHANNEL, createNotificationSender, type DeliveryPayload, type MessagePayload, type NotifySettings } from '../../src/app/notify.js';
 import type { OutboxEntry, OutboxEntryInput, RefundStore } from '../../src/app/ports.js';
 import { createLogger } from '../../src/adapters/log/logger.js';
 import { createSqliteStore } from '../../src/adapters/store/sqlite.js';
 import { sleep } from '../../src/adapters/timers.js';
-import { RefundNotifierError } from '../../src/domain/errors.js';
+import { InDoubtError, LeaseLostError, RefundNotifierError } from '../../src/domain/errors.js';
 import type { Delivery, NotificationSubject } from '../../src/domain/routing.js';
 import { newRefund } from '../contract/refund-store.contract.js';
 import { until } from '../support/kafka.js';
@@ -45,8 +45,8 @@ function slackDelivery(n: number, template: 'ops-line' | 'escalation' = 'ops-lin
 }
 
 class Temporary extends RefundNotifierError {
-  constructor(message = 'SMTP 451 try again later', readonly retryAfterMs?: number) {
-    super(message, { code: 'TEMPORARY', retriable: true });
+  constructor(message = 'SMTP 451 try again later', retryAfterMs?: number) {
+    super(message, { code: 'TEMPORARY', retriable: true, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) });
   }
 }
 class Permanent extends RefundNotifierError {

@@ -73,18 +73,16 @@ export interface Mailer {
 export class EmailError extends RefundNotifierError {
   /** The SMTP reply code, when the server gave one (451, 550, …). */
   readonly responseCode?: number;
-  /**
-   * The connection was lost after the message went out and before the server replied to it: the
-   * server may have queued the email. Always with `retriable: false` and code `SMTP_IN_DOUBT`, as
-   * sending again could email the customer twice; false for every other failure.
-   */
-  readonly inDoubt: boolean;
 
+  /**
+   * `inDoubt`: the connection was lost after the message went out and before the server replied
+   * to it: the server may have queued the email. Always with `retriable: false` and code
+   * `SMTP_IN_DOUBT`, as sending again could email the customer twice; false for every other failure.
+   */
   constructor(message: string, options: { code: string; retriable: boolean; responseCode?: number; inDoubt?: boolean }) {
-    super(message, { code: options.code, retriable: options.retriable });
+    super(message, { code: options.code, retriable: options.retriable, inDoubt: options.inDoubt ?? false });
     this.name = 'EmailError';
     if (options.responseCode !== undefined) this.responseCode = options.responseCode;
-    this.inDoubt = options.inDoubt ?? false;
   }
 }
 

@@ -2,6 +2,7 @@ import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
 import type { RecordSender } from './producer.js';
 import type { Logger } from 'pino';
 import type { TrackRefunds } from '../../app/track-refunds.js';
+import { exponentialBackoff } from '../../domain/backoff.js';
 import { isRetriable } from '../../domain/errors.js';
 import type { NewRefund } from '../../domain/refund.js';
 import { KAFKA_RETRY } from './client.js';
@@ -262,7 +263,7 @@ export function createIngestConsumer(options: IngestConsumerOptions): IngestCons
     const { partition } = payload.batch;
     const failures = (failuresOf.get(partition) ?? 0) + 1;
     failuresOf.set(partition, failures);
-    const waitMs = Math.min(PAUSE_MAX_MS, PAUSE_MIN_MS * 2 ** Math.min(failures - 1, 16));
+    const waitMs = exponentialBackoff(failures, { baseMs: PAUSE_MIN_MS, capMs: PAUSE_MAX_MS });
     const previous = paused.get(partition);
     if (previous) clearTimeout(previous.timer);
     const resume = payload.pause();
@@ -414,7 +415,7 @@ export function createIngestConsumer(options: IngestConsumerOptions): IngestCons
       return;
     }
     restartTimes.push(at);
-    const waitMs = restartPolicy.firstDelayMs * 2 ** (restartTimes.length - 1);
+    const waitMs = exponentialBackoff(restartTimes.length, { baseMs: restartPolicy.firstDelayMs, capMs: restartPolicy.windowMs });
     log.warn({ inMs: waitMs, restarts: restartTimes.length }, 'rebuilding the ingest consumer');
     restartTimer = setTimeout(() => {
       restartTimer = undefined;

@@ -1,6 +1,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { ErrorCode, WebClient, type KnownBlock, type Logger as SlackLogger, LogLevel } from '@slack/web-api';
 import { request } from 'undici';
+import { exponentialBackoff } from '../../domain/backoff.js';
 import { RefundNotifierError } from '../../domain/errors.js';
 import type { Logger } from '../log/logger.js';
 import type { SlackBlock } from './blocks.js';
@@ -81,18 +82,16 @@ export interface SlackNotifier {
 export class SlackError extends RefundNotifierError {
   readonly slackError?: string;
   readonly status?: number;
-  /** Set on 429: when Slack will accept the call again. */
-  readonly retryAfterMs?: number;
 
+  /** `retryAfterMs` is set on 429: when Slack will accept the call again. */
   constructor(
     message: string,
     options: { code: string; retriable: boolean; slackError?: string; status?: number; retryAfterMs?: number },
   ) {
-    super(message, { code: options.code, retriable: options.retriable });
+    super(message, { code: options.code, retriable: options.retriable, ...(options.retryAfterMs === undefined ? {} : { retryAfterMs: options.retryAfterMs }) });
     this.name = 'SlackError';
     if (options.slackError !== undefined) this.slackError = options.slackError;
     if (options.status !== undefined) this.status = options.status;
-    if (options.retryAfterMs !== undefined) this.retryAfterMs = options.retryAfterMs;
   }
 }
 
@@ -295,7 +294,7 @@ function createWebhookNotifier(webhookUrl: string, limits: Limits): SlackNotifie
         continue;
       }
       if (canRetry && error.retryAfterMs === undefined) {
-        await limits.sleep(Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** attempt));
+        await limits.sleep(exponentialBackoff(attempt + 1, { baseMs: BACKOFF_MIN_MS, capMs: BACKOFF_MAX_MS }));
         continue;
       }
       throw error;

@@ -1,0 +1,30 @@
+import type { Decision } from '../domain/decide.js';
+import type { TrackedRefund } from '../domain/refund.js';
+import { decisionOutbox, type NoticeRouter, type OutcomeTopics } from './outbox-entries.js';
+import type { ApplyInput } from './ports.js';
+
+/**
+ * Writes one decision about a refund: its new state, its timeline rows and its effects (outcome
+ * events, notices or their deliveries) in one transaction, only if the refund is still at the
+ * version the decision was made on; then wakes the dispatcher if there is something to send.
+ * The poll loop, the notification receiver and the deadline sweep all commit this way, so an
+ * outcome is written the same whichever of them decides it. Resolves to whether it applied.
+ */
+export type CommitDecision = (refund: TrackedRefund, decision: Decision, now: number) => Promise<boolean>;
+
+export function createCommitDecision(deps: {
+  /** The store's applyDecision, or a group commit in front of it (the poll loop). */
+  apply: (input: ApplyInput) => Promise<boolean>;
+  topics: OutcomeTopics;
+  /** Routes notices to deliveries at decision time (see decisionOutbox). */
+  routeNotice?: NoticeRouter;
+  /** Called when the committed decision queued outbox entries. */
+  onOutbox?: () => void;
+}): CommitDecision {
+  return async (refund, decision, now) => {
+    const outbox = decisionOutbox(decision, deps.topics, now, deps.routeNotice);
+    const applied = await deps.apply({ key: refund.id, version: refund.version, patch: decision.patch, timeline: decision.timeline, outbox, now });
+    if (applied && outbox.length > 0) deps.onOutbox?.();
+    return applied;
+  };
+}
