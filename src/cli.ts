@@ -21,7 +21,7 @@ const COMMANDS: Record<string, { run: Command; summary: string }> = {
     run: async (args, io) => {
       const [{ loadConfig }, { antomClientSettings }, { loadResultCodeTable }, { inquireCommand }] = await Promise.all([
         import('./config/load.js'),
-        import('./config/antom.js'),
+        import('./adapters/antom/settings.js'),
         import('./config/result-codes.js'),
         import('./commands/inquire.js'),
       ]);

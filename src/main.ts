@@ -23,7 +23,7 @@ import { ensureTopics } from './adapters/kafka/topics.js';
 import { createScheduler, type Scheduler } from './adapters/scheduler/jobs.js';
 import { createStore } from './adapters/store/create-store.js';
 import { sleep, withDeadline } from './adapters/timers.js';
-import { antomClientSettings } from './config/antom.js';
+import { antomClientSettings } from './adapters/antom/settings.js';
 import type { AppConfig } from './config/load.js';
 import { loadResultCodeTable } from './config/result-codes.js';
 import { classifyInquiry, classifyRefundNotification } from './domain/classify.js';

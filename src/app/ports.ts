@@ -74,11 +74,6 @@ export interface ChannelOutage {
   readonly announcedAt?: number;
 }
 
-/** Who holds the lease on an outbox entry; every mark is applied only for the holder. */
-export interface LeaseHolder {
-  readonly owner: string;
-}
-
 export interface ApplyInput {
   readonly key: string;
   /** The version the decision was made on; a refund changed since is not overwritten. */

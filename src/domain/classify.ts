@@ -71,8 +71,6 @@ export type Classification =
       readonly playbook?: string;
     };
 
-export type ClassificationKind = Classification['kind'];
-
 /**
  * The reason code of a failed refund whose answer carried no reason: an inquiry that succeeded
  * (result SUCCESS) about a refund that failed. The reason is in notifyRefund or the Dashboard.

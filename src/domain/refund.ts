@@ -9,8 +9,6 @@
  */
 export type TrackingStatus = 'pending' | 'stalled' | 'completed' | 'failed';
 
-export const FINAL_STATUSES: ReadonlySet<TrackingStatus> = new Set(['completed', 'failed']);
-
 export interface Money {
   /** ISO 4217 code, upper case. */
   readonly currency: string;

@@ -91,7 +91,6 @@ export interface Delivery {
 
 /** Variables a receiver may reference instead of a literal channel or address. */
 export const RECEIVER_VARIABLES = ['$SLACK_OPS_CHANNEL', '$SLACK_ESCALATION_CHANNEL', '$ESCALATION_EMAIL_TO'] as const;
-export type ReceiverVariable = (typeof RECEIVER_VARIABLES)[number];
 
 export interface ReceiverSpec {
   readonly name: string;

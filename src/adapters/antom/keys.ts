@@ -91,11 +91,6 @@ export function publicKeyOf(privateKey: KeyObject): string {
   return createPublicKey(privateKey).export({ format: 'der', type: 'spki' }).toString('base64');
 }
 
-/** base64 SPKI DER of a public KeyObject. */
-export function exportPublicKey(publicKey: KeyObject): string {
-  return publicKey.export({ format: 'der', type: 'spki' }).toString('base64');
-}
-
 function base64Der(text: string): Buffer {
   // Keys pasted from the Dashboard or a vault often carry line breaks; base64 never has spaces.
   const compact = text.replace(/\s+/g, '');

@@ -1,6 +1,6 @@
-import type { AntomClientSettings } from '../adapters/antom/client.js';
-import { ConfigError } from '../domain/errors.js';
-import type { AppConfig } from './load.js';
+import type { AntomClientSettings } from './client.js';
+import { ConfigError } from '../../domain/errors.js';
+import type { AppConfig } from '../../config/load.js';
 
 /** The Antom client's settings from the validated configuration; the credentials must be set. */
 export function antomClientSettings(config: AppConfig): AntomClientSettings {
