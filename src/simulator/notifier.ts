@@ -1,6 +1,7 @@
 import type { KeyObject } from 'node:crypto';
 import type { Logger } from 'pino';
 import { signMessage } from './signing.js';
+import { createTimers } from './timers.js';
 
 /**
  * Antom's notifyRefund resend schedule (docs/antom.md, "notifyRefund"): after the first attempt,
@@ -69,7 +70,7 @@ const ATTEMPT_TIMEOUT_MS = 10_000;
 
 export function createNotifier(options: NotifierOptions): Notifier {
   const queue: Array<() => Promise<void>> = [];
-  const timers = new Set<NodeJS.Timeout>();
+  const timers = createTimers();
   const aborts = new Set<AbortController>();
   let inFlight = 0;
   let open = 0;
@@ -84,14 +85,6 @@ export function createNotifier(options: NotifierOptions): Notifier {
         pump();
       });
     }
-  }
-
-  function later(ms: number, fn: () => void): void {
-    const timer = setTimeout(() => {
-      timers.delete(timer);
-      fn();
-    }, ms);
-    timers.add(timer);
   }
 
   function deliver(refundId: string, url: string, clientId: string, body: string, refundStatus: 'SUCCESS' | 'FAIL'): void {
@@ -153,7 +146,7 @@ export function createNotifier(options: NotifierOptions): Notifier {
         return;
       }
       const wait = (NOTIFY_RETRY_INTERVALS_MS[n - 1] ?? 0) / options.timeScale;
-      later(wait, () => {
+      timers.later(wait, () => {
         queue.push(attempt(n + 1));
         pump();
       });
@@ -168,7 +161,6 @@ export function createNotifier(options: NotifierOptions): Notifier {
     pending: () => open,
     async close() {
       closed = true;
-      for (const timer of timers) clearTimeout(timer);
       timers.clear();
       queue.length = 0;
       for (const controller of aborts) controller.abort();
