@@ -7,6 +7,7 @@ import { spawnService, type ServiceProcess } from '../support/process.js';
 import { configFrom, createServiceTopics, isolatedEnv, produce, refundRecord, testSandbox } from '../support/service.js';
 import { startSlackStub, type SlackStub } from '../support/slack-stub.js';
 import { startSmtpCapture, type SmtpCapture } from '../support/smtp.js';
+import { testRandom } from '../support/seed.js';
 
 const TOTAL = 400;
 
@@ -54,7 +55,8 @@ describe('no customer is emailed twice', () => {
     await produce(env.KAFKA_BROKERS!, config.topics.initiated, Array.from({ length: TOTAL }, (_, i) => refundRecord(i)));
 
     const customers = () => smtp!.messages.map((m: ParsedMail) => (Array.isArray(m.to) ? m.to[0] : m.to)?.value[0]?.address ?? '?');
-    for (const fraction of [0.2, 0.45, 0.7].map((f) => f + (Math.random() - 0.5) * 0.1)) {
+    const { random } = testRandom('email-crash');
+    for (const fraction of [0.2, 0.45, 0.7].map((f) => f + (random() - 0.5) * 0.1)) {
       const p = spawnService(['start'], env);
       running.push(p);
       const threshold = Math.floor(TOTAL * fraction);

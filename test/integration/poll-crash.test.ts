@@ -5,6 +5,7 @@ import type { Scenario } from '../../src/simulator/scenario.js';
 import { collectMessages, until, type MessageCollector } from '../support/kafka.js';
 import { spawnService, type ServiceProcess } from '../support/process.js';
 import { configFrom, createServiceTopics, isolatedEnv, produce, refundRecord, testSandbox } from '../support/service.js';
+import { testRandom } from '../support/seed.js';
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -86,7 +87,8 @@ describe('crash safety of the poll loop and the outbox', () => {
 
     // Kill at outcome counts drawn at random: the kills land mid-inquiry, mid-transaction and
     // mid-publish, wherever the service happens to be.
-    const thresholds = [0, 1, 2].map((k) => Math.floor(((k + 1) * TOTAL) / 4 + (Math.random() - 0.5) * (TOTAL / 8)));
+    const { random } = testRandom('poll-crash');
+    const thresholds = [0, 1, 2].map((k) => Math.floor(((k + 1) * TOTAL) / 4 + (random() - 0.5) * (TOTAL / 8)));
     for (const threshold of thresholds) {
       const p = spawnService(['start'], env);
       running.push(p);

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { createBackgroundLoop } from '../../src/app/background-loop.js';
 import { createLogger } from '../../src/adapters/log/logger.js';
 import { sleep } from '../../src/adapters/timers.js';
-import { until } from '../support/kafka.js';
+import { until } from '../support/until.js';
 
 const logger = createLogger({ level: 'silent', destination: new Writable({ write: (_c, _e, done) => done() }) });
 

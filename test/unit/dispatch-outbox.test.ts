@@ -10,7 +10,7 @@ import { sleep } from '../../src/adapters/timers.js';
 import { InDoubtError, LeaseLostError, RefundNotifierError } from '../../src/domain/errors.js';
 import type { Delivery, NotificationSubject } from '../../src/domain/routing.js';
 import { newRefund } from '../contract/refund-store.contract.js';
-import { until } from '../support/kafka.js';
+import { until } from '../support/until.js';
 
 /**
  * The dispatcher and the notification rules around it, in milliseconds: a real (in-memory SQLite)

@@ -6,7 +6,7 @@ import { createLogger } from '../../src/adapters/log/logger.js';
 import { createSqliteStore } from '../../src/adapters/store/sqlite.js';
 import { sleep } from '../../src/adapters/timers.js';
 import { newRefund } from '../contract/refund-store.contract.js';
-import { until } from '../support/kafka.js';
+import { until } from '../support/until.js';
 
 const logger = createLogger({ level: 'silent', destination: new Writable({ write: (_c, _e, done) => done() }) });
 

@@ -11,6 +11,7 @@ import { spawnService, type ServiceProcess } from '../../support/process.js';
 import { configFrom, createServiceTopics, isolatedEnv, refundRecord, testSandbox } from '../../support/service.js';
 import { startSlackStub, type SlackStub } from '../../support/slack-stub.js';
 import { startSmtpCapture, type SmtpCapture } from '../../support/smtp.js';
+import { testRandom } from '../../support/seed.js';
 
 /**
  * The fault suite, several instances on one PostgreSQL database with faults together
@@ -189,9 +190,10 @@ describe('fault suite: several instances on one PostgreSQL database, with faults
     await send(chunk(1));
 
     // --- an instance SIGKILLed mid-run (inquiries, transactions, sends in flight), started again ---
-    const killAt = CHUNK + Math.floor(Math.random() * (CHUNK / 2));
+    const { random } = testRandom('chaos');
+    const killAt = CHUNK + Math.floor(random() * (CHUNK / 2));
     await waitFor(`${killAt} refunds final before the instance kill`, finalAtLeast(killAt));
-    const victim = instances[Math.floor(Math.random() * 3)]!;
+    const victim = instances[Math.floor(random() * 3)]!;
     victim.killedByUs = true;
     victim.proc.child.kill('SIGKILL');
     await victim.proc.exited;
