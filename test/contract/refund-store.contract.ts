@@ -1,6 +1,7 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { RefundStore } from '../../src/app/ports.js';
-import type { NewRefund } from '../../src/domain/refund.js';
+import { afterEach, beforeEach, describe, expect, it, type RunnerTestSuite } from 'vitest';
+import type { GroupMember, OutboxEntryInput, RefundStore } from '../../src/app/ports.js';
+import type { RefundPatch } from '../../src/domain/decide.js';
+import type { NewRefund, TrackedRefund } from '../../src/domain/refund.js';
 
 /** A refund as the ingest would produce it. */
 export function newRefund(n: number, over: Partial<NewRefund> = {}): NewRefund {
@@ -19,6 +20,76 @@ export function newRefund(n: number, over: Partial<NewRefund> = {}): NewRefund {
   };
 }
 
+const MARKS = 'marks sent, retries later, gives up, requeues, expands, counts and prunes';
+const LEASE_HOLDER = 'applies every mark only for the lease holder, and renews leases it holds';
+const REFUND_LOOKUPS = 'gives a lease back, finds by either id, re-checks on demand, lists overdue refunds';
+const OUTAGES = 'opens, announces and closes a channel outage once each, with their notices';
+const GROUP_FLUSHES = 'lists the groups to flush, records flushes and failures, and forgets closed groups';
+const REMINDERS = 'lists reminders due for stalled refunds, oldest thread first; a reminder restarts the interval';
+
+/**
+ * Every method of the port (RefundStore with NotificationStateStore) and the test of this suite
+ * that pins its behaviour down, by title; other tests may exercise it too. A method without a test
+ * cannot hide: tsc rejects this table when the port gains a method it does not list, and the test
+ * 'covers every method of the port with a test of this suite' fails when a title names no test
+ * here or the store has a method the table does not list.
+ */
+const COVERAGE = {
+  // The store itself
+  migrate: 'migrate is idempotent',
+  ping: 'answers the probes while open and fails them once closed',
+  heartbeat: 'proves it takes writes with a heartbeat upsert',
+  close: 'close is idempotent',
+  // Refunds: tracking, reading, listing, timeline
+  trackRefunds: 'tracks new refunds as pending, due at the first poll time, with a timeline entry',
+  getRefund: 'keeps optional fields absent rather than inventing them',
+  findRefund: REFUND_LOOKUPS,
+  listRefunds: 'lists with a status filter and keyset pagination',
+  countByStatus: 'counts refunds by status, every status present',
+  timeline: 'shows in the tracked entry of the timeline that the record timestamp was not used',
+  appendTimeline: 'appends timeline entries after the tracked one, in order, at the given time',
+  // Refunds: claims, leases, decisions, schedule
+  claimDue: 'never gives one refund to two claimers at once, and frees it when the lease runs out',
+  releaseLease: REFUND_LOOKUPS,
+  applyDecision: 'applies a decision with its timeline and outbox atomically, once, and clears the lease',
+  applyDecisions: 'applies several decisions in one call, each guarded by its own version',
+  nextDueAt: REFUND_LOOKUPS,
+  listOverdue: 'lists overdue refunds: unstalled ones past stalledBefore, any past giveUpBefore, never final or given up',
+  recheckNow: REFUND_LOOKUPS,
+  // Outbox
+  claimOutbox: 'claims due entries in order, by kind, under a lease',
+  claimBacklog: 'claims the backlog of one receiver: its pending deliveries created before a time, due or not',
+  renewOutboxLeases: LEASE_HOLDER,
+  markOutboxSending: LEASE_HOLDER,
+  markOutboxSent: MARKS,
+  retryOutboxLater: MARKS,
+  markOutboxDead: MARKS,
+  expandOutbox: MARKS,
+  requeueOutbox: MARKS,
+  listOutbox: 'claims due entries in order, by kind, under a lease',
+  countOutbox: MARKS,
+  pruneOutbox: MARKS,
+  countWaiting: 'counts what waits on a channel and makes it due at once',
+  hurryChannel: 'counts what waits on a channel and makes it due at once',
+  // Channel outages
+  openOutage: OUTAGES,
+  getOutage: OUTAGES,
+  announceOutage: OUTAGES,
+  closeOutage: OUTAGES,
+  // Notification groups
+  addGroupMember: 'opens a group for its first member and adds each later one once, in order',
+  groupMembers: 'opens a group for its first member and adds each later one once, in order',
+  markGroupFlushed: GROUP_FLUSHES,
+  markGroupFailed: GROUP_FLUSHES,
+  listGroupsToFlush: GROUP_FLUSHES,
+  closeGroup: 'keeps one open group per receiver and key, and opens a new one after its window or a close',
+  // Slack threads
+  saveThread: 'keeps the first thread of a refund in a channel',
+  getThread: 'keeps the first thread of a refund in a channel',
+  listRemindersDue: REMINDERS,
+  markReminded: REMINDERS,
+} satisfies Record<keyof RefundStore, string>;
+
 /**
  * The behaviour every RefundStore must have (BullMQ's adapter conformance habit): the same
  * suite runs against SQLite and PostgreSQL.
@@ -36,6 +107,12 @@ export function describeRefundStoreContract(name: string, open: () => Promise<Re
     afterEach(async () => {
       await store.close();
     });
+
+    /** Sets a refund's state and writes effects the way the poll loop does: a decision on its current version. */
+    async function decide(key: string, patch: RefundPatch, outbox: OutboxEntryInput[] = [], at = now): Promise<void> {
+      const r = (await store.getRefund(key))!;
+      expect(await store.applyDecision({ key, version: r.version, patch, timeline: [], outbox, now: at })).toBe(true);
+    }
 
     it('migrate is idempotent', async () => {
       await store.migrate();
@@ -118,8 +195,50 @@ export function describeRefundStoreContract(name: string, open: () => Promise<Re
 
     it('proves it takes writes with a heartbeat upsert', async () => {
       await store.heartbeat('instance-a', now);
-      await store.heartbeat('instance-a', now + 1000);
-      await store.heartbeat('instance-b', now + 1000);
+      // The same instance again is an update, not a second row that the key would refuse.
+      await expect(store.heartbeat('instance-a', now + 1000)).resolves.toBeUndefined();
+      await expect(store.heartbeat('instance-b', now + 1000)).resolves.toBeUndefined();
+    });
+
+    it('answers the probes while open and fails them once closed', async () => {
+      await expect(store.ping()).resolves.toBeUndefined();
+      await store.close();
+      // The readiness probe reports a store it cannot use: it must reject, not hang or pass.
+      await expect(store.ping()).rejects.toThrow();
+      await expect(store.heartbeat('instance-a', now)).rejects.toThrow();
+      store = await open(); // afterEach closes this one
+    });
+
+    it('counts refunds by status, every status present', async () => {
+      expect(await store.countByStatus()).toEqual({ pending: 0, stalled: 0, completed: 0, failed: 0 });
+      await store.trackRefunds([0, 1, 2, 3, 4].map((n) => newRefund(n)), ctx);
+      const outcomes = { 'R-000001': 'completed', 'R-000002': 'failed', 'R-000003': 'stalled' } as const;
+      for (const [key, status] of Object.entries(outcomes)) await decide(key, { status });
+      expect(await store.countByStatus()).toEqual({ pending: 2, stalled: 1, completed: 1, failed: 1 });
+    });
+
+    it('appends timeline entries after the tracked one, in order, at the given time', async () => {
+      await store.trackRefunds([newRefund(1), newRefund(2)], ctx);
+      await store.appendTimeline('R-000001', [], now + 1);
+      expect(await store.timeline('R-000001')).toHaveLength(1);
+      await store.appendTimeline(
+        'R-000001',
+        [
+          { kind: 'notification', message: 'ops told', detail: { receiver: 'slack:#esc', n: 1 } },
+          { kind: 'inquiry', message: 'PROCESSING' },
+        ],
+        now + 5,
+      );
+      await store.appendTimeline('R-000001', [{ kind: 'notification', message: 'customer told' }], now + 9);
+      const entries = await store.timeline('R-000001');
+      expect(entries.slice(1)).toEqual([
+        { refundKey: 'R-000001', at: now + 5, kind: 'notification', message: 'ops told', detail: { receiver: 'slack:#esc', n: 1 } },
+        { refundKey: 'R-000001', at: now + 5, kind: 'inquiry', message: 'PROCESSING', detail: undefined },
+        { refundKey: 'R-000001', at: now + 9, kind: 'notification', message: 'customer told', detail: undefined },
+      ]);
+      // Another refund's timeline is its own; an unknown refund has none.
+      expect(await store.timeline('R-000002')).toHaveLength(1);
+      expect(await store.timeline('R-999999')).toEqual([]);
     });
 
     it('within one batch the first record for a refund wins', async () => {
@@ -218,9 +337,52 @@ export function describeRefundStoreContract(name: string, open: () => Promise<Re
         // A final refund is no longer due.
         expect(await store.claimDue({ owner: 'b', now: t0 + 10 ** 9, limit: 10, leaseMs: 1 })).toEqual([]);
         expect(await store.nextDueAt(t0)).toBeUndefined();
+        // Nor can it be re-checked.
+        expect(await store.recheckNow(r!.id, t0)).toBe(false);
       });
 
-      it('gives a lease back, finds by either id, re-checks on demand, lists overdue refunds', async () => {
+      it('applies several decisions in one call, each guarded by its own version', async () => {
+        expect(await store.applyDecisions([])).toEqual([]);
+        await seed(3);
+        const [r0, r1, r2] = (await store.listRefunds({})) as [TrackedRefund, TrackedRefund, TrackedRefund];
+        const decision = (r: TrackedRefund, status: 'completed' | 'stalled', version = r.version) => ({
+          key: r.id,
+          version,
+          patch: { status, inquiries: 1 },
+          timeline: [{ kind: 'status' as const, message: status }],
+          outbox: [{ dedupeKey: `event:${r.id}:${status}`, kind: 'event' as const, channel: 'refunds.outcomes', payload: { id: r.id }, availableAt: t0 }],
+          now: t0,
+        });
+        // R-000001 was decided on a version that is no longer current.
+        const applied = await store.applyDecisions([decision(r0, 'completed'), decision(r1, 'completed', r1.version + 1), decision(r2, 'stalled')]);
+        expect(applied).toEqual([true, false, true]);
+        expect(await store.getRefund('R-000000')).toMatchObject({ status: 'completed', inquiries: 1, version: r0.version + 1 });
+        expect(await store.getRefund('R-000002')).toMatchObject({ status: 'stalled', inquiries: 1, version: r2.version + 1 });
+        // The stale one wrote nothing: not its state, not its timeline, not its effects.
+        expect(await store.getRefund('R-000001')).toEqual(r1);
+        expect((await store.timeline('R-000001')).map((e) => e.kind)).toEqual(['tracked']);
+        expect((await store.timeline('R-000002')).map((e) => e.kind)).toEqual(['tracked', 'status']);
+        expect((await store.listOutbox({})).map((e) => e.dedupeKey)).toEqual(['event:R-000000:completed', 'event:R-000002:stalled']);
+      });
+
+      it('lists overdue refunds: unstalled ones past stalledBefore, any past giveUpBefore, never final or given up', async () => {
+        // Recorded at `now`: A pending, B stalled, C given up, D final; E recorded a second later.
+        await store.trackRefunds(['A', 'B', 'C', 'D'].map((id, n) => newRefund(n, { id, refundId: id })), ctx);
+        await store.trackRefunds([newRefund(9, { id: 'E', refundId: 'E' })], { now: now + 1000, firstPollAt: now + 1000 });
+        const patches = { B: { status: 'stalled', stalledAt: now + 1 }, C: { status: 'stalled', stalledAt: now + 1, givenUpAt: now + 2 }, D: { status: 'completed', finalizedAt: now + 1 } } as const;
+        for (const [key, patch] of Object.entries(patches)) await decide(key, patch);
+        const overdue = async (stalledBefore: number, giveUpBefore: number, limit = 10) =>
+          (await store.listOverdue({ stalledBefore, giveUpBefore, limit })).map((r) => r.id);
+        expect(await overdue(now - 1, now - 1)).toEqual([]);
+        expect(await overdue(now, now - 1)).toEqual(['A']);
+        expect((await overdue(now - 1, now)).sort()).toEqual(['A', 'B']);
+        // Oldest record first, up to the limit.
+        expect(await overdue(now + 1000, now - 1)).toEqual(['A', 'E']);
+        expect(await overdue(now + 1000, now - 1, 1)).toEqual(['A']);
+        expect((await overdue(now + 1000, now + 1000)).sort()).toEqual(['A', 'B', 'E']);
+      });
+
+      it(REFUND_LOOKUPS, async () => {
         await seed(3);
         const [r] = await store.claimDue({ owner: 'a', now: t0, limit: 1, leaseMs: 30_000 });
         await store.releaseLease(r!.id, 'someone-else');
@@ -253,21 +415,17 @@ export function describeRefundStoreContract(name: string, open: () => Promise<Re
     describe('outbox', () => {
       async function withEntries(n: number) {
         await store.trackRefunds([newRefund(1)], ctx);
-        const r = (await store.getRefund('R-000001'))!;
-        await store.applyDecision({
-          key: r.id,
-          version: r.version,
-          patch: {},
-          timeline: [],
-          outbox: Array.from({ length: n }, (_, i) => ({
+        await decide(
+          'R-000001',
+          {},
+          Array.from({ length: n }, (_, i) => ({
             dedupeKey: `k${i}`,
             kind: (i % 2 === 0 ? 'event' : 'delivery') as 'event' | 'delivery',
             channel: `c${i}`,
             payload: { i, text: 'ünïcødé' },
             availableAt: now + i,
           })),
-          now,
-        });
+        );
       }
 
       it('claims due entries in order, by kind, under a lease', async () => {
@@ -282,9 +440,13 @@ export function describeRefundStoreContract(name: string, open: () => Promise<Re
         // Lease expired: claimable again, attempt counted.
         const again = await store.claimOutbox({ owner: 'c', now: now + 2000, limit: 1, leaseMs: 1000 });
         expect(again[0]).toMatchObject({ dedupeKey: 'k0', attempts: 2 });
+        // Listing reads without claiming: filtered by kind, in creation order, up to the limit.
+        expect((await store.listOutbox({ kind: 'delivery' })).map((e) => e.dedupeKey)).toEqual(['k1', 'k3', 'k5']);
+        expect((await store.listOutbox({ limit: 2 })).map((e) => e.dedupeKey)).toEqual(['k0', 'k1']);
+        expect(await store.listOutbox({ refundKey: 'R-999999' })).toEqual([]);
       });
 
-      it('marks sent, retries later, gives up, requeues, expands, counts and prunes', async () => {
+      it(MARKS, async () => {
         await withEntries(4);
         const [e0, e1, e2, e3] = await store.claimOutbox({ owner: 'a', now: now + 10, limit: 10, leaseMs: 1000 });
         expect(await store.markOutboxSent([e0!.id], now + 10, 'a')).toBe(1);
@@ -308,7 +470,7 @@ export function describeRefundStoreContract(name: string, open: () => Promise<Re
         expect(await store.countOutbox()).toEqual({ pending: 2, sent: 1, dead: 0 });
       });
 
-      it('applies every mark only for the lease holder, and renews leases it holds', async () => {
+      it(LEASE_HOLDER, async () => {
         await withEntries(4);
         const [e0, e1, e2, e3] = await store.claimOutbox({ owner: 'a', now: now + 10, limit: 10, leaseMs: 1000 });
         // a's lease ran out and b claimed everything: a's late marks change nothing.
@@ -341,7 +503,7 @@ export function describeRefundStoreContract(name: string, open: () => Promise<Re
         expect(sending.sendingAt).toBe(now + 3500);
       });
 
-      it('opens, announces and closes a channel outage once each, with their notices', async () => {
+      it(OUTAGES, async () => {
         expect(await store.getOutage('customer')).toBeUndefined();
         await store.openOutage('customer', now, 'SMTP 451 try again later');
         await store.openOutage('customer', now + 5, 'SMTP connection refused');
@@ -361,21 +523,165 @@ export function describeRefundStoreContract(name: string, open: () => Promise<Re
 
       it('counts what waits on a channel and makes it due at once', async () => {
         await store.trackRefunds([newRefund(1)], ctx);
-        const r = (await store.getRefund('R-000001'))!;
-        await store.applyDecision({
-          key: r.id,
-          version: r.version,
-          patch: {},
-          timeline: [],
-          outbox: [0, 1, 2].map((i) => ({ dedupeKey: `m${i}`, kind: 'delivery' as const, channel: i < 2 ? 'customer' : 'slack:#x', payload: {}, availableAt: now })),
-          now,
-        });
+        await decide(
+          'R-000001',
+          {},
+          [0, 1, 2].map((i) => ({ dedupeKey: `m${i}`, kind: 'delivery' as const, channel: i < 2 ? 'customer' : 'slack:#x', payload: {}, availableAt: now })),
+        );
         const [m0] = await store.claimOutbox({ owner: 'a', now, limit: 1, leaseMs: 1000 });
         await store.retryOutboxLater(m0!.id, { nextAttemptAt: now + 60_000, error: '451', now, owner: 'a' });
         expect(await store.countWaiting('customer')).toEqual({ pending: 2, failing: 1 });
         expect(await store.hurryChannel('customer', now + 10)).toBe(1);
         const due = await store.claimOutbox({ owner: 'a', now: now + 10, limit: 10, leaseMs: 1000 });
         expect(due.map((e) => e.dedupeKey).sort()).toEqual(['m0', 'm1', 'm2']);
+      });
+
+      it('claims the backlog of one receiver: its pending deliveries created before a time, due or not', async () => {
+        await store.trackRefunds([newRefund(1)], ctx);
+        const delivery = (dedupeKey: string, channel: string, availableAt = now, kind: 'delivery' | 'event' = 'delivery') => ({ dedupeKey, kind, channel, payload: {}, availableAt });
+        // b1 is not due for a long while; ev is no delivery; x goes to another receiver.
+        await decide('R-000001', {}, [delivery('b1', 'customer', now + 10 ** 6), delivery('b2', 'customer'), delivery('ev', 'customer', now, 'event'), delivery('x', 'slack:#x')]);
+        await decide('R-000001', {}, [delivery('b3', 'customer')], now + 100);
+        // Someone else holds b2.
+        expect((await store.claimOutbox({ owner: 'x', now, limit: 1, leaseMs: 1000, kinds: ['delivery'] })).map((e) => e.dedupeKey)).toEqual(['b2']);
+
+        const backlog = (owner: string, at: number, createdBefore: number) =>
+          store.claimBacklog({ owner, now: at, limit: 10, leaseMs: 1000, channel: 'customer', createdBefore });
+        const [b1, ...others] = await backlog('a', now + 200, now + 50);
+        expect(others).toEqual([]);
+        expect(b1).toMatchObject({ dedupeKey: 'b1', kind: 'delivery', channel: 'customer', status: 'pending', attempts: 1, availableAt: now + 10 ** 6 });
+        // Leased to a: nobody else gets it, and a's marks apply.
+        expect(await backlog('b', now + 300, now + 50)).toEqual([]);
+        expect(await store.markOutboxSent([b1!.id], now + 300, 'a')).toBe(1);
+        // Once x's lease ran out, b2 is claimable; b3 was created at now + 100, not before it.
+        expect((await backlog('b', now + 2000, now + 100)).map((e) => [e.dedupeKey, e.attempts])).toEqual([['b2', 2]]);
+        expect((await backlog('b', now + 2000, now + 101)).map((e) => e.dedupeKey)).toEqual(['b3']);
+      });
+    });
+
+    describe('notification groups', () => {
+      const member = (n: number): GroupMember => ({
+        refundKey: `R-${n}`,
+        refundId: `R-${n}`,
+        refundRequestId: `RQ-${n}`,
+        paymentId: `P-${n}`,
+        refundAmount: { currency: 'USD', value: `${n}.00` },
+        detectedAt: now + n,
+      });
+      const slack = { receiver: 'slack:#esc', groupKey: 'code:RISK_REJECT', template: 'escalation', playbook: 'risk', windowMs: 60_000 };
+      const add = (n: number, at: number, over: Partial<typeof slack> = {}) => store.addGroupMember({ ...slack, ...over, member: member(n), now: at });
+      /** The stored state of an open group: at the end of time every open group is due. */
+      const openGroup = async (id: number) => (await store.listGroupsToFlush(now + 10 ** 9, 0)).find((g) => g.id === id);
+
+      it('opens a group for its first member and adds each later one once, in order', async () => {
+        const first = await add(1, now);
+        expect(first).toMatchObject({ created: true, added: true });
+        expect(first.group).toEqual({
+          id: first.group.id,
+          receiver: 'slack:#esc',
+          groupKey: 'code:RISK_REJECT',
+          template: 'escalation',
+          playbook: 'risk',
+          windowStart: now,
+          windowEnd: now + 60_000,
+          dirty: true,
+          flushedAt: now,
+          membersSent: 0,
+          closed: false,
+        });
+        const second = await add(2, now + 10);
+        expect(second).toMatchObject({ created: false, added: true, group: { id: first.group.id } });
+        // The same refund again changes nothing and answers the group as it stands (a retried delivery).
+        await store.markGroupFlushed(first.group.id, { now: now + 20, membersSent: 2 });
+        const again = await add(1, now + 30);
+        expect(again).toMatchObject({ created: false, added: false, group: { id: first.group.id, membersSent: 2, dirty: false } });
+        expect(await store.groupMembers(first.group.id)).toEqual([member(1), member(2)]);
+        expect(await store.groupMembers(first.group.id + 1000)).toEqual([]);
+      });
+
+      it('keeps one open group per receiver and key, and opens a new one after its window or a close', async () => {
+        const g1 = (await add(1, now)).group;
+        const otherKey = await add(1, now, { groupKey: 'code:OTHER' });
+        const otherReceiver = await store.addGroupMember({ receiver: 'email:ops@example.com', groupKey: 'code:RISK_REJECT', template: 'escalation', member: member(1), windowMs: 1000, now });
+        expect([otherKey.created, otherReceiver.created]).toEqual([true, true]);
+        expect(new Set([g1.id, otherKey.group.id, otherReceiver.group.id]).size).toBe(3);
+        expect(otherReceiver.group).not.toHaveProperty('playbook');
+        // The window is [now, now + 60 s): a member at its end opens the next group.
+        const late = await add(2, now + 60_000);
+        expect(late.created).toBe(true);
+        expect(late.group.id).not.toBe(g1.id);
+        expect(await store.groupMembers(g1.id)).toEqual([member(1)]);
+        await store.closeGroup(late.group.id);
+        const afterClose = await add(3, now + 60_001);
+        expect(afterClose.created).toBe(true);
+        expect([g1.id, late.group.id]).not.toContain(afterClose.group.id);
+      });
+
+      it(GROUP_FLUSHES, async () => {
+        const g = (await add(1, now)).group;
+        const quiet = (await add(1, now, { groupKey: 'code:QUIET' })).group;
+        await store.markGroupFlushed(quiet.id, { now, membersSent: 1 });
+        const due = async (at: number) => (await store.listGroupsToFlush(at, 1000)).map((x) => x.id);
+        // Dirty, but updated within the debounce interval; then due. A clean group is not due.
+        expect(await due(now + 999)).toEqual([]);
+        expect(await due(now + 1000)).toEqual([g.id]);
+        await store.markGroupFailed(g.id, 'ratelimited');
+        expect(await openGroup(g.id)).toMatchObject({ dirty: true, lastError: 'ratelimited' });
+        expect(await due(now + 1000)).toEqual([g.id]);
+        await store.markGroupFlushed(g.id, { now: now + 1000, messageChannel: 'C1', messageTs: '1.1', membersSent: 1 });
+        expect(await openGroup(g.id)).toEqual({ ...g, dirty: false, flushedAt: now + 1000, messageChannel: 'C1', messageTs: '1.1', membersSent: 1 });
+        expect(await due(now + 5000)).toEqual([]);
+        // A new member makes it due again once the interval has passed since the last update.
+        await add(2, now + 1500);
+        expect(await due(now + 1999)).toEqual([]);
+        expect(await due(now + 2000)).toEqual([g.id]);
+        // A flush that names no message keeps the one it has.
+        await store.markGroupFlushed(g.id, { now: now + 2000 });
+        expect(await openGroup(g.id)).toMatchObject({ dirty: false, flushedAt: now + 2000, messageChannel: 'C1', messageTs: '1.1', membersSent: 1 });
+        // Window over: every open group is due, clean or not, in the order they were opened.
+        expect(await due(now + 60_000)).toEqual([g.id, quiet.id]);
+        await store.closeGroup(g.id);
+        expect(await due(now + 60_000)).toEqual([quiet.id]);
+      });
+    });
+
+    describe('Slack threads', () => {
+      const thread = (refundKey: string, channel: string, at: number, ts = `${at}.0`) => store.saveThread({ refundKey, channel, channelId: `ID${channel}`, ts, now: at });
+
+      it('keeps the first thread of a refund in a channel', async () => {
+        await store.trackRefunds([newRefund(1)], ctx);
+        expect(await store.getThread('R-000001', '#esc')).toBeUndefined();
+        await thread('R-000001', '#esc', now, '1.1');
+        await thread('R-000001', '#esc', now + 5, '2.2');
+        expect(await store.getThread('R-000001', '#esc')).toEqual({ refundKey: 'R-000001', channel: '#esc', channelId: 'ID#esc', ts: '1.1', postedAt: now, reminders: 0 });
+        expect(await store.getThread('R-000001', '#other')).toBeUndefined();
+        await thread('R-000001', '#other', now + 5, '3.3');
+        expect(await store.getThread('R-000001', '#other')).toMatchObject({ ts: '3.3', postedAt: now + 5 });
+      });
+
+      it(REMINDERS, async () => {
+        await store.trackRefunds([newRefund(1), newRefund(2), newRefund(3)], ctx);
+        for (const key of ['R-000001', 'R-000002']) await decide(key, { status: 'stalled', stalledAt: now });
+        // R-000003 is still pending: its thread is never reminded.
+        await thread('R-000003', '#esc', now);
+        await thread('R-000002', '#esc', now + 10);
+        await thread('R-000001', '#esc', now + 20);
+        await thread('R-000001', '#other', now + 30);
+        const due = async (at: number, limit = 10) => (await store.listRemindersDue(at, 1000, limit)).map((d) => `${d.refund.id} ${d.thread.channel}`);
+        expect(await due(now + 1009)).toEqual([]);
+        expect(await due(now + 1020)).toEqual(['R-000002 #esc', 'R-000001 #esc']);
+        expect(await due(now + 1020, 1)).toEqual(['R-000002 #esc']);
+        const [first] = await store.listRemindersDue(now + 1010, 1000, 10);
+        expect(first!.thread).toEqual({ refundKey: 'R-000002', channel: '#esc', channelId: 'ID#esc', ts: `${now + 10}.0`, postedAt: now + 10, reminders: 0 });
+        expect(first!.refund).toEqual(await store.getRefund('R-000002'));
+
+        await store.markReminded('R-000002', '#esc', now + 1100);
+        expect(await store.getThread('R-000002', '#esc')).toMatchObject({ reminders: 1, remindedAt: now + 1100, postedAt: now + 10 });
+        expect(await store.getThread('R-000001', '#esc')).toMatchObject({ reminders: 0 });
+        expect(await due(now + 2099)).toEqual(['R-000001 #esc', 'R-000001 #other']);
+        expect(await due(now + 2100)).toEqual(['R-000002 #esc', 'R-000001 #esc', 'R-000001 #other']);
+        await store.markReminded('R-000002', '#esc', now + 2100);
+        expect(await store.getThread('R-000002', '#esc')).toMatchObject({ reminders: 2, remindedAt: now + 2100 });
       });
     });
 
@@ -384,6 +690,19 @@ export function describeRefundStoreContract(name: string, open: () => Promise<Re
       expect(store.close()).toBe(first);
       await first;
       store = await open(); // afterEach closes this one
+    });
+
+    it('covers every method of the port with a test of this suite', ({ task }) => {
+      const titles = new Set<string>();
+      const collect = (suite: RunnerTestSuite): void => {
+        for (const t of suite.tasks) {
+          if (t.type === 'suite') collect(t);
+          else titles.add(t.name);
+        }
+      };
+      collect(task.suite!);
+      expect(Object.entries(COVERAGE).filter(([, title]) => !titles.has(title))).toEqual([]);
+      expect(Object.keys(store).sort()).toEqual(Object.keys(COVERAGE).sort());
     });
   });
 }
