@@ -21,6 +21,7 @@ import { createLogger } from '../src/adapters/log/logger.js';
 import { loadConfig } from '../src/config/load.js';
 import { createTopics, startLocalKafka, type LocalKafka } from '../src/devtools/local-kafka.js';
 import { createService } from '../src/main.js';
+import { allTopics } from '../src/composition/settings.js';
 import { startAntomSandbox } from '../src/simulator/sandbox.js';
 
 const { values: args } = parseArgs({
@@ -98,8 +99,7 @@ async function main(): Promise<void> {
         LOG_LEVEL: 'warn',
       },
     });
-    const t = config.topics;
-    await createTopics(brokers, [t.initiated, t.completed, t.failed, t.stalled, t.deadLetter].map((topic) => ({ topic, numPartitions: 3 })));
+    await createTopics(brokers, allTopics(config.values).map((topic) => ({ topic, numPartitions: 3 })));
     // The refunds are tracked first (the ingest is measured by bench/ingest), so this measures
     // polling alone: every refund is due when the poll loop starts.
     const kafka = new Kafka({ clientId: 'bench-polling', brokers: [brokers], logLevel: logLevel.ERROR });
@@ -107,7 +107,7 @@ async function main(): Promise<void> {
     await producer.connect();
     for (let i = 0; i < REFUNDS; i += 1000) {
       await producer.send({
-        topic: t.initiated,
+        topic: config.values.TOPIC_REFUND_INITIATED,
         acks: -1,
         messages: scenarios.slice(i, i + 1000).map((s) => ({
           key: s.refundId,

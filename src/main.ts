@@ -22,11 +22,13 @@ import { createScheduler, type Scheduler } from './adapters/scheduler/jobs.js';
 import { createStore } from './adapters/store/create-store.js';
 import { sleep } from './adapters/timers.js';
 import { wireHttp } from './composition/http.js';
+import { scheduledJobs } from './composition/jobs.js';
 import { wireNotifications } from './composition/notifications.js';
+import { allTopics, ingestSettings, kafkaSettings, outcomeTopics, pollSettings, scheduleSettings, storeTarget } from './composition/settings.js';
 import type { AppConfig } from './config/load.js';
 import { loadResultCodeTable } from './config/result-codes.js';
 import { classifyInquiry, classifyRefundNotification } from './domain/classify.js';
-import type { Random, ScheduleSettings } from './domain/schedule.js';
+import type { Random } from './domain/schedule.js';
 
 export interface Service {
   start(): Promise<{ httpUrl: string }>;
@@ -55,22 +57,6 @@ export interface ServiceDeps {
   onFatal?: (err: Error) => void;
 }
 
-// 20 % either way spreads refunds recorded together over time, so a burst of initiations does not
-// come back as a burst of inquiries at every backoff step.
-const SCHEDULE_JITTER = 0.2;
-
-export function scheduleSettings(config: AppConfig): ScheduleSettings {
-  return {
-    firstDelayMs: config.poll.firstDelayMs,
-    maxIntervalMs: config.poll.maxIntervalMs,
-    stalledAfterMs: config.poll.stalledAfterMs,
-    giveUpAfterMs: config.poll.giveUpAfterMs,
-    notFoundGraceMs: config.poll.notFoundGraceMs,
-    confirmFailureAfterMs: config.poll.confirmFailureAfterMs,
-    jitter: SCHEDULE_JITTER,
-  };
-}
-
 /**
  * The composition root: builds every adapter from the configuration, wires the use cases, and
  * owns the order of start and stop. Nothing else constructs adapters (the notification and HTTP
@@ -81,16 +67,17 @@ export function createService(config: AppConfig, deps: ServiceDeps): Service {
   const clock = deps.clock ?? systemClock;
   const random = deps.random ?? Math.random;
   const owner = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
-  const schedule = scheduleSettings(config);
-  const topics = { completed: config.topics.completed, failed: config.topics.failed, stalled: config.topics.stalled };
+  const v = config.values;
+  const schedule = scheduleSettings(v);
+  const topics = outcomeTopics(v);
   const resultCodes = loadResultCodeTable({ configDir: config.configDir });
   const antomSettings = antomClientSettings(config);
   const antom: RefundInquirer & { close?(): Promise<void> } =
     deps.antom ?? (createAntomClient(antomSettings, { logger: log, now: () => clock.now() }) as AntomClient);
-  const store = createStore(config.database, log);
+  const store = createStore(storeTarget(config), log);
   const notifications = wireNotifications(config, { store, owner, clock, logger: log, resultCodes }, deps);
   const { routeNotice } = notifications;
-  const kafka: Kafka = createKafka(config.kafka, log);
+  const kafka: Kafka = createKafka(kafkaSettings(v), log);
   // One idempotent producer for everything this instance writes to Kafka: the broker then
   // de-duplicates our own retries of a send, and acks=all is the default for idempotence. It is
   // replaced after a failed send (see createSafeProducer): nothing acknowledged is ever dropped.
@@ -98,19 +85,14 @@ export function createService(config: AppConfig, deps: ServiceDeps): Service {
 
   // Decisions wake the dispatcher; a POLL_FIRST_DELAY of 0 ("now") wakes the poll loop.
   const wakeDispatcher = () => dispatcher.wake();
-  const track = createTrackRefunds({ store, clock, firstDelayMs: config.poll.firstDelayMs, antomApi: config.antom.api });
+  const track = createTrackRefunds({ store, clock, firstDelayMs: schedule.firstDelayMs, antomApi: v.ANTOM_API });
   const ingest = createIngestConsumer({
+    ...ingestSettings(v),
     kafka,
     producer,
-    groupId: config.kafka.groupId,
-    topic: config.topics.initiated,
-    deadLetterTopic: config.topics.deadLetter,
-    antomApi: config.antom.api,
-    batchSize: config.ingest.batchSize,
-    sessionTimeoutMs: config.kafka.sessionTimeoutMs,
     track: async (refunds) => {
       const result = await track(refunds);
-      if (result.inserted.length > 0 && config.poll.firstDelayMs === 0) poller.wake();
+      if (result.inserted.length > 0 && schedule.firstDelayMs === 0) poller.wake();
       return result;
     },
     logger: log,
@@ -122,18 +104,15 @@ export function createService(config: AppConfig, deps: ServiceDeps): Service {
     store,
     antom,
     classify: (outcome) => classifyInquiry(outcome, resultCodes),
-    limiter: createRateLimiter({ ratePerSecond: config.antom.rateLimit, clock, sleep }),
+    limiter: createRateLimiter({ ratePerSecond: v.ANTOM_RATE_LIMIT, clock, sleep }),
     clock,
     random,
     sleep,
     logger: log,
     schedule,
     topics,
-    api: config.antom.api,
-    concurrency: config.antom.concurrency,
+    ...pollSettings(v),
     owner,
-    requestTimeoutMs: config.antom.timeoutMs,
-    slowDownMs: config.poll.slowDownMs,
     onOutbox: wakeDispatcher,
   });
   const dispatcher: OutboxDispatcher = createOutboxDispatcher({
@@ -144,7 +123,7 @@ export function createService(config: AppConfig, deps: ServiceDeps): Service {
     fallbackFor: notifications.fallbackFor,
     coalesce: notifications.coalesce,
     watch: notifications.customerEmailOutage,
-    giveUpAfterMs: (entry) => (entry.channel === CUSTOMER_CHANNEL ? config.notify.customerGiveUpAfterMs : config.notify.giveUpAfterMs),
+    giveUpAfterMs: (entry) => (entry.channel === CUSTOMER_CHANNEL ? v.CUSTOMER_EMAIL_GIVE_UP_AFTER : v.NOTIFY_GIVE_UP_AFTER),
     clock,
     sleep,
     logger: log,
@@ -153,19 +132,7 @@ export function createService(config: AppConfig, deps: ServiceDeps): Service {
   const decisionDeps = { ...(routeNotice ? { routeNotice } : {}), store, clock, random, schedule, topics, logger: log, onOutbox: wakeDispatcher };
   const receiveNotification = createReceiveNotification({ ...decisionDeps, classify: (n) => classifyRefundNotification(n, resultCodes) });
   const scheduler = createScheduler(
-    [
-      // Every minute: deadlines missed while no poller ran are applied within a minute.
-      { name: 'sweep-deadlines', schedule: '* * * * *', run: createSweepDeadlines(decisionDeps) },
-      // Nightly: sent outbox entries older than OUTBOX_RETENTION are deleted.
-      { name: 'prune-outbox', schedule: '17 3 * * *', run: () => store.pruneOutbox(clock.now() - config.outboxRetentionMs) },
-      // Every 5 s: grouped messages brought up to date (each at most every NOTIFY_GROUP_UPDATE_INTERVAL).
-      { name: 'flush-groups', schedule: '*/5 * * * * *', run: notifications.flushGroups },
-      // Every 5 s: a customer-email outage that has lasted NOTIFY_FALLBACK_AFTER is announced.
-      { name: 'customer-email-outage', schedule: '*/5 * * * * *', run: () => notifications.customerEmailOutage.check() },
-      // Every minute: reminders for stalled refunds whose STALLED_REMINDER_INTERVAL has passed.
-      { name: 'stalled-reminders', schedule: '* * * * *', run: notifications.remindStalled },
-      ...(config.notify.digestCron ? [{ name: 'digest', schedule: config.notify.digestCron, run: notifications.digest }] : []),
-    ],
+    scheduledJobs({ values: v, store, clock, notifications, sweepDeadlines: createSweepDeadlines(decisionDeps) }),
     log,
   );
   let producerConnected = false;
@@ -182,53 +149,69 @@ export function createService(config: AppConfig, deps: ServiceDeps): Service {
     producerConnected: () => producerConnected,
   });
   const mailer = notifications.mailer;
+  const components = { store, ingest, poller, dispatcher, scheduler };
+  return {
+    ...components,
+    ...lifecycle({ ...components, log, http, producer, mailer, antom }, {
+      connectKafka: async () => {
+        if (v.KAFKA_CREATE_TOPICS) await ensureTopics(kafka, allTopics(v), log);
+        await producer.connect();
+        producerConnected = true;
+      },
+      about: { topic: v.TOPIC_REFUND_INITIATED, owner },
+    }),
+  };
+}
 
+/**
+ * Start in dependency order; stop in the reverse of taking work: stop taking work, finish what
+ * is in flight, then close what it writes to. Stop is idempotent (the same promise again).
+ */
+function lifecycle(
+  c: Pick<Service, 'store' | 'ingest' | 'poller' | 'dispatcher' | 'scheduler'> & {
+    log: Logger;
+    http: HttpServer;
+    producer: SafeProducer;
+    mailer: { close(): Promise<void> } | undefined;
+    antom: { close?(): Promise<void> };
+  },
+  how: { connectKafka: () => Promise<void>; about: Record<string, unknown> },
+): Pick<Service, 'start' | 'stop'> {
+  const { log } = c;
   let started = false;
   let stopping: Promise<void> | undefined;
-
+  const close = (what: string, fn: () => Promise<unknown> | undefined) => settle(log, what, fn() ?? Promise.resolve());
   return {
-    store,
-    ingest,
-    poller,
-    dispatcher,
-    scheduler,
-
     async start() {
       started = true;
-      await store.migrate();
-      const { url } = await http.start();
-      if (config.kafka.createTopics) {
-        await ensureTopics(kafka, Object.values(config.topics), log);
-      }
-      await producer.connect();
-      producerConnected = true;
-      dispatcher.start();
-      poller.start();
-      scheduler.start();
-      await ingest.start();
-      log.info({ httpUrl: url, topic: config.topics.initiated, owner }, 'refund-notifier started');
+      await c.store.migrate();
+      const { url } = await c.http.start();
+      await how.connectKafka();
+      c.dispatcher.start();
+      c.poller.start();
+      c.scheduler.start();
+      await c.ingest.start();
+      log.info({ httpUrl: url, ...how.about }, 'refund-notifier started');
       return { httpUrl: url };
     },
-
     stop() {
       stopping ??= (async () => {
         if (!started) {
-          await settle(log, 'mailer', mailer?.close() ?? Promise.resolve());
-          await settle(log, 'store', store.close());
-          await settle(log, 'antom', antom.close?.() ?? Promise.resolve());
+          await close('mailer', () => c.mailer?.close());
+          await close('store', () => c.store.close());
+          await close('antom', () => c.antom.close?.());
           return;
         }
         log.info('stopping: draining the ingest, the poll loop and the outbox');
-        // Order: stop taking work, finish what is in flight, then close what it writes to.
-        await settle(log, 'ingest', ingest.stop());
-        await settle(log, 'scheduler', scheduler.stop());
-        await settle(log, 'poll', poller.stop());
-        await settle(log, 'outbox', dispatcher.stop());
-        await settle(log, 'producer', producer.disconnect());
-        await settle(log, 'mailer', mailer?.close() ?? Promise.resolve());
-        await settle(log, 'antom', antom.close?.() ?? Promise.resolve());
-        await settle(log, 'http', http.close());
-        await settle(log, 'store', store.close());
+        await close('ingest', () => c.ingest.stop());
+        await close('scheduler', () => c.scheduler.stop());
+        await close('poll', () => c.poller.stop());
+        await close('outbox', () => c.dispatcher.stop());
+        await close('producer', () => c.producer.disconnect());
+        await close('mailer', () => c.mailer?.close());
+        await close('antom', () => c.antom.close?.());
+        await close('http', () => c.http.close());
+        await close('store', () => c.store.close());
         log.info('stopped');
       })();
       return stopping;

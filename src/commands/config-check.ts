@@ -17,7 +17,7 @@ export async function configCheckCommand(_args: string[], io: CommandIo): Promis
     loadTemplates({ configDir: config.configDir });
     io.out(`configuration is valid (CONFIG_DIR ${config.configDir}; routing ${routing}; ${table.rules.size} result codes)`);
     for (const line of describeConfig(config)) io.out(line);
-    if (!config.antom.clientId || !config.antom.privateKey || !config.antom.publicKey) {
+    if (!config.values.ANTOM_CLIENT_ID || !config.values.ANTOM_PRIVATE_KEY || !config.values.ANTOM_PUBLIC_KEY) {
       io.out('note: ANTOM_CLIENT_ID, ANTOM_PRIVATE_KEY and ANTOM_PUBLIC_KEY are needed to poll Antom');
     }
     return 0;

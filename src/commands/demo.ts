@@ -11,6 +11,7 @@ import { startSlackStub, type SlackStub } from '../devtools/slack-stub.js';
 import { startSmtpCapture, type SmtpCapture } from '../devtools/smtp-capture.js';
 import { createService, type Service } from '../main.js';
 import { startAntomSandbox, type AntomSandbox } from '../simulator/sandbox.js';
+import { allTopics } from '../composition/settings.js';
 import type { CommandIo } from './io.js';
 
 /**
@@ -109,29 +110,28 @@ export async function demoCommand(args: string[], io: CommandIo): Promise<number
     });
     const logStream = createWriteStream(logFile, { flags: 'a' });
     service = createService(config, { logger: createLogger({ level: 'debug', destination: logStream }) });
-    const t = config.topics;
-    await createTopics(brokers, [t.initiated, t.completed, t.failed, t.stalled, t.deadLetter].map((topic) => ({ topic })));
+    await createTopics(brokers, allTopics(config.values).map((topic) => ({ topic })));
 
     step('starting refund-notifier');
     const { httpUrl } = await service.start();
-    say(`health ${httpUrl}/healthz · metrics ${httpUrl}/metrics · admin ${httpUrl}/admin/refunds (Bearer ${config.http.adminToken}) · logs ${logFile}`);
+    say(`health ${httpUrl}/healthz · metrics ${httpUrl}/metrics · admin ${httpUrl}/admin/refunds (Bearer ${config.values.ADMIN_TOKEN}) · logs ${logFile}`);
 
     const kafka = new Kafka({ clientId: 'refund-notifier-demo', brokers: [brokers], logLevel: logLevel.NOTHING });
     const outcomes: Array<{ type: string; refundId: string }> = [];
     const deadLettered: string[] = [];
-    await watch(kafka, consumers, runId, [t.completed, t.failed, t.stalled], (topic, value) => {
+    await watch(kafka, consumers, runId, [config.values.TOPIC_REFUND_COMPLETED, config.values.TOPIC_REFUND_FAILED, config.values.TOPIC_REFUND_STALLED], (topic, value) => {
       const e = JSON.parse(value) as { type: string; id: string; data: { refundId: string; reasonCode?: string; detectedBy: string; inquiries: number; stage?: number; escalated: boolean } };
       outcomes.push({ type: e.type, refundId: e.data.refundId });
       const reason = e.data.reasonCode ? ` ${e.data.reasonCode}` : '';
       say(`⇒ ${topic}: ${e.type}${reason} ${e.data.refundId} (id ${e.id}; detected by ${e.data.detectedBy} after ${e.data.inquiries} ${e.data.inquiries === 1 ? "inquiry" : "inquiries"}${e.data.escalated ? '; escalated' : ''})`);
     });
-    await watch(kafka, consumers, `${runId}-dlq`, [t.deadLetter], (_topic, value, headers) => {
+    await watch(kafka, consumers, `${runId}-dlq`, [config.values.TOPIC_DEAD_LETTER], (_topic, value, headers) => {
       deadLettered.push(value);
-      say(`⇒ ${t.deadLetter}: offset ${headers['x-dlq-source-offset']} refused: ${headers['x-dlq-reason']}`);
+      say(`⇒ ${config.values.TOPIC_DEAD_LETTER}: offset ${headers['x-dlq-source-offset']} refused: ${headers['x-dlq-reason']}`);
     });
 
     const samples = sampleEvents(runId);
-    const notifyUrl = `${httpUrl}${config.http.notifyPath}`;
+    const notifyUrl = `${httpUrl}${config.values.ANTOM_NOTIFY_PATH}`;
     sandbox.createRefunds(
       samples
         .filter((s) => s.scenario && s.message.key)
@@ -146,11 +146,11 @@ export async function demoCommand(args: string[], io: CommandIo): Promise<number
           ...s.scenario,
         })),
     );
-    step(`producing ${samples.length} refund-initiated records to ${t.initiated}`);
+    step(`producing ${samples.length} refund-initiated records to ${config.values.TOPIC_REFUND_INITIATED}`);
     const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
     await producer.connect();
     for (const [i, s] of samples.entries()) {
-      await producer.send({ topic: t.initiated, messages: [s.message], acks: -1 });
+      await producer.send({ topic: config.values.TOPIC_REFUND_INITIATED, messages: [s.message], acks: -1 });
       say(`#${String(i).padStart(2)} ${s.label.padEnd(58)} expect: ${s.expect}`);
     }
     await producer.disconnect();
@@ -163,7 +163,7 @@ export async function demoCommand(args: string[], io: CommandIo): Promise<number
       await sleep(200);
     }
     // Let the escalation group's window close, so its summary email goes out too.
-    await sleep(config.notify.groupWindowMs + 1000);
+    await sleep(config.values.NOTIFY_GROUP_WINDOW + 1000);
     await service.scheduler.runNow('flush-groups');
     const drainUntil = Date.now() + 15_000;
     while (Date.now() < drainUntil && (await service.store.countOutbox()).pending > 0) await sleep(200);
@@ -179,7 +179,7 @@ export async function demoCommand(args: string[], io: CommandIo): Promise<number
     say(`outcome events: ${outcomes.length}; Slack messages: ${slack.messages().length} (${slack.calls.filter((c) => c.method === 'chat.update').length} updates in place); emails: ${smtp.count()} in ${emailDir}`);
 
     if (keep) {
-      step(`running; try: curl -H 'Authorization: Bearer ${config.http.adminToken}' ${httpUrl}/admin/summary — Ctrl-C to stop`);
+      step(`running; try: curl -H 'Authorization: Bearer ${config.values.ADMIN_TOKEN}' ${httpUrl}/admin/summary — Ctrl-C to stop`);
       await new Promise<void>((res) => {
         process.once('SIGINT', () => res());
         process.once('SIGTERM', () => res());

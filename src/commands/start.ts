@@ -11,7 +11,7 @@ import type { CommandIo } from './io.js';
  */
 export async function startCommand(_args: string[], io: CommandIo): Promise<number> {
   const config = loadConfig({ env: io.env, requireAntomCredentials: true });
-  const logger = createLogger({ level: config.logLevel });
+  const logger = createLogger({ level: config.values.LOG_LEVEL });
   let fail: ((err: Error) => void) | undefined;
   const service = createService(config, { logger, onFatal: (err) => fail?.(err) });
 
@@ -22,7 +22,7 @@ export async function startCommand(_args: string[], io: CommandIo): Promise<numb
     // healthy and does nothing.
     fail = (err) => {
       logger.fatal({ err }, 'unrecoverable failure: exiting so the process is restarted');
-      const timer = setTimeout(() => process.exit(1), config.shutdownTimeoutMs);
+      const timer = setTimeout(() => process.exit(1), config.values.SHUTDOWN_TIMEOUT);
       timer.unref();
       service.stop().finally(() => resolve(1));
     };
@@ -32,11 +32,11 @@ export async function startCommand(_args: string[], io: CommandIo): Promise<numb
         logger.warn({ signal }, 'second signal: exiting now');
         process.exit(130);
       }
-      logger.info({ signal, timeoutMs: config.shutdownTimeoutMs }, 'shutting down (send the signal again to force)');
+      logger.info({ signal, timeoutMs: config.values.SHUTDOWN_TIMEOUT }, 'shutting down (send the signal again to force)');
       const timer = setTimeout(() => {
-        logger.error({ timeoutMs: config.shutdownTimeoutMs }, 'shutdown timed out: exiting now');
+        logger.error({ timeoutMs: config.values.SHUTDOWN_TIMEOUT }, 'shutdown timed out: exiting now');
         process.exit(1);
-      }, config.shutdownTimeoutMs);
+      }, config.values.SHUTDOWN_TIMEOUT);
       timer.unref();
       service.stop().then(
         () => resolve(0),

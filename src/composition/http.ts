@@ -13,6 +13,7 @@ import type { IngestConsumer } from '../adapters/kafka/ingest-consumer.js';
 import { withDeadline } from '../adapters/timers.js';
 import type { AppConfig } from '../config/load.js';
 import type { RefundNotification } from '../domain/inquiry.js';
+import { httpSettings } from './settings.js';
 
 /**
  * The HTTP side (docs/polling.md, "Operations"): health and readiness, Prometheus metrics, Antom's
@@ -35,6 +36,7 @@ export function wireHttp(
   },
 ): HttpServer {
   const { logger, clock, owner, store, ingest, poller, dispatcher, antom } = parts;
+  const { host, port, notifyPath, adminToken } = httpSettings(config.values);
 
   // One probe in flight at a time, and an answer within 3 s: while SQLite waits out its
   // busy_timeout, or PostgreSQL hangs, probes must neither pile up in front of the real work nor
@@ -50,8 +52,8 @@ export function wireHttp(
   const notifyCounters = { received: 0, rejected: 0 };
   const metrics = createServiceMetrics({ ingest: () => ingest.stats, store, poll: () => poller.stats, outbox: () => dispatcher.stats, notify: () => notifyCounters });
   return createHttpServer({
-    host: config.http.host,
-    port: config.http.port,
+    host,
+    port,
     logger,
     metrics,
     readiness: [
@@ -75,7 +77,7 @@ export function wireHttp(
     routes: [
       {
         method: 'POST',
-        path: config.http.notifyPath,
+        path: notifyPath,
         handler: createNotifyRoute({
           antomPublicKey: [antom.antomPublicKey, ...(antom.antomPublicKeyNext ? [antom.antomPublicKeyNext] : [])].map((k) => loadPublicKey(k)),
           // A notification signed for another client id (another merchant, our sandbox) is refused.
@@ -85,12 +87,12 @@ export function wireHttp(
           counters: notifyCounters,
         }),
       },
-      ...(config.http.adminToken
+      ...(adminToken !== undefined
         ? (['GET', 'POST'] as const).map((method) => ({
             method,
             path: '/admin/',
             prefix: true,
-            handler: createAdminRoutes({ store, clock, token: config.http.adminToken!, onRecheck: () => poller.wake() }),
+            handler: createAdminRoutes({ store, clock, token: adminToken, onRecheck: () => poller.wake() }),
           }))
         : []),
     ],

@@ -8,7 +8,6 @@ import {
   createNoticePlanner,
   createNotificationSender,
   createStalledReminders,
-  type NotifySettings,
   type SlackPort,
 } from '../app/notify.js';
 import type { NoticeRouter } from '../app/outbox-entries.js';
@@ -21,6 +20,7 @@ import type { AppConfig } from '../config/load.js';
 import { loadRoutingTree, routingFilePath } from '../config/routing.js';
 import type { ResultCodeTable } from '../domain/result-codes.js';
 import { playbookLookup } from '../domain/routing.js';
+import { mailerSettings, notifySettings, routingContext, slackSettings } from './settings.js';
 
 /** Everything the service needs to tell people what happened (docs/notifications.md). */
 export interface Notifications {
@@ -50,32 +50,15 @@ export function wireNotifications(
 ): Notifications {
   const { store, owner, clock, logger } = base;
   const routingTree = loadRoutingTree(routingFilePath(config.configDir), { knownReasonCodes: base.resultCodes.rules.keys() });
-  const render = createRenderers(loadTemplates({ configDir: config.configDir }), config.email.from);
-  const slack: SlackPort = createSlackNotifier(
-    { botToken: config.slack.botToken, webhookUrl: config.slack.webhookUrl, apiUrl: config.slack.apiUrl },
-    { logger },
-  );
-  const mailer = config.email.smtpUrl ? createMailer({ smtpUrl: config.email.smtpUrl, from: config.email.from }, { logger }) : undefined;
-  const settings: NotifySettings = {
-    groupWindowMs: config.notify.groupWindowMs,
-    groupUpdateIntervalMs: config.notify.groupUpdateIntervalMs,
-    reminderIntervalMs: config.notify.reminderIntervalMs,
-    staleAfterMs: config.notify.staleAfterMs,
-    fallbackAfterMs: config.notify.fallbackAfterMs,
-    customerGiveUpAfterMs: config.notify.customerGiveUpAfterMs,
-    giveUpAfterMs: config.notify.giveUpAfterMs,
-    escalationEmailTo: config.email.escalationTo,
-    escalationChannel: config.slack.escalationChannel,
-  };
+  const v = config.values;
+  const render = createRenderers(loadTemplates({ configDir: config.configDir }), v.EMAIL_FROM);
+  const slack: SlackPort = createSlackNotifier(slackSettings(v), { logger });
+  const mailing = mailerSettings(v);
+  const mailer = mailing ? createMailer(mailing, { logger }) : undefined;
+  const settings = notifySettings(v);
   const noticePlanner = createNoticePlanner({
     tree: routingTree,
-    ctx: {
-      customerEmails: config.email.customerEmails,
-      opsChannel: config.slack.opsChannel,
-      escalationChannel: config.slack.escalationChannel,
-      escalationEmailTo: config.email.escalationTo,
-      playbook: playbookLookup(base.resultCodes),
-    },
+    ctx: { ...routingContext(v), playbook: playbookLookup(base.resultCodes) },
     slackEnabled: slack.mode !== 'off',
     emailEnabled: mailer !== undefined,
     clock,
@@ -97,15 +80,15 @@ export function wireNotifications(
       logger,
       receiver:
         slack.mode !== 'off'
-          ? { type: 'slack', channel: config.slack.escalationChannel }
-          : config.email.escalationTo.length > 0
-            ? { type: 'email', to: [...config.email.escalationTo].sort() }
+          ? { type: 'slack', channel: settings.escalationChannel }
+          : settings.escalationEmailTo.length > 0
+            ? { type: 'email', to: [...settings.escalationEmailTo].sort() }
             : undefined,
-      announceAfterMs: config.notify.fallbackAfterMs,
-      giveUpAfterMs: config.notify.customerGiveUpAfterMs,
+      announceAfterMs: settings.fallbackAfterMs,
+      giveUpAfterMs: settings.customerGiveUpAfterMs,
     }),
     flushGroups: createGroupFlusher(deps),
     remindStalled: createStalledReminders(deps),
-    digest: createDigest({ store, slack, render, channel: config.slack.opsChannel, clock }),
+    digest: createDigest({ store, slack, render, channel: v.SLACK_OPS_CHANNEL, clock }),
   };
 }

@@ -8,67 +8,18 @@ import { SETTINGS, SETTING_NAMES, type SettingName, type SettingValues, type Dat
 
 export type SettingSource = 'default.yaml' | 'env' | 'file' | 'unset';
 
+/**
+ * The validated configuration: every setting under its environment name, typed. Each component
+ * takes its own settings from `values` where it is wired (src/composition/settings.ts), so a
+ * setting has one name from the environment to the code that uses it.
+ */
 export interface AppConfig {
   readonly values: SettingValues;
   readonly sources: Readonly<Record<SettingName, SettingSource>>;
+  /** CONFIG_DIR, resolved against the working directory. */
   readonly configDir: string;
-  readonly kafka: {
-    brokers: string[];
-    clientId: string;
-    groupId: string;
-    ssl: boolean;
-    createTopics: boolean;
-    sessionTimeoutMs: number;
-    sasl?: { mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; username: string; password: string };
-  };
-  readonly topics: { initiated: string; completed: string; failed: string; stalled: string; deadLetter: string };
-  readonly ingest: { batchSize: number };
-  readonly database: DatabaseTarget & { sqliteSynchronous: 'full' | 'normal' };
-  readonly antom: {
-    baseUrl: string;
-    api: 'v1' | 'v2';
-    inquiryPath?: string;
-    clientId?: string;
-    privateKey?: string;
-    publicKey?: string;
-    publicKeyNext?: string;
-    responseMaxAgeMs: number;
-    keyVersion: string;
-    timeoutMs: number;
-    rateLimit: number;
-    concurrency: number;
-  };
-  readonly poll: {
-    firstDelayMs: number;
-    maxIntervalMs: number;
-    stalledAfterMs: number;
-    giveUpAfterMs: number;
-    notFoundGraceMs: number;
-    confirmFailureAfterMs: number;
-    slowDownMs: number;
-  };
-  readonly outboxRetentionMs: number;
-  readonly slack: {
-    botToken?: string;
-    apiUrl: string;
-    webhookUrl?: string;
-    opsChannel: string;
-    escalationChannel: string;
-  };
-  readonly email: { smtpUrl?: string; from: string; escalationTo: string[]; customerEmails: boolean };
-  readonly notify: {
-    groupWindowMs: number;
-    groupUpdateIntervalMs: number;
-    staleAfterMs: number;
-    fallbackAfterMs: number;
-    giveUpAfterMs: number;
-    customerGiveUpAfterMs: number;
-    reminderIntervalMs: number;
-    digestCron?: string;
-  };
-  readonly http: { host: string; port: number; notifyPath: string; adminToken?: string };
-  readonly logLevel: string;
-  readonly shutdownTimeoutMs: number;
+  /** DATABASE_URL, a relative SQLite path resolved against the working directory. */
+  readonly database: DatabaseTarget;
 }
 
 export interface LoadOptions {
@@ -126,16 +77,16 @@ export function loadConfig(options: LoadOptions = {}): AppConfig {
   }
   raw.CONFIG_DIR = configDirRaw;
 
-  const values = {} as Record<SettingName, unknown>;
+  const parsedValues = {} as Record<SettingName, unknown>;
   for (const name of SETTING_NAMES) {
     const parsed = SETTINGS[name].parser.safeParse(raw[name]);
     if (parsed.success) {
-      values[name] = parsed.data;
+      parsedValues[name] = parsed.data;
     } else {
       for (const issue of parsed.error.issues) problems.push(`${name} ${issue.message}`);
     }
   }
-  const v = values as SettingValues;
+  const v = parsedValues as SettingValues;
   // Cross-checks run on whatever parsed, so one round reports every problem there is.
   crossCheck(v, options, problems);
   if (problems.length > 0) throw new ConfigError(problems);
@@ -144,82 +95,9 @@ export function loadConfig(options: LoadOptions = {}): AppConfig {
     v.DATABASE_URL.kind === 'sqlite' && !isAbsolute(v.DATABASE_URL.path) && v.DATABASE_URL.path !== ':memory:'
       ? { kind: 'sqlite' as const, path: resolve(cwd, v.DATABASE_URL.path) }
       : v.DATABASE_URL;
-  const mechanism = v.KAFKA_SASL_MECHANISM;
-  return {
-    values: v,
-    sources,
-    configDir,
-    kafka: {
-      brokers: v.KAFKA_BROKERS,
-      clientId: v.KAFKA_CLIENT_ID,
-      groupId: v.KAFKA_GROUP_ID,
-      ssl: v.KAFKA_SSL,
-      createTopics: v.KAFKA_CREATE_TOPICS,
-      sessionTimeoutMs: v.KAFKA_SESSION_TIMEOUT,
-      ...(mechanism && mechanism !== 'off'
-        ? { sasl: { mechanism, username: v.KAFKA_SASL_USERNAME ?? '', password: v.KAFKA_SASL_PASSWORD ?? '' } }
-        : {}),
-    },
-    topics: {
-      initiated: v.TOPIC_REFUND_INITIATED,
-      completed: v.TOPIC_REFUND_COMPLETED,
-      failed: v.TOPIC_REFUND_FAILED,
-      stalled: v.TOPIC_REFUND_STALLED,
-      deadLetter: v.TOPIC_DEAD_LETTER,
-    },
-    ingest: { batchSize: v.INGEST_BATCH_SIZE },
-    database: { ...database, sqliteSynchronous: v.SQLITE_SYNCHRONOUS },
-    antom: {
-      baseUrl: v.ANTOM_BASE_URL ?? DEFAULT_V1_BASE_URL,
-      api: v.ANTOM_API,
-      inquiryPath: v.ANTOM_INQUIRY_PATH,
-      clientId: v.ANTOM_CLIENT_ID,
-      privateKey: v.ANTOM_PRIVATE_KEY,
-      publicKey: v.ANTOM_PUBLIC_KEY,
-      publicKeyNext: v.ANTOM_PUBLIC_KEY_NEXT,
-      responseMaxAgeMs: v.ANTOM_RESPONSE_MAX_AGE,
-      keyVersion: v.ANTOM_KEY_VERSION,
-      timeoutMs: v.ANTOM_TIMEOUT,
-      rateLimit: v.ANTOM_RATE_LIMIT,
-      concurrency: v.ANTOM_CONCURRENCY,
-    },
-    poll: {
-      firstDelayMs: v.POLL_FIRST_DELAY,
-      maxIntervalMs: v.POLL_MAX_INTERVAL,
-      stalledAfterMs: v.POLL_STALLED_AFTER,
-      giveUpAfterMs: v.POLL_GIVE_UP_AFTER,
-      notFoundGraceMs: v.POLL_NOT_FOUND_GRACE,
-      confirmFailureAfterMs: v.POLL_CONFIRM_FAILURE_AFTER,
-      slowDownMs: v.ANTOM_SLOWDOWN,
-    },
-    outboxRetentionMs: v.OUTBOX_RETENTION,
-    slack: {
-      botToken: v.SLACK_BOT_TOKEN,
-      apiUrl: v.SLACK_API_URL,
-      webhookUrl: v.SLACK_WEBHOOK_URL,
-      opsChannel: v.SLACK_OPS_CHANNEL,
-      escalationChannel: v.SLACK_ESCALATION_CHANNEL,
-    },
-    email: {
-      smtpUrl: v.SMTP_URL,
-      from: v.EMAIL_FROM,
-      escalationTo: v.ESCALATION_EMAIL_TO ?? [],
-      customerEmails: v.CUSTOMER_EMAILS,
-    },
-    notify: {
-      groupWindowMs: v.NOTIFY_GROUP_WINDOW,
-      groupUpdateIntervalMs: v.NOTIFY_GROUP_UPDATE_INTERVAL,
-      staleAfterMs: v.NOTIFY_STALE_AFTER,
-      fallbackAfterMs: v.NOTIFY_FALLBACK_AFTER,
-      giveUpAfterMs: v.NOTIFY_GIVE_UP_AFTER,
-      customerGiveUpAfterMs: v.CUSTOMER_EMAIL_GIVE_UP_AFTER,
-      reminderIntervalMs: v.STALLED_REMINDER_INTERVAL,
-      digestCron: v.DIGEST_CRON,
-    },
-    http: { host: v.HTTP_HOST, port: v.HTTP_PORT, notifyPath: v.ANTOM_NOTIFY_PATH, adminToken: v.ADMIN_TOKEN },
-    logLevel: v.LOG_LEVEL,
-    shutdownTimeoutMs: v.SHUTDOWN_TIMEOUT,
-  };
+  // v1 has a well-known default gateway; v2 has none (crossCheck insists on ANTOM_BASE_URL).
+  const values: SettingValues = v.ANTOM_API === 'v1' && v.ANTOM_BASE_URL === undefined ? { ...v, ANTOM_BASE_URL: DEFAULT_V1_BASE_URL } : v;
+  return { values, sources, configDir, database };
 }
 
 function crossCheck(v: SettingValues, options: LoadOptions, problems: string[]): void {

@@ -1,23 +1,6 @@
 import { formatDuration } from './duration.js';
 import type { AppConfig } from './load.js';
-import { SETTINGS, SETTING_NAMES, type SettingName } from './settings.js';
-
-const DURATION_SETTINGS = new Set<SettingName>([
-  'ANTOM_TIMEOUT',
-  'KAFKA_SESSION_TIMEOUT',
-  'POLL_FIRST_DELAY',
-  'POLL_MAX_INTERVAL',
-  'POLL_STALLED_AFTER',
-  'POLL_GIVE_UP_AFTER',
-  'SHUTDOWN_TIMEOUT',
-  'POLL_NOT_FOUND_GRACE',
-  'ANTOM_SLOWDOWN',
-  'OUTBOX_RETENTION',
-  'NOTIFY_GROUP_WINDOW',
-  'NOTIFY_GROUP_UPDATE_INTERVAL',
-  'NOTIFY_STALE_AFTER',
-  'STALLED_REMINDER_INTERVAL',
-]);
+import { SETTINGS, SETTING_NAMES, type DatabaseTarget, type SettingName, type SettingSpec } from './settings.js';
 
 /** A URL with its password replaced, so `config check` can show where without showing how. */
 export function maskUrlCredentials(text: string): string {
@@ -30,19 +13,27 @@ export function maskUrlCredentials(text: string): string {
   }
 }
 
+/** How `config check` shows a value: by the format its spec declares, secrets masked. */
 export function maskSetting(name: SettingName, value: unknown): string {
   if (value === undefined) return '(unset)';
-  const spec = SETTINGS[name] as { secret?: boolean };
-  if (name === 'DATABASE_URL') {
-    const target = value as AppConfig['database'];
-    return target.kind === 'sqlite' ? `sqlite:${target.path}` : maskUrlCredentials(target.url);
+  const spec: SettingSpec = SETTINGS[name];
+  switch (spec.format) {
+    case 'url-with-credentials':
+      // DATABASE_URL arrives parsed into its target; SMTP_URL as text.
+      if (typeof value === 'object' && value !== null && 'kind' in value) {
+        const target = value as DatabaseTarget;
+        return target.kind === 'sqlite' ? `sqlite:${target.path}` : maskUrlCredentials(target.url);
+      }
+      return maskUrlCredentials(String(value));
+    case 'rsa-key':
+      // A public key is no secret, but a page of base64 helps nobody: its length tells it is set.
+      return spec.secret ? `**** (set, ${String(value).length} characters)` : `(set, ${String(value).length} characters)`;
+    case 'duration':
+      return typeof value === 'number' ? formatDuration(value) : String(value);
+    default:
+      if (spec.secret) return `**** (set, ${String(value).length} characters)`;
+      return Array.isArray(value) ? value.join(',') : String(value);
   }
-  if (name === 'SMTP_URL') return maskUrlCredentials(String(value));
-  if (spec.secret) return `**** (set, ${String(value).length} characters)`;
-  if (name === 'ANTOM_PUBLIC_KEY') return `(set, ${String(value).length} characters)`;
-  if (DURATION_SETTINGS.has(name) && typeof value === 'number') return formatDuration(value);
-  if (Array.isArray(value)) return value.join(',');
-  return String(value);
 }
 
 /** One line per setting: `NAME=value  (source)`, secrets masked. */

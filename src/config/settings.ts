@@ -203,155 +203,184 @@ function asSlackChannel(text: string, ctx: z.RefinementCtx): string {
   return text;
 }
 
+/**
+ * What kind of value a setting holds. It decides how `config check` shows the value (a duration
+ * as 5m, a URL with its password masked, a key by its length) and is listed in
+ * docs/configuration.md; the parser alone would not say.
+ */
+export type SettingFormat =
+  | 'text'
+  | 'whole-number'
+  | 'boolean'
+  | 'choice'
+  | 'duration'
+  | 'url'
+  | 'url-with-credentials'
+  | 'host-port-list'
+  | 'topic'
+  | 'email-list'
+  | 'sender'
+  | 'rsa-key'
+  | 'path'
+  | 'url-path'
+  | 'slack-channel'
+  | 'cron';
+
 export interface SettingSpec {
+  readonly format: SettingFormat;
   readonly parser: Parser<unknown>;
-  /** Printed masked; may also be read from `<NAME>_FILE`. */
+  /** Never printed (nor logged): `config check` shows only that it is set and its length. */
   readonly secret?: boolean;
   /** Secrets and large values may come from a file named by `<NAME>_FILE`. */
   readonly fileVariant?: boolean;
   readonly description: string;
 }
 
-function setting<T>(parser: Parser<T>, description: string, flags: { secret?: boolean; fileVariant?: boolean } = {}) {
-  return { parser, description, ...flags } as const;
+function setting<T>(
+  format: SettingFormat,
+  parser: Parser<T>,
+  description: string,
+  flags: { secret?: boolean; fileVariant?: boolean } = {},
+) {
+  return { format, parser, description, ...flags } as const;
 }
 
 export const SETTINGS = {
-  KAFKA_BROKERS: setting(required(asBrokers, 'host:port list'), 'comma-separated bootstrap servers'),
-  KAFKA_CLIENT_ID: setting(required(asText, 'a client id'), 'Kafka client id'),
-  KAFKA_GROUP_ID: setting(required(asText, 'a consumer group id'), 'Kafka consumer group of the ingest'),
-  KAFKA_SSL: setting(required(asBool, 'true or false'), 'TLS to the brokers'),
+  KAFKA_BROKERS: setting('host-port-list', required(asBrokers, 'host:port list'), 'comma-separated bootstrap servers'),
+  KAFKA_CLIENT_ID: setting('text', required(asText, 'a client id'), 'Kafka client id'),
+  KAFKA_GROUP_ID: setting('text', required(asText, 'a consumer group id'), 'Kafka consumer group of the ingest'),
+  KAFKA_SSL: setting('boolean', required(asBool, 'true or false'), 'TLS to the brokers'),
   KAFKA_SASL_MECHANISM: setting(
-    optional(asEnum(['off', 'plain', 'scram-sha-256', 'scram-sha-512'] as const)),
+    'choice', optional(asEnum(['off', 'plain', 'scram-sha-256', 'scram-sha-512'] as const)),
     'SASL mechanism: off, plain, scram-sha-256 or scram-sha-512',
   ),
-  KAFKA_SASL_USERNAME: setting(optional(asText), 'SASL user'),
-  KAFKA_SASL_PASSWORD: setting(optional(asText), 'SASL password', { secret: true, fileVariant: true }),
+  KAFKA_SASL_USERNAME: setting('text', optional(asText), 'SASL user'),
+  KAFKA_SASL_PASSWORD: setting('text', optional(asText), 'SASL password', { secret: true, fileVariant: true }),
   KAFKA_SESSION_TIMEOUT: setting(
-    required(asDuration(1000), 'a duration'),
+    'duration', required(asDuration(1000), 'a duration'),
     'consumer session timeout: how long the group waits for a silent member (e.g. a killed instance) before reassigning its partitions',
   ),
   KAFKA_CREATE_TOPICS: setting(
-    required(asBool, 'true or false'),
+    'boolean', required(asBool, 'true or false'),
     'create missing topics at startup with the broker defaults (off where topics are managed elsewhere)',
   ),
-  TOPIC_REFUND_INITIATED: setting(required(asTopic, 'a topic'), 'input topic'),
-  TOPIC_REFUND_COMPLETED: setting(required(asTopic, 'a topic'), 'output: refund reached SUCCESS'),
-  TOPIC_REFUND_FAILED: setting(required(asTopic, 'a topic'), 'output: refund reached a final failure'),
-  TOPIC_REFUND_STALLED: setting(required(asTopic, 'a topic'), 'output: refund not final past its deadline'),
-  TOPIC_DEAD_LETTER: setting(required(asTopic, 'a topic'), 'input records that could not be accepted'),
+  TOPIC_REFUND_INITIATED: setting('topic', required(asTopic, 'a topic'), 'input topic'),
+  TOPIC_REFUND_COMPLETED: setting('topic', required(asTopic, 'a topic'), 'output: refund reached SUCCESS'),
+  TOPIC_REFUND_FAILED: setting('topic', required(asTopic, 'a topic'), 'output: refund reached a final failure'),
+  TOPIC_REFUND_STALLED: setting('topic', required(asTopic, 'a topic'), 'output: refund not final past its deadline'),
+  TOPIC_DEAD_LETTER: setting('topic', required(asTopic, 'a topic'), 'input records that could not be accepted'),
   INGEST_BATCH_SIZE: setting(
-    required(asInt(1, 5000), 'records per store transaction'),
+    'whole-number', required(asInt(1, 5000), 'records per store transaction'),
     'largest number of records written in one store transaction by the ingest',
   ),
   DATABASE_URL: setting(
-    required(asDatabaseUrl, 'sqlite:PATH or postgres://…'),
+    'url-with-credentials', required(asDatabaseUrl, 'sqlite:PATH or postgres://…'),
     'sqlite:PATH (embedded default) or postgres://… (several instances)',
     { secret: true },
   ),
   SQLITE_SYNCHRONOUS: setting(
-    required(asEnum(['full', 'normal'] as const), 'full or normal'),
+    'choice', required(asEnum(['full', 'normal'] as const), 'full or normal'),
     'SQLite durability: full survives power loss, normal survives a process crash',
   ),
   ANTOM_BASE_URL: setting(
-    optional(asHttpUrl),
+    'url', optional(asHttpUrl),
     "Antom gateway (required with ANTOM_API=v2: Antom gives each merchant its host; v1 defaults to https://open-sea-global.alipay.com), or the sandbox; https unless the host is loopback or the client id a SANDBOX_ one",
   ),
-  ANTOM_API: setting(required(asEnum(['v1', 'v2'] as const), 'v1 or v2'), 'inquiryRefund flavour'),
-  ANTOM_INQUIRY_PATH: setting(optional(asHttpPath), 'override of the inquiry path'),
-  ANTOM_CLIENT_ID: setting(optional(asText), 'Antom client id; required to poll'),
-  ANTOM_PRIVATE_KEY: setting(optional(asKey('private')), 'merchant private key: base64 PKCS#8 DER, or PEM', {
+  ANTOM_API: setting('choice', required(asEnum(['v1', 'v2'] as const), 'v1 or v2'), 'inquiryRefund flavour'),
+  ANTOM_INQUIRY_PATH: setting('url-path', optional(asHttpPath), 'override of the inquiry path'),
+  ANTOM_CLIENT_ID: setting('text', optional(asText), 'Antom client id; required to poll'),
+  ANTOM_PRIVATE_KEY: setting('rsa-key', optional(asKey('private')), 'merchant private key: base64 PKCS#8 DER, or PEM', {
     secret: true,
     fileVariant: true,
   }),
-  ANTOM_PUBLIC_KEY: setting(optional(asKey('public')), "Antom's public key: base64 SPKI DER, or PEM", {
+  ANTOM_PUBLIC_KEY: setting('rsa-key', optional(asKey('public')), "Antom's public key: base64 SPKI DER, or PEM", {
     fileVariant: true,
   }),
   ANTOM_PUBLIC_KEY_NEXT: setting(
-    optional(asKey('public')),
+    'rsa-key', optional(asKey('public')),
     "Antom's next public key during a key rotation: answers and notifications verify with either key",
     { fileVariant: true },
   ),
   ANTOM_RESPONSE_MAX_AGE: setting(
-    required(asDuration(1000), 'a duration'),
+    'duration', required(asDuration(1000), 'a duration'),
     "a signed answer whose response-time is further than this from our clock is refused like a forged one (a replay)",
   ),
-  ANTOM_KEY_VERSION: setting(required(asText, 'a key version'), 'keyVersion in the Signature header'),
-  ANTOM_TIMEOUT: setting(required(asDuration(100), 'a duration'), 'per request'),
-  ANTOM_RATE_LIMIT: setting(required(asInt(1, 100_000), 'requests per second'), 'inquiry requests per second, at most'),
-  ANTOM_CONCURRENCY: setting(required(asInt(1, 1024), 'requests in flight'), 'inquiries in flight, at most'),
-  POLL_FIRST_DELAY: setting(required(asDuration(0), 'a duration'), 'first inquiry after the refund is recorded'),
-  POLL_MAX_INTERVAL: setting(required(asDuration(1000), 'a duration'), 'ceiling of the backoff'),
-  POLL_STALLED_AFTER: setting(required(asDuration(1000), 'a duration'), 'not final by then: refund.stalled and escalation'),
-  POLL_GIVE_UP_AFTER: setting(required(asDuration(1000), 'a duration'), 'polling stops; the refund stays visible as stalled'),
+  ANTOM_KEY_VERSION: setting('text', required(asText, 'a key version'), 'keyVersion in the Signature header'),
+  ANTOM_TIMEOUT: setting('duration', required(asDuration(100), 'a duration'), 'per request'),
+  ANTOM_RATE_LIMIT: setting('whole-number', required(asInt(1, 100_000), 'requests per second'), 'inquiry requests per second, at most'),
+  ANTOM_CONCURRENCY: setting('whole-number', required(asInt(1, 1024), 'requests in flight'), 'inquiries in flight, at most'),
+  POLL_FIRST_DELAY: setting('duration', required(asDuration(0), 'a duration'), 'first inquiry after the refund is recorded'),
+  POLL_MAX_INTERVAL: setting('duration', required(asDuration(1000), 'a duration'), 'ceiling of the backoff'),
+  POLL_STALLED_AFTER: setting('duration', required(asDuration(1000), 'a duration'), 'not final by then: refund.stalled and escalation'),
+  POLL_GIVE_UP_AFTER: setting('duration', required(asDuration(1000), 'a duration'), 'polling stops; the refund stays visible as stalled'),
   POLL_NOT_FOUND_GRACE: setting(
-    required(asDuration(0), 'a duration'),
+    'duration', required(asDuration(0), 'a duration'),
     'an unknown refund (not found at Antom) is retried this long before it is stalled and escalated as an integration fault',
   ),
   POLL_CONFIRM_FAILURE_AFTER: setting(
-    required(asDuration(0), 'a duration'),
+    'duration', required(asDuration(0), 'a duration'),
     'a failure read from a signed F result (which names no refund) is confirmed by asking again this long after',
   ),
   ANTOM_SLOWDOWN: setting(
-    required(asDuration(1000), 'a duration'),
+    'duration', required(asDuration(1000), 'a duration'),
     'after a traffic-limit answer the whole instance inquires at a quarter of ANTOM_RATE_LIMIT for this long',
   ),
   OUTBOX_RETENTION: setting(
-    required(asDuration(60_000), 'a duration'),
+    'duration', required(asDuration(60_000), 'a duration'),
     'sent outbox entries (events, notifications) are kept this long for inspection, then deleted',
   ),
-  SLACK_BOT_TOKEN: setting(optional(asText), 'Slack bot token', { secret: true, fileVariant: true }),
-  SLACK_API_URL: setting(required(asHttpUrl, 'an http(s) URL'), 'base URL of the Slack Web API'),
-  SLACK_WEBHOOK_URL: setting(optional(asHttpUrl), 'incoming webhook, the alternative to a bot token', {
+  SLACK_BOT_TOKEN: setting('text', optional(asText), 'Slack bot token', { secret: true, fileVariant: true }),
+  SLACK_API_URL: setting('url', required(asHttpUrl, 'an http(s) URL'), 'base URL of the Slack Web API'),
+  SLACK_WEBHOOK_URL: setting('url', optional(asHttpUrl), 'incoming webhook, the alternative to a bot token', {
     secret: true,
     fileVariant: true,
   }),
-  SLACK_OPS_CHANNEL: setting(required(asSlackChannel, 'a channel'), 'where refund outcomes and alerts go'),
-  SLACK_ESCALATION_CHANNEL: setting(required(asSlackChannel, 'a channel'), 'where escalations go'),
-  SMTP_URL: setting(optional(asSmtpUrl), 'smtp://user:pass@host:port or smtps://…', { secret: true, fileVariant: true }),
-  EMAIL_FROM: setting(required(asSender, 'a sender'), 'sender of every email'),
-  ESCALATION_EMAIL_TO: setting(optional(asEmailList), 'comma-separated addresses for escalations'),
-  CUSTOMER_EMAILS: setting(required(asBool, 'true or false'), 'email the customer when their refund completes'),
+  SLACK_OPS_CHANNEL: setting('slack-channel', required(asSlackChannel, 'a channel'), 'where refund outcomes and alerts go'),
+  SLACK_ESCALATION_CHANNEL: setting('slack-channel', required(asSlackChannel, 'a channel'), 'where escalations go'),
+  SMTP_URL: setting('url-with-credentials', optional(asSmtpUrl), 'smtp://user:pass@host:port or smtps://…', { secret: true, fileVariant: true }),
+  EMAIL_FROM: setting('sender', required(asSender, 'a sender'), 'sender of every email'),
+  ESCALATION_EMAIL_TO: setting('email-list', optional(asEmailList), 'comma-separated addresses for escalations'),
+  CUSTOMER_EMAILS: setting('boolean', required(asBool, 'true or false'), 'email the customer when their refund completes'),
   NOTIFY_GROUP_WINDOW: setting(
-    required(asDuration(1000), 'a duration'),
+    'duration', required(asDuration(1000), 'a duration'),
     'escalations with the same reason code inside this window become one message',
   ),
   NOTIFY_GROUP_UPDATE_INTERVAL: setting(
-    required(asDuration(1000), 'a duration'),
+    'duration', required(asDuration(1000), 'a duration'),
     'a grouped Slack message is rewritten at most this often while refunds keep arriving',
   ),
   NOTIFY_STALE_AFTER: setting(
-    required(asDuration(1000), 'a duration'),
+    'duration', required(asDuration(1000), 'a duration'),
     'Slack deliveries that waited longer than this (an outage) are coalesced into one summary per channel',
   ),
   NOTIFY_FALLBACK_AFTER: setting(
-    required(asFallbackDuration, 'a duration'),
+    'duration', required(asFallbackDuration, 'a duration'),
     'an ops message failing this long falls back to the other channel (Slack <-> escalation email); a customer-email outage this long is announced',
   ),
   NOTIFY_GIVE_UP_AFTER: setting(
-    required(asDuration(60_000), 'a duration'),
+    'duration', required(asDuration(60_000), 'a duration'),
     'an ops message (or its fallback) still failing this long after its first failure is given up (dead in /admin/outbox)',
   ),
   CUSTOMER_EMAIL_GIVE_UP_AFTER: setting(
-    required(asDuration(60_000), 'a duration'),
+    'duration', required(asDuration(60_000), 'a duration'),
     'a customer email is retried through temporary failures (SMTP 4xx, unreachable) this long after its first failure, then given up and escalated',
   ),
   STALLED_REMINDER_INTERVAL: setting(
-    required(asDuration(1000), 'a duration'),
+    'duration', required(asDuration(1000), 'a duration'),
     'an unresolved stalled refund gets a reminder in the thread of its first message this often',
   ),
   DIGEST_CRON: setting(
-    optional(asText),
+    'cron', optional(asText),
     'when the daily digest goes to the ops channel (node-cron expression, UTC); empty: no digest',
   ),
-  HTTP_HOST: setting(required(asText, 'an address'), 'listen address of the HTTP server'),
-  HTTP_PORT: setting(required(asInt(0, 65535), 'a port'), 'listen port of the HTTP server (0 = any free port)'),
-  ANTOM_NOTIFY_PATH: setting(required(asHttpPath, 'a path'), "where Antom's notifyRefund is received"),
-  ADMIN_TOKEN: setting(optional(asText), 'bearer token for /admin/*', { secret: true, fileVariant: true }),
-  CONFIG_DIR: setting(required(asPath, 'a directory'), 'routing rules, result-code table, templates'),
-  LOG_LEVEL: setting(required(asEnum(LOG_LEVELS), 'a pino level'), 'pino level'),
+  HTTP_HOST: setting('text', required(asText, 'an address'), 'listen address of the HTTP server'),
+  HTTP_PORT: setting('whole-number', required(asInt(0, 65535), 'a port'), 'listen port of the HTTP server (0 = any free port)'),
+  ANTOM_NOTIFY_PATH: setting('url-path', required(asHttpPath, 'a path'), "where Antom's notifyRefund is received"),
+  ADMIN_TOKEN: setting('text', optional(asText), 'bearer token for /admin/*', { secret: true, fileVariant: true }),
+  CONFIG_DIR: setting('path', required(asPath, 'a directory'), 'routing rules, result-code table, templates'),
+  LOG_LEVEL: setting('choice', required(asEnum(LOG_LEVELS), 'a pino level'), 'pino level'),
   SHUTDOWN_TIMEOUT: setting(
-    required(asDuration(100), 'a duration'),
+    'duration', required(asDuration(100), 'a duration'),
     'how long the first SIGTERM waits for in-flight work before closing anyway',
   ),
 } as const satisfies Record<string, SettingSpec>;

@@ -52,7 +52,7 @@ describe('no customer is emailed twice', () => {
         ...(i % 2 === 1 ? { pendingInquiries: 1 } : {}),
       })),
     );
-    await produce(env.KAFKA_BROKERS!, config.topics.initiated, Array.from({ length: TOTAL }, (_, i) => refundRecord(i)));
+    await produce(env.KAFKA_BROKERS!, config.values.TOPIC_REFUND_INITIATED, Array.from({ length: TOTAL }, (_, i) => refundRecord(i)));
 
     const customers = () => smtp!.messages.map((m: ParsedMail) => (Array.isArray(m.to) ? m.to[0] : m.to)?.value[0]?.address ?? '?');
     const { random } = testRandom('email-crash');

@@ -18,7 +18,7 @@ describe('ingest survives SIGKILL', () => {
     const config = configFrom(env);
     await createServiceTopics(config, 3);
     const total = 6_000;
-    await produce(env.KAFKA_BROKERS!, config.topics.initiated, Array.from({ length: total }, (_, i) => refundRecord(i)));
+    await produce(env.KAFKA_BROKERS!, config.values.TOPIC_REFUND_INITIATED, Array.from({ length: total }, (_, i) => refundRecord(i)));
 
     const dbPath = config.database.kind === 'sqlite' ? config.database.path : '';
     const count = () => {

@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { Message } from 'kafkajs';
 import type { Service } from '../../src/main.js';
 import { collectMessages, until, type MessageCollector } from '../support/kafka.js';
+import { storeTarget } from '../../src/composition/settings.js';
 import { configFrom, createServiceTopics, inProcessService, isolatedEnv, produce, refundRecord } from '../support/service.js';
 
 describe('ingest against a real broker', () => {
@@ -59,9 +60,9 @@ describe('ingest against a real broker', () => {
       },
       refundRecord(5),
     ];
-    await produce(brokers, config.topics.initiated, records);
+    await produce(brokers, config.values.TOPIC_REFUND_INITIATED, records);
 
-    const dlq = await deadLetters(brokers, config.topics.deadLetter);
+    const dlq = await deadLetters(brokers, config.values.TOPIC_DEAD_LETTER);
     const service = await started(config);
 
     await until(async () => (await service.store.countByStatus()).pending === 5, { message: 'five refunds tracked' });
@@ -79,7 +80,7 @@ describe('ingest against a real broker', () => {
     expect(byKey.get('bad-json')).toMatchObject({
       value: '{"refundId": "R-x",',
       headers: {
-        'x-dlq-source-topic': config.topics.initiated,
+        'x-dlq-source-topic': config.values.TOPIC_REFUND_INITIATED,
         'x-dlq-source-partition': '0',
         'x-dlq-source-offset': '1',
         'x-dlq-reason': expect.stringMatching(/not valid JSON/),
@@ -101,17 +102,17 @@ describe('ingest against a real broker', () => {
     const second = Array.from({ length: total / 2 }, (_, i) => refundRecord(total / 2 + i));
     // Replays of earlier records: redelivery must not create duplicates.
     const replays = Array.from({ length: 200 }, (_, i) => refundRecord(i * 5));
-    await produce(brokers, config.topics.initiated, first);
+    await produce(brokers, config.values.TOPIC_REFUND_INITIATED, first);
 
     const a = inProcessService(config);
     await a.start();
     await until(async () => (await a.store.countByStatus()).pending >= 300, { message: 'some refunds tracked by the first instance' });
-    await produce(brokers, config.topics.initiated, second);
+    await produce(brokers, config.values.TOPIC_REFUND_INITIATED, second);
     await a.stop();
     const afterFirst = (await configFromStore(config)).pending;
     expect(afterFirst).toBeLessThanOrEqual(total);
 
-    await produce(brokers, config.topics.initiated, replays);
+    await produce(brokers, config.values.TOPIC_REFUND_INITIATED, replays);
     const b = await started(config);
     await until(async () => (await b.store.countByStatus()).pending === total, {
       timeoutMs: 30_000,
@@ -127,7 +128,7 @@ describe('ingest against a real broker', () => {
 
 async function configFromStore(config: ReturnType<typeof configFrom>) {
   const { createStore } = await import('../../src/adapters/store/create-store.js');
-  const store = createStore(config.database);
+  const store = createStore(storeTarget(config));
   try {
     return await store.countByStatus();
   } finally {

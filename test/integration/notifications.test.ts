@@ -43,7 +43,7 @@ async function startAll(prefix: string, cases: Case[], over: Record<string, stri
   await service.start();
   await produce(
     env.KAFKA_BROKERS!,
-    config.topics.initiated,
+    config.values.TOPIC_REFUND_INITIATED,
     cases.map((c, i) => refundRecord(i, { refundId: c.id, refundRequestId: `RQ-${c.id}`, paymentId: `P-${c.id}`, ...c.record })),
   );
   return { sandbox, slack, smtp, service, config };

@@ -24,7 +24,7 @@ describe('notifyRefund receiver and admin API', () => {
     await createServiceTopics(config, 1);
     service = inProcessService(config);
     ({ httpUrl: url } = await service.start());
-    await produce(env.KAFKA_BROKERS!, config.topics.initiated, [
+    await produce(env.KAFKA_BROKERS!, config.values.TOPIC_REFUND_INITIATED, [
       refundRecord(1, { refundId: 'N-1', refundRequestId: 'NQ-1' }),
       refundRecord(2, { refundId: 'N-2', refundRequestId: 'NQ-2' }),
       refundRecord(3, { refundId: 'N-3', refundRequestId: 'NQ-3', customer: { email: 'secret.person@example.com' } }),
@@ -57,7 +57,7 @@ describe('notifyRefund receiver and admin API', () => {
     });
   }
 
-  async function post(body: string, signWith: ReturnType<typeof generateAntomKeyPair> | undefined, path = config.http.notifyPath, clientId = 'SANDBOX_TEST') {
+  async function post(body: string, signWith: ReturnType<typeof generateAntomKeyPair> | undefined, path = config.values.ANTOM_NOTIFY_PATH, clientId = 'SANDBOX_TEST') {
     const time = '2026-11-25T10:00:01Z';
     const headers: Record<string, string> = { 'content-type': 'application/json', 'client-id': clientId, 'request-time': time };
     if (signWith) {
@@ -73,8 +73,8 @@ describe('notifyRefund receiver and admin API', () => {
     // Signed for one body, sent with another.
     const signedFor = notification('N-1', 'FAIL');
     const time = '2026-11-25T10:00:01Z';
-    const signature = signatureHeaderFor({ path: config.http.notifyPath, clientId: 'SANDBOX_TEST', time, body: signedFor, privateKey: loadPrivateKey(antom.privateKey), keyVersion: '1' });
-    const res = await fetch(`${url}${config.http.notifyPath}`, {
+    const signature = signatureHeaderFor({ path: config.values.ANTOM_NOTIFY_PATH, clientId: 'SANDBOX_TEST', time, body: signedFor, privateKey: loadPrivateKey(antom.privateKey), keyVersion: '1' });
+    const res = await fetch(`${url}${config.values.ANTOM_NOTIFY_PATH}`, {
       method: 'POST',
       headers: { 'client-id': 'SANDBOX_TEST', 'request-time': time, signature },
       body: notification('N-1', 'SUCCESS'),
@@ -127,7 +127,7 @@ describe('notifyRefund receiver and admin API', () => {
   });
 
   it('a notification signed for another client id is refused', async () => {
-    const res = await post(notification('N-2', 'SUCCESS'), antom, config.http.notifyPath, 'SANDBOX_SOMEONE_ELSE');
+    const res = await post(notification('N-2', 'SUCCESS'), antom, config.values.ANTOM_NOTIFY_PATH, 'SANDBOX_SOMEONE_ELSE');
     expect(res.status).toBe(401);
     expect((await service.store.getRefund('N-2'))?.status).toBe('pending');
   });

@@ -77,13 +77,13 @@ describe('crash safety of the poll loop and the outbox', () => {
         ...p.scenario,
       })),
     );
-    const completed = await collectMessages(env.KAFKA_BROKERS!, config.topics.completed);
-    const failed = await collectMessages(env.KAFKA_BROKERS!, config.topics.failed);
+    const completed = await collectMessages(env.KAFKA_BROKERS!, config.values.TOPIC_REFUND_COMPLETED);
+    const failed = await collectMessages(env.KAFKA_BROKERS!, config.values.TOPIC_REFUND_FAILED);
     collectors.push(completed, failed);
     const outcomes = () => [...completed.messages, ...failed.messages];
     const decided = () => new Set(outcomes().map((m) => m.key)).size;
 
-    await produce(env.KAFKA_BROKERS!, config.topics.initiated, Array.from({ length: TOTAL }, (_, i) => refundRecord(i)));
+    await produce(env.KAFKA_BROKERS!, config.values.TOPIC_REFUND_INITIATED, Array.from({ length: TOTAL }, (_, i) => refundRecord(i)));
 
     // Kill at outcome counts drawn at random: the kills land mid-inquiry, mid-transaction and
     // mid-publish, wherever the service happens to be.

@@ -29,7 +29,7 @@ describe('switching ANTOM_API', () => {
     const first = inProcessService(config1);
     services.push(first);
     await first.start();
-    await produce(v1.KAFKA_BROKERS!, config1.topics.initiated, ['OLD-1', 'OLD-2'].map((id, i) => refundRecord(i, { refundId: id, refundRequestId: `RQ-${id}`, paymentId: `P-${id}` })));
+    await produce(v1.KAFKA_BROKERS!, config1.values.TOPIC_REFUND_INITIATED, ['OLD-1', 'OLD-2'].map((id, i) => refundRecord(i, { refundId: id, refundRequestId: `RQ-${id}`, paymentId: `P-${id}` })));
     await until(async () => (await first.store.countByStatus()).pending === 2, { message: 'two refunds tracked under v1' });
     await first.stop();
     expect(['OLD-1', 'OLD-2'].map((id) => sandbox!.seen(id).inquiries.length)).toEqual([0, 0]);
@@ -42,7 +42,7 @@ describe('switching ANTOM_API', () => {
     // Due now rather than in a minute (as an operator's re-check would make them).
     for (const id of ['OLD-1', 'OLD-2']) await second.store.recheckNow(id, Date.now());
     second.poller.wake();
-    await produce(v1.KAFKA_BROKERS!, config2.topics.initiated, [refundRecord(2, { refundId: 'NEW-1', refundRequestId: 'RQ-NEW-1', paymentId: 'P-NEW-1' })]);
+    await produce(v1.KAFKA_BROKERS!, config2.values.TOPIC_REFUND_INITIATED, [refundRecord(2, { refundId: 'NEW-1', refundRequestId: 'RQ-NEW-1', paymentId: 'P-NEW-1' })]);
     await until(async () => (await second.store.countByStatus()).completed === 3, { timeoutMs: 30_000, message: 'all three completed' });
     expect(sandbox.seen('OLD-1').inquiries.map((i) => i.api)).toEqual(['v1']);
     expect(sandbox.seen('OLD-2').inquiries.map((i) => i.api)).toEqual(['v1']);

@@ -53,7 +53,7 @@ describe('polling refunds to their outcome (Kafka + Antom sandbox + SQLite)', ()
     await createServiceTopics(config, 1);
     service = inProcessService(config);
     ({ httpUrl } = await service.start());
-    const notifyUrl = `${httpUrl}${config.http.notifyPath}`;
+    const notifyUrl = `${httpUrl}${config.values.ANTOM_NOTIFY_PATH}`;
     sandbox.createRefunds(
       cases
         .filter((c) => c.scenario)
@@ -67,9 +67,9 @@ describe('polling refunds to their outcome (Kafka + Antom sandbox + SQLite)', ()
     sandbox.createRefund({ refundId: 'NOTIFIED', refundRequestId: 'RQ-NOTIFIED', paymentId: 'P-NOTIFIED', pendingMs: 600, notifyUrl, refundAmount: notifiedAmount });
     cases.push({ id: 'NOTIFIED', expect: 'completed', detectedBy: 'notify' });
 
-    outcomes = await collectMessages(env.KAFKA_BROKERS!, config.topics.completed);
-    const failed = await collectMessages(env.KAFKA_BROKERS!, config.topics.failed);
-    stalled = await collectMessages(env.KAFKA_BROKERS!, config.topics.stalled);
+    outcomes = await collectMessages(env.KAFKA_BROKERS!, config.values.TOPIC_REFUND_COMPLETED);
+    const failed = await collectMessages(env.KAFKA_BROKERS!, config.values.TOPIC_REFUND_FAILED);
+    stalled = await collectMessages(env.KAFKA_BROKERS!, config.values.TOPIC_REFUND_STALLED);
     // Both outcome topics into one list.
     const merged = outcomes.messages;
     const origPush = failed.messages.push.bind(failed.messages);
@@ -85,7 +85,7 @@ describe('polling refunds to their outcome (Kafka + Antom sandbox + SQLite)', ()
 
     await produce(
       env.KAFKA_BROKERS!,
-      config.topics.initiated,
+      config.values.TOPIC_REFUND_INITIATED,
       cases.map((c, i) => refundRecord(i, { refundId: c.id, refundRequestId: `RQ-${c.id}`, paymentId: `P-${c.id}` })),
     );
   });

@@ -9,6 +9,7 @@ import { createService, type Service } from '../../src/main.js';
 import { createTopics } from '../../src/devtools/local-kafka.js';
 import { generateAntomKeyPair } from '../../src/adapters/antom/keys.js';
 import { startAntomSandbox, type AntomSandbox, type AntomSandboxOptions } from '../../src/simulator/sandbox.js';
+import { allTopics } from '../../src/composition/settings.js';
 import { testBrokers, uniqueName } from './kafka.js';
 
 export const REPO_ROOT = join(import.meta.dirname, '..', '..');
@@ -68,20 +69,17 @@ export function configFrom(env: Record<string, string>): AppConfig {
 }
 
 export async function createServiceTopics(config: AppConfig, inputPartitions = 3): Promise<void> {
-  const t = config.topics;
-  await createTopics(config.kafka.brokers.join(','), [
-    { topic: t.initiated, numPartitions: inputPartitions },
-    { topic: t.completed },
-    { topic: t.failed },
-    { topic: t.stalled },
-    { topic: t.deadLetter },
-  ]);
+  const v = config.values;
+  await createTopics(
+    v.KAFKA_BROKERS.join(','),
+    allTopics(v).map((topic) => (topic === v.TOPIC_REFUND_INITIATED ? { topic, numPartitions: inputPartitions } : { topic })),
+  );
 }
 
 /** A service in this process, logging to nowhere unless TEST_LOG_LEVEL is set. */
 export function inProcessService(config: AppConfig): Service {
   const silent = new Writable({ write: (_c, _e, done) => done() });
-  const logger = createLogger({ level: config.logLevel, ...(config.logLevel === 'silent' ? { destination: silent } : {}) });
+  const logger = createLogger({ level: config.values.LOG_LEVEL, ...(config.values.LOG_LEVEL === 'silent' ? { destination: silent } : {}) });
   return createService(config, { logger });
 }
 

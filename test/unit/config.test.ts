@@ -5,7 +5,19 @@ import { generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
 import { describeConfig } from '../../src/config/print.js';
-import { SETTING_NAMES } from '../../src/config/settings.js';
+import { SETTINGS, SETTING_NAMES } from '../../src/config/settings.js';
+import {
+  allTopics,
+  httpSettings,
+  ingestSettings,
+  mailerSettings,
+  notifySettings,
+  outcomeTopics,
+  pollSettings,
+  routingContext,
+  scheduleSettings,
+  storeTarget,
+} from '../../src/composition/settings.js';
 import { ConfigError } from '../../src/domain/errors.js';
 
 const repoConfig = join(import.meta.dirname, '../../config');
@@ -31,30 +43,38 @@ const publicPem = keys.publicKey.export({ format: 'pem', type: 'spki' }).toStrin
 describe('configuration', () => {
   it('loads the shipped defaults with the values the contract gives', () => {
     const config = loadConfig({ env: { CONFIG_DIR: repoConfig }, cwd: '/srv/app' });
-    expect(config.kafka.brokers).toEqual(['localhost:9092']);
-    expect(config.kafka.groupId).toBe('refund-notifier');
-    expect(config.topics).toEqual({
-      initiated: 'refunds.initiated',
-      completed: 'refunds.completed',
-      failed: 'refunds.failed',
-      stalled: 'refunds.stalled',
-      deadLetter: 'refunds.initiated.dlq',
-    });
+    expect(config.values.KAFKA_BROKERS).toEqual(['localhost:9092']);
+    expect(config.values.KAFKA_GROUP_ID).toBe('refund-notifier');
+    const v = config.values;
+    expect(allTopics(v)).toEqual(['refunds.initiated', 'refunds.completed', 'refunds.failed', 'refunds.stalled', 'refunds.initiated.dlq']);
+    expect(outcomeTopics(v)).toEqual({ completed: 'refunds.completed', failed: 'refunds.failed', stalled: 'refunds.stalled' });
     expect(config.database).toMatchObject({ kind: 'sqlite', path: '/srv/app/data/refund-notifier.db' });
-    expect(config.antom).toMatchObject({ api: 'v2', keyVersion: '1', timeoutMs: 10_000, rateLimit: 50, concurrency: 16 });
-    expect(config.poll).toEqual({
+    expect(storeTarget(config)).toEqual({ kind: 'sqlite', path: '/srv/app/data/refund-notifier.db', sqliteSynchronous: 'full' });
+    expect(pollSettings(v)).toEqual({ api: 'v2', concurrency: 16, requestTimeoutMs: 10_000, slowDownMs: 60_000 });
+    expect([v.ANTOM_KEY_VERSION, v.ANTOM_RATE_LIMIT]).toEqual(['1', 50]);
+    expect(scheduleSettings(v)).toEqual({
       firstDelayMs: 5_000,
       maxIntervalMs: 30 * 60_000,
       stalledAfterMs: 24 * 3_600_000,
       giveUpAfterMs: 30 * 86_400_000,
       notFoundGraceMs: 3_600_000,
       confirmFailureAfterMs: 5_000,
-      slowDownMs: 60_000,
+      jitter: 0.2,
     });
-    expect(config.slack).toMatchObject({ opsChannel: '#refunds', escalationChannel: '#refund-escalations' });
-    expect(config.email).toMatchObject({ from: 'Refunds <refunds@example.com>', customerEmails: true });
-    expect(config.http).toMatchObject({ host: '0.0.0.0', port: 8080, notifyPath: '/antom/notify/refund' });
-    expect(config.logLevel).toBe('info');
+    expect(routingContext(v)).toEqual({ customerEmails: true, opsChannel: '#refunds', escalationChannel: '#refund-escalations', escalationEmailTo: [] });
+    expect(notifySettings(v)).toMatchObject({ escalationChannel: '#refund-escalations', escalationEmailTo: [], fallbackAfterMs: 5 * 60_000 });
+    expect(mailerSettings(v)).toBeUndefined();
+    expect(v.EMAIL_FROM).toBe('Refunds <refunds@example.com>');
+    expect(httpSettings(v)).toEqual({ host: '0.0.0.0', port: 8080, notifyPath: '/antom/notify/refund', adminToken: undefined });
+    expect(ingestSettings(v)).toEqual({
+      groupId: 'refund-notifier',
+      topic: 'refunds.initiated',
+      deadLetterTopic: 'refunds.initiated.dlq',
+      antomApi: 'v2',
+      batchSize: expect.any(Number),
+      sessionTimeoutMs: expect.any(Number),
+    });
+    expect(config.values.LOG_LEVEL).toBe('info');
   });
 
   it('every setting is in default.yaml and in docs/configuration.md', () => {
@@ -70,10 +90,10 @@ describe('configuration', () => {
     const config = loadConfig({
       env: { CONFIG_DIR: repoConfig, KAFKA_BROKERS: 'a:1, b:2', POLL_FIRST_DELAY: '500ms', ANTOM_API: 'V1', CUSTOMER_EMAILS: 'off' },
     });
-    expect(config.kafka.brokers).toEqual(['a:1', 'b:2']);
-    expect(config.poll.firstDelayMs).toBe(500);
-    expect(config.antom.api).toBe('v1');
-    expect(config.email.customerEmails).toBe(false);
+    expect(config.values.KAFKA_BROKERS).toEqual(['a:1', 'b:2']);
+    expect(config.values.POLL_FIRST_DELAY).toBe(500);
+    expect(config.values.ANTOM_API).toBe('v1');
+    expect(config.values.CUSTOMER_EMAILS).toBe(false);
     expect(config.sources.KAFKA_BROKERS).toBe('env');
     expect(config.sources.KAFKA_GROUP_ID).toBe('default.yaml');
   });
@@ -85,8 +105,8 @@ describe('configuration', () => {
     const config = loadConfig({
       env: { CONFIG_DIR: repoConfig, ANTOM_PRIVATE_KEY_FILE: join(dir, 'key'), SLACK_BOT_TOKEN_FILE: join(dir, 'token') },
     });
-    expect(config.antom.privateKey).toBe(privateDer);
-    expect(config.slack.botToken).toBe('xoxb-secret-token');
+    expect(config.values.ANTOM_PRIVATE_KEY).toBe(privateDer);
+    expect(config.values.SLACK_BOT_TOKEN).toBe('xoxb-secret-token');
     expect(config.sources.ANTOM_PRIVATE_KEY).toBe('file');
   });
 
@@ -146,7 +166,7 @@ describe('configuration', () => {
   });
 
   it('v1 defaults to the classic AMS host; v2 has no default host', () => {
-    expect(configOf({ ANTOM_API: 'v1' }).antom.baseUrl).toBe('https://open-sea-global.alipay.com');
+    expect(configOf({ ANTOM_API: 'v1' }).values.ANTOM_BASE_URL).toBe('https://open-sea-global.alipay.com');
     expect(problemsOf({ ANTOM_API: 'v1' }, { requireAntomCredentials: true }).join('\n')).not.toMatch(/ANTOM_BASE_URL/);
   });
 
@@ -217,5 +237,18 @@ describe('configuration', () => {
     expect(text).toMatch(/SMTP_URL\s+= smtp:\/\/mailer:\*\*\*\*@mail\.example\.com:587/);
     expect(text).toMatch(/DATABASE_URL\s+= postgres:\/\/app:\*\*\*\*@db:5432\/refunds/);
     expect(text).toMatch(/SLACK_BOT_TOKEN\s+= \*\*\*\* \(set, 16 characters\) {2}\(env\)/);
+  });
+
+  it('shows each value by the format its setting declares: every duration as a duration, keys by their length', () => {
+    const config = loadConfig({ env: { CONFIG_DIR: repoConfig, ANTOM_PUBLIC_KEY_NEXT: publicPem, SLACK_WEBHOOK_URL: 'https://hooks.slack.com/services/T0/B0/sekrit' } });
+    const text = describeConfig(config).join('\n');
+    const durations = SETTING_NAMES.filter((name) => SETTINGS[name].format === 'duration');
+    // Among them the ones a hand-kept list once missed (they printed as bare milliseconds).
+    expect(durations).toEqual(expect.arrayContaining(['NOTIFY_GIVE_UP_AFTER', 'CUSTOMER_EMAIL_GIVE_UP_AFTER', 'ANTOM_RESPONSE_MAX_AGE', 'POLL_CONFIRM_FAILURE_AFTER', 'NOTIFY_FALLBACK_AFTER']));
+    for (const name of durations) expect(text).toMatch(new RegExp(`${name}\\s+= \\d+(\\.\\d+)?(ms|s|m|h|d)  \\(`));
+    expect(text).toMatch(/NOTIFY_GIVE_UP_AFTER\s+= 1d/);
+    expect(text).toMatch(/ANTOM_PUBLIC_KEY_NEXT\s+= \(set, \d+ characters\)/);
+    expect(text).not.toContain('BEGIN PUBLIC KEY');
+    expect(text).not.toContain('sekrit');
   });
 });

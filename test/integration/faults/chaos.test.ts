@@ -136,7 +136,7 @@ describe('fault suite: several instances on one PostgreSQL database, with faults
     const producer = await retryingProducer(brokers);
     cleanups.push(() => producer.disconnect());
     const chunk = (c: number): Message[] => Array.from({ length: CHUNK }, (_, k) => refundRecord(c * CHUNK + k));
-    const send = (messages: Message[]) => producer.send({ topic: config.topics.initiated, messages, acks: -1 });
+    const send = (messages: Message[]) => producer.send({ topic: config.values.TOPIC_REFUND_INITIATED, messages, acks: -1 });
 
     // --- three instances, and a watch on them ---
     const logDir = process.env.CHAOS_LOG_DIR;
@@ -258,10 +258,10 @@ describe('fault suite: several instances on one PostgreSQL database, with faults
         await collector.stop();
       }
     };
-    const completed = await readAll(config.topics.completed);
-    const failed = await readAll(config.topics.failed);
-    const stalled = await readAll(config.topics.stalled);
-    const deadLettered = await topicSize(brokers, config.topics.deadLetter);
+    const completed = await readAll(config.values.TOPIC_REFUND_COMPLETED);
+    const failed = await readAll(config.values.TOPIC_REFUND_FAILED);
+    const stalled = await readAll(config.values.TOPIC_REFUND_STALLED);
+    const deadLettered = await topicSize(brokers, config.values.TOPIC_DEAD_LETTER);
     // The outbox's own word on each event: what a missing event was marked as.
     const { rows: eventRows } = await db.query<{ refund_key: string; status: string; attempts: number; last_error: string | null; sent_at: string | null }>(
       "select refund_key, status, attempts, last_error, sent_at from outbox where kind = 'event'",

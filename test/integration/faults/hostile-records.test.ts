@@ -4,6 +4,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { Service } from '../../../src/main.js';
 import type { AntomSandbox } from '../../../src/simulator/sandbox.js';
 import { collectMessages, until, type MessageCollector } from '../../support/kafka.js';
+import type { SettingValues } from '../../../src/config/settings.js';
 import { configFrom, inProcessService, isolatedEnv, produce, refundRecord, testSandbox } from '../../support/service.js';
 
 /**
@@ -87,7 +88,7 @@ describe('fault suite: hostile records', () => {
     });
     const config = configFrom(env);
     const brokers = env.KAFKA_BROKERS!;
-    await createTopics(brokers, config.topics);
+    await createTopics(brokers, config.values);
 
     sandbox.createRefunds(
       Array.from({ length: GOOD + BAD_TIMESTAMPS }, (_, n) => ({ refundId: `RF-${String(n).padStart(7, '0')}`, refundRequestId: `RQ-${n}`, paymentId: `PAY-${n}`, notify: false })),
@@ -126,13 +127,13 @@ describe('fault suite: hostile records', () => {
     const oversize = [0, 1].map((i) => Buffer.from(JSON.stringify({ refundId: `RF-OVER-${i}`, paymentId: 'P', metadata: { blob: 'z'.repeat(1_000_000) } })));
     oversize.forEach((value, i) => bad(`oversize-${i}`, /metadata is larger than 4096 bytes.*dead-lettered as a stub/, { value }));
 
-    const dlq: MessageCollector = await collectMessages(brokers, config.topics.deadLetter);
+    const dlq: MessageCollector = await collectMessages(brokers, config.values.TOPIC_DEAD_LETTER);
     cleanups.push(() => dlq.stop());
     const service: Service = inProcessService(config);
     cleanups.push(() => service.stop());
     await service.start();
     const began = Date.now();
-    await produceBySize(brokers, config.topics.initiated, records);
+    await produceBySize(brokers, config.values.TOPIC_REFUND_INITIATED, records);
 
     const total = GOOD + BAD_TIMESTAMPS;
     await until(async () => (await service.store.countByStatus()).pending + (await service.store.countByStatus()).completed === total, {
@@ -146,7 +147,7 @@ describe('fault suite: hostile records', () => {
     }
     await produce(
       brokers,
-      config.topics.initiated,
+      config.values.TOPIC_REFUND_INITIATED,
       Array.from({ length: PER_CLASS }, (_, i) => ({ key: `clash-${i}`, value: JSON.stringify({ ...recordJson(i * 7), refundId: `RF-CLASH-${i}` }) })),
     );
 
@@ -169,7 +170,7 @@ describe('fault suite: hostile records', () => {
     const wrongReason = dlq.messages.filter((m) => !expected.get(m.key!)!.test(m.headers['x-dlq-reason'] ?? '')).map((m) => `${m.key}: ${m.headers['x-dlq-reason']}`);
     expect(wrongReason).toEqual([]);
     for (const m of dlq.messages) {
-      expect(m.headers['x-dlq-source-topic']).toBe(config.topics.initiated);
+      expect(m.headers['x-dlq-source-topic']).toBe(config.values.TOPIC_REFUND_INITIATED);
       expect(m.headers['x-dlq-source-offset']).toMatch(/^\d+$/);
     }
     // Copied whole, byte for byte, unless too large: then a stub that names the original.
@@ -202,15 +203,15 @@ describe('fault suite: hostile records', () => {
 });
 
 /** The input topics, with timestamps accepted as producers write them (Kafka 4 refuses far-future ones by default). */
-async function createTopics(brokers: string, topics: { initiated: string; completed: string; failed: string; stalled: string; deadLetter: string }) {
+async function createTopics(brokers: string, v: SettingValues) {
   const admin = new Kafka({ clientId: 'hostile-admin', brokers: [brokers], logLevel: logLevel.NOTHING }).admin();
   await admin.connect();
   try {
     await admin.createTopics({
       waitForLeaders: true,
       topics: [
-        { topic: topics.initiated, numPartitions: 3, replicationFactor: 1, configEntries: [{ name: 'message.timestamp.after.max.ms', value: '9223372036854775807' }] },
-        ...[topics.completed, topics.failed, topics.stalled, topics.deadLetter].map((topic) => ({ topic, numPartitions: 1, replicationFactor: 1 })),
+        { topic: v.TOPIC_REFUND_INITIATED, numPartitions: 3, replicationFactor: 1, configEntries: [{ name: 'message.timestamp.after.max.ms', value: '9223372036854775807' }] },
+        ...[v.TOPIC_REFUND_COMPLETED, v.TOPIC_REFUND_FAILED, v.TOPIC_REFUND_STALLED, v.TOPIC_DEAD_LETTER].map((topic) => ({ topic, numPartitions: 1, replicationFactor: 1 })),
       ],
     });
   } finally {

@@ -31,12 +31,12 @@ describe('fault suite: the ingest cannot write or crashes', () => {
     const brokers = env.KAFKA_BROKERS!;
     // Every topic but the dead-letter one; one input partition so order is plain.
     await createTopics(brokers, [
-      { topic: config.topics.initiated, numPartitions: 1 },
-      { topic: config.topics.completed },
-      { topic: config.topics.failed },
-      { topic: config.topics.stalled },
+      { topic: config.values.TOPIC_REFUND_INITIATED, numPartitions: 1 },
+      { topic: config.values.TOPIC_REFUND_COMPLETED },
+      { topic: config.values.TOPIC_REFUND_FAILED },
+      { topic: config.values.TOPIC_REFUND_STALLED },
     ]);
-    await produce(brokers, config.topics.initiated, [
+    await produce(brokers, config.values.TOPIC_REFUND_INITIATED, [
       refundRecord(1),
       { key: 'bad', value: '{"refundId": "R-x",' },
       ...Array.from({ length: 50 }, (_, i) => refundRecord(2 + i)),
@@ -64,8 +64,8 @@ describe('fault suite: the ingest cannot write or crashes', () => {
 
     const topicCreated = Date.now();
     const dlq = await (async () => {
-      await createTopics(brokers, [{ topic: config.topics.deadLetter }]);
-      const c = await collectMessages(brokers, config.topics.deadLetter);
+      await createTopics(brokers, [{ topic: config.values.TOPIC_DEAD_LETTER }]);
+      const c = await collectMessages(brokers, config.values.TOPIC_DEAD_LETTER);
       cleanups.push(() => c.stop());
       return c;
     })();

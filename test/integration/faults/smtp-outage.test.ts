@@ -63,7 +63,7 @@ describe('fault suite: the SMTP server answers 451 for a while', () => {
     const outageStarted = Date.now();
     service = inProcessService(config);
     await service.start();
-    await produce(env.KAFKA_BROKERS!, config.topics.initiated, Array.from({ length: REFUNDS }, (_, i) => refundRecord(i)));
+    await produce(env.KAFKA_BROKERS!, config.values.TOPIC_REFUND_INITIATED, Array.from({ length: REFUNDS }, (_, i) => refundRecord(i)));
 
     const escalations = () => slack!.messages().filter((m) => /Customer emails (are delayed|flow again)/.test(m.text));
     // Announced once, after NOTIFY_FALLBACK_AFTER, with how many wait and since when.

@@ -35,7 +35,7 @@ describe('fault suite: the store refuses writes', () => {
     const config = configFrom(env);
     await createServiceTopics(config, partitions);
     const brokers = env.KAFKA_BROKERS!;
-    const dlq: MessageCollector = await collectMessages(brokers, config.topics.deadLetter);
+    const dlq: MessageCollector = await collectMessages(brokers, config.values.TOPIC_DEAD_LETTER);
     cleanups.push(() => dlq.stop());
     const service: Service = inProcessService(config);
     cleanups.push(() => service.stop());
@@ -53,13 +53,13 @@ describe('fault suite: the store refuses writes', () => {
     };
 
     // A first part while the store is healthy.
-    await produce(brokers, config.topics.initiated, Array.from({ length: 100 }, (_, i) => refundRecord(i)));
+    await produce(brokers, config.values.TOPIC_REFUND_INITIATED, Array.from({ length: 100 }, (_, i) => refundRecord(i)));
     await until(async () => (await service.store.countByStatus()).pending === 100, { timeoutMs: 30_000, message: 'the first 100 tracked' });
     expect((await ready()).status).toBe(200);
 
     const broken = Date.now();
     await fault.break();
-    await produce(brokers, config.topics.initiated, Array.from({ length: RECORDS - 100 }, (_, i) => refundRecord(100 + i)));
+    await produce(brokers, config.values.TOPIC_REFUND_INITIATED, Array.from({ length: RECORDS - 100 }, (_, i) => refundRecord(100 + i)));
     // Not ready, and saying why: the probe's write fails, the ingest has paused its partitions.
     const during = await until(
       async () => {
@@ -142,7 +142,7 @@ describe('fault suite: the store refuses writes', () => {
     await db.admin(`alter table refunds add constraint no_poison check (payment_id <> 'P-POISON') not valid`);
     const poison = (n: number) => refundRecord(500 + n, { paymentId: 'P-POISON' });
 
-    await produce(brokers, config.topics.initiated, [...Array.from({ length: 50 }, (_, i) => refundRecord(i)), poison(0), ...Array.from({ length: 50 }, (_, i) => refundRecord(50 + i))]);
+    await produce(brokers, config.values.TOPIC_REFUND_INITIATED, [...Array.from({ length: 50 }, (_, i) => refundRecord(i)), poison(0), ...Array.from({ length: 50 }, (_, i) => refundRecord(50 + i))]);
     await until(async () => (await service.store.countByStatus()).pending === 100 && dlq.messages.length === 1, {
       timeoutMs: 30_000,
       message: 'the 100 good records tracked and the refused one dead-lettered',
@@ -152,7 +152,7 @@ describe('fault suite: the store refuses writes', () => {
 
     // Twenty-five refused in a row: the store, not the data, is the problem. Nothing more is
     // dead-lettered; the partition waits, and readiness says why.
-    await produce(brokers, config.topics.initiated, [...Array.from({ length: 25 }, (_, i) => poison(1 + i)), ...Array.from({ length: 10 }, (_, i) => refundRecord(100 + i))]);
+    await produce(brokers, config.values.TOPIC_REFUND_INITIATED, [...Array.from({ length: 25 }, (_, i) => poison(1 + i)), ...Array.from({ length: 10 }, (_, i) => refundRecord(100 + i))]);
     await until(
       async () => {
         const body = (await (await fetch(`${httpUrl}/readyz`)).json()) as { checks: Array<{ name: string; error?: string }> };

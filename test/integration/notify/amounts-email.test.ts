@@ -59,7 +59,7 @@ describe('customer emails over SMTP carry ISO 4217 amounts (IDR, HUF, IQD)', () 
     ({ httpUrl } = await service.start());
     await produce(
       env.KAFKA_BROKERS!,
-      config.topics.initiated,
+      config.values.TOPIC_REFUND_INITIATED,
       CUSTOMERS.map((c, i) =>
         refundRecord(i, { refundId: c.id, refundRequestId: `RQ-${c.id}`, paymentId: `P-${c.id}`, refundAmount: c.amount, customer: { email: c.email, name: 'Kim', locale: c.locale } }),
       ),
