@@ -11,7 +11,9 @@
  */
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { createNotificationSender, createGroupFlusher, type NotifySettings } from '../src/app/notify.js';
+import { createGroupFlusher } from '../src/app/notify/flush-groups.js';
+import { createDeliverySender } from '../src/app/notify/send-delivery.js';
+import type { NotifySettings } from '../src/app/notify/vocabulary.js';
 import type { OutboxEntry } from '../src/app/ports.js';
 import { loadTemplates } from '../src/adapters/email/templates.js';
 import { createLogger } from '../src/adapters/log/logger.js';
@@ -20,7 +22,7 @@ import { createSlackNotifier } from '../src/adapters/slack/client.js';
 import { createSqliteStore } from '../src/adapters/store/sqlite.js';
 import { loadResultCodeTable } from '../src/config/result-codes.js';
 import { SHIPPED_ROUTING_FILE, loadRoutingTree } from '../src/config/routing.js';
-import { playbookLookup, routeNotification, type NotificationSubject } from '../src/domain/routing.js';
+import { playbookLookup, receiverKey, routeNotification, type NotificationSubject } from '../src/domain/routing.js';
 import { startSlackStub } from '../src/devtools/slack-stub.js';
 
 const MINUTE = 60_000;
@@ -48,7 +50,7 @@ export async function slackCallsForEscalations(count: number, pattern: 'burst' |
   const render = createRenderers(loadTemplates(), 'Refunds <refunds@example.com>');
   const notifier = createSlackNotifier({ botToken: 'xoxb-bench', apiUrl: slack.url }, { logger });
   const deps = { store, owner: 'bench', slack: notifier, render, settings, clock, logger };
-  const sender = createNotificationSender(deps);
+  const deliver = createDeliverySender(deps);
   const flush = createGroupFlusher(deps);
   const ctx = { customerEmails: true, opsChannel: '#refunds', escalationChannel: '#refund-escalations', escalationEmailTo: [], playbook: playbookLookup(table) };
 
@@ -84,14 +86,14 @@ export async function slackCallsForEscalations(count: number, pattern: 'burst' |
         dedupeKey: `delivery:${d.dedupeKey}`,
         refundKey: subject.refundKey,
         kind: 'delivery',
-        channel: `slack:${(d.receiver as { channel: string }).channel}`,
+        channel: receiverKey(d.receiver),
         payload: { delivery: d, subject },
         status: 'pending',
         attempts: 1,
         availableAt: now,
         createdAt: now,
       };
-      await sender.deliver(entry);
+      await deliver(entry);
     }
   }
   const calls = slack.calls.filter((c) => c.ok);

@@ -2,8 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Kafka } from 'kafkajs';
 import type { Logger } from 'pino';
-import { createOutboxDispatcher, type DeliverySender, type NoticePlanner, type OutboxDispatcher } from './app/dispatch-outbox.js';
-import { CUSTOMER_CHANNEL } from './app/notify.js';
+import { createOutboxDispatcher, type OutboxDispatcher } from './app/dispatch-outbox.js';
+import { CUSTOMER_CHANNEL } from './app/notify/vocabulary.js';
 import { createPollLoop, type PollLoop, type RefundInquirer } from './app/poll-refunds.js';
 import { systemClock, type Clock, type RefundStore } from './app/ports.js';
 import { createRateLimiter } from './app/rate-limiter.js';
@@ -47,9 +47,6 @@ export interface ServiceDeps {
   random?: Random;
   /** Replaces the Antom client (tests of the poll loop with a scripted Antom). */
   antom?: RefundInquirer & { close?(): Promise<void> };
-  /** Replace the notification layer's planning and sending (tests of the dispatcher). */
-  planNotice?: NoticePlanner;
-  deliver?: DeliverySender;
   /**
    * Something the service cannot recover from by itself (the ingest consumer cannot be brought
    * back): the caller should stop and exit non-zero so an orchestrator restarts the process.
@@ -75,8 +72,8 @@ export function createService(config: AppConfig, deps: ServiceDeps): Service {
   const antom: RefundInquirer & { close?(): Promise<void> } =
     deps.antom ?? (createAntomClient(antomSettings, { logger: log, now: () => clock.now() }) as AntomClient);
   const store = createStore(storeTarget(config), log);
-  const notifications = wireNotifications(config, { store, owner, clock, logger: log, resultCodes }, deps);
-  const { routeNotice } = notifications;
+  const notifications = wireNotifications(config, { store, owner, clock, logger: log, resultCodes });
+  const routeNotice = notifications.planDeliveries;
   const kafka: Kafka = createKafka(kafkaSettings(v), log);
   // One idempotent producer for everything this instance writes to Kafka: the broker then
   // de-duplicates our own retries of a send, and acks=all is the default for idempotence. It is
@@ -100,7 +97,7 @@ export function createService(config: AppConfig, deps: ServiceDeps): Service {
     onFatal: (err) => deps.onFatal?.(err),
   });
   const poller = createPollLoop({
-    ...(routeNotice ? { routeNotice } : {}),
+    routeNotice,
     store,
     antom,
     classify: (outcome) => classifyInquiry(outcome, resultCodes),
@@ -118,7 +115,7 @@ export function createService(config: AppConfig, deps: ServiceDeps): Service {
   const dispatcher: OutboxDispatcher = createOutboxDispatcher({
     store,
     publisher: createOutcomePublisher(producer),
-    planNotice: notifications.planNotice,
+    planDeliveries: notifications.planDeliveries,
     deliver: notifications.deliver,
     fallbackFor: notifications.fallbackFor,
     coalesce: notifications.coalesce,
@@ -129,7 +126,7 @@ export function createService(config: AppConfig, deps: ServiceDeps): Service {
     logger: log,
     owner,
   });
-  const decisionDeps = { ...(routeNotice ? { routeNotice } : {}), store, clock, random, schedule, topics, logger: log, onOutbox: wakeDispatcher };
+  const decisionDeps = { routeNotice, store, clock, random, schedule, topics, logger: log, onOutbox: wakeDispatcher };
   const receiveNotification = createReceiveNotification({ ...decisionDeps, classify: (n) => classifyRefundNotification(n, resultCodes) });
   const scheduler = createScheduler(
     scheduledJobs({ values: v, store, clock, notifications, sweepDeadlines: createSweepDeadlines(decisionDeps) }),

@@ -24,14 +24,14 @@ export function noticeDedupeKey(n: Notice): string {
   return `notice:${n.scope ?? `${n.event}:${n.refundKey}${n.stage === undefined ? '' : `:${n.stage}`}`}`;
 }
 
-/** Routes a notice to its deliveries (the notification layer), for writing them with the decision. */
-export type NoticeRouter = (notice: Notice) => OutboxEntryInput[];
+/** Routes a notice to its deliveries (src/app/notify/plan-deliveries.ts). */
+export type NoticeRouter = (notice: Notice, now: number) => OutboxEntryInput[];
 
 /**
- * The outbox entries of a decision: one per outcome event, and the notices' deliveries. With a
- * router, a notice's deliveries are routed now and written with the state change itself; a notice
- * with a scope (one alert per code per hour, whichever refund raises it) is written as a notice,
- * so its dedupe key keeps it single, and expanded by the dispatcher.
+ * The outbox entries of a decision: one per outcome event, and the notices' deliveries, routed now
+ * and written with the state change itself (a notice with a scope routes under it, so an alert
+ * raised by many refunds is written once). Without a router (a poll loop tested on its own) the
+ * notices are written as they are, for a dispatcher that routes them.
  */
 export function decisionOutbox(decision: Decision, topics: OutcomeTopics, now: number, route?: NoticeRouter): OutboxEntryInput[] {
   const entries: OutboxEntryInput[] = decision.events.map((event: OutcomeEvent) => ({
@@ -48,7 +48,7 @@ export function decisionOutbox(decision: Decision, topics: OutcomeTopics, now: n
     availableAt: now,
   }));
   for (const n of decision.notices) {
-    if (route && n.scope === undefined) entries.push(...route(n));
+    if (route) entries.push(...route(n, now));
     else entries.push({ dedupeKey: noticeDedupeKey(n), kind: 'notice', channel: 'notice', payload: n, availableAt: now });
   }
   return entries;

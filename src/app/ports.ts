@@ -1,5 +1,7 @@
 import type { DecisionTimelineEntry, RefundPatch } from '../domain/decide.js';
+import type { EscalationGroup, NotificationContent, OutageItem } from '../domain/notification-content.js';
 import type { NewRefund, TimelineEntry, TrackedRefund, TrackingStatus } from '../domain/refund.js';
+import type { DeliveryTemplate, GroupKey, NotificationSubject, OpsReceiver } from '../domain/routing.js';
 
 /** Wall-clock time, injected so schedules spanning days are testable in milliseconds. */
 export interface Clock {
@@ -103,10 +105,9 @@ export interface GroupMember {
 
 export interface NotificationGroup {
   readonly id: number;
-  /** Who gets it: `slack:<channel>` or `email:<addresses>`. */
-  readonly receiver: string;
-  readonly groupKey: string;
-  readonly template: string;
+  readonly receiver: OpsReceiver;
+  /** What its refunds share (the template is key.template). */
+  readonly key: GroupKey;
   readonly playbook?: string;
   readonly windowStart: number;
   readonly windowEnd: number;
@@ -132,6 +133,50 @@ export interface SlackThread {
   readonly remindedAt?: number;
 }
 
+/** Publishes records to Kafka; resolves only once the broker acknowledged every one of them. */
+export interface EventPublisher {
+  publish(records: ReadonlyArray<{ topic: string; key: string; value: string; headers: Record<string, string> }>): Promise<void>;
+}
+
+/** A rendered Slack message (Block Kit and its plain-text fallback). */
+export interface SlackMessageOut {
+  readonly text: string;
+  readonly blocks?: readonly unknown[];
+}
+
+/** Slack: a bot token (threads, updates in place), a webhook (post only) or off. */
+export interface SlackPort {
+  readonly mode: 'bot' | 'webhook' | 'off';
+  postMessage(input: { channel: string; text: string; blocks?: readonly unknown[]; threadTs?: string }): Promise<{ ts?: string; channel?: string }>;
+  updateMessage(input: { channel: string; ts: string; text: string; blocks?: readonly unknown[] }): Promise<void>;
+}
+
+export interface EmailPort {
+  send(email: { to: string | string[]; subject: string; html: string; text: string; messageId?: string; headers?: Record<string, string> }): Promise<{ messageId: string }>;
+}
+
+export interface RenderedEmailOut {
+  readonly subject: string;
+  readonly html: string;
+  readonly text: string;
+}
+
+export type OpsTemplate = Exclude<DeliveryTemplate, 'customer-completed'>;
+
+/** How each kind of message looks; implemented by the Slack Block Kit and email template adapters. */
+export interface Renderers {
+  slackRefund(subject: NotificationSubject, template: OpsTemplate, playbook?: string): SlackMessageOut;
+  slackGroup(group: EscalationGroup): SlackMessageOut;
+  slackReminder(subject: NotificationSubject, info: { reminder: number; stalledSince: number; now: number }): SlackMessageOut;
+  slackOutage(items: OutageItem[], info: { since: number; until: number; channel: string }): SlackMessageOut;
+  emailRefund(subject: NotificationSubject, template: OpsTemplate, playbook?: string, note?: string): RenderedEmailOut;
+  emailGroup(group: EscalationGroup): RenderedEmailOut;
+  customerEmail(subject: NotificationSubject): RenderedEmailOut;
+  slackContent(content: NotificationContent): SlackMessageOut;
+  emailContent(content: NotificationContent): RenderedEmailOut;
+  messageId(dedupeKey: string): string;
+}
+
 /**
  * The state notifications need beyond the outbox: groups updated in place, and the Slack threads
  * that reminders go to.
@@ -142,9 +187,8 @@ export interface NotificationStateStore {
    * none is open). Adding the same refund twice is a no-op.
    */
   addGroupMember(input: {
-    receiver: string;
-    groupKey: string;
-    template: string;
+    receiver: OpsReceiver;
+    key: GroupKey;
     playbook?: string;
     member: GroupMember;
     windowMs: number;

@@ -1,17 +1,13 @@
 import type { Logger } from 'pino';
-import { createCustomerEmailOutage, type CustomerEmailOutage } from '../app/customer-email-outage.js';
-import type { BacklogCoalescer, DeliverySender, FallbackPlanner, NoticePlanner } from '../app/dispatch-outbox.js';
-import {
-  createBacklogCoalescer,
-  createDigest,
-  createGroupFlusher,
-  createNoticePlanner,
-  createNotificationSender,
-  createStalledReminders,
-  type SlackPort,
-} from '../app/notify.js';
-import type { NoticeRouter } from '../app/outbox-entries.js';
-import type { Clock, RefundStore } from '../app/ports.js';
+import { createBacklogCoalescer, type BacklogCoalescer } from '../app/notify/coalesce-backlog.js';
+import { createCustomerEmailOutage, type CustomerEmailOutage } from '../app/notify/customer-email-outage.js';
+import { createFallbackPlanner, type FallbackPlanner } from '../app/notify/fall-back.js';
+import { createGroupFlusher } from '../app/notify/flush-groups.js';
+import { createDeliveryPlanner, type DeliveryPlanner } from '../app/notify/plan-deliveries.js';
+import { createStalledReminders } from '../app/notify/remind-stalled.js';
+import { createDeliverySender, type DeliverySender } from '../app/notify/send-delivery.js';
+import { createDigest } from '../app/notify/send-digest.js';
+import type { Clock, RefundStore, SlackPort } from '../app/ports.js';
 import { createMailer, type Mailer } from '../adapters/email/mailer.js';
 import { loadTemplates } from '../adapters/email/templates.js';
 import { createRenderers } from '../adapters/notify/renderers.js';
@@ -25,10 +21,8 @@ import { mailerSettings, notifySettings, routingContext, slackSettings } from '.
 /** Everything the service needs to tell people what happened (docs/notifications.md). */
 export interface Notifications {
   readonly mailer: Mailer | undefined;
-  /** Expands a notice left for the dispatcher into its deliveries. */
-  readonly planNotice: NoticePlanner;
-  /** Routes a notice when its decision is written; absent when the planner is replaced (tests). */
-  readonly routeNotice: NoticeRouter | undefined;
+  /** Routes a notice into deliveries, when its decision is written (and old notices in the outbox). */
+  readonly planDeliveries: DeliveryPlanner;
   readonly deliver: DeliverySender;
   readonly fallbackFor: FallbackPlanner;
   readonly coalesce: BacklogCoalescer;
@@ -46,7 +40,6 @@ export interface Notifications {
 export function wireNotifications(
   config: AppConfig,
   base: { store: RefundStore; owner: string; clock: Clock; logger: Logger; resultCodes: ResultCodeTable },
-  replace: { planNotice?: NoticePlanner; deliver?: DeliverySender } = {},
 ): Notifications {
   const { store, owner, clock, logger } = base;
   const routingTree = loadRoutingTree(routingFilePath(config.configDir), { knownReasonCodes: base.resultCodes.rules.keys() });
@@ -56,23 +49,17 @@ export function wireNotifications(
   const mailing = mailerSettings(v);
   const mailer = mailing ? createMailer(mailing, { logger }) : undefined;
   const settings = notifySettings(v);
-  const noticePlanner = createNoticePlanner({
-    tree: routingTree,
-    ctx: { ...routingContext(v), playbook: playbookLookup(base.resultCodes) },
-    slackEnabled: slack.mode !== 'off',
-    emailEnabled: mailer !== undefined,
-    clock,
-  });
-  const deps = { store, owner, slack, ...(mailer ? { email: mailer } : {}), render, settings, clock, logger };
-  const sender = createNotificationSender(deps);
+  const deps = { store, owner, slack, email: mailer, render, settings, clock, logger };
   return {
     mailer,
-    planNotice: replace.planNotice ?? noticePlanner,
-    // Deliveries are routed when the outcome is decided and written in the same transaction; only
-    // a replaced planner (tests) leaves them as notices for the dispatcher.
-    routeNotice: replace.planNotice ? undefined : noticePlanner,
-    deliver: replace.deliver ?? sender.deliver,
-    fallbackFor: sender.fallbackFor,
+    planDeliveries: createDeliveryPlanner({
+      tree: routingTree,
+      ctx: { ...routingContext(v), playbook: playbookLookup(base.resultCodes) },
+      slackEnabled: slack.mode !== 'off',
+      emailEnabled: mailer !== undefined,
+    }),
+    deliver: createDeliverySender(deps),
+    fallbackFor: createFallbackPlanner(deps),
     coalesce: createBacklogCoalescer(deps),
     customerEmailOutage: createCustomerEmailOutage({
       store,

@@ -1,4 +1,4 @@
-import type { NotifySettings } from '../app/notify.js';
+import type { NotifySettings } from '../app/notify/vocabulary.js';
 import type { KafkaSettings } from '../adapters/kafka/client.js';
 import type { MailerSettings } from '../adapters/email/mailer.js';
 import type { SlackSettings } from '../adapters/slack/client.js';

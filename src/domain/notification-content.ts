@@ -8,7 +8,7 @@
  */
 import { formatMinorUnits, sumByCurrency } from './money.js';
 import type { Money } from './refund.js';
-import type { DeliveryTemplate, NotificationEvent, NotificationSubject } from './routing.js';
+import type { DeliveryTemplate, GroupField, GroupKey, NotificationEvent, NotificationSubject } from './routing.js';
 
 export interface Fact {
   readonly label: string;
@@ -218,9 +218,8 @@ export interface GroupedRefund {
 }
 
 export interface EscalationGroup {
-  readonly reasonCode: string;
-  /** The template the grouped deliveries share; `escalation` unless said otherwise. */
-  readonly template?: Exclude<DeliveryTemplate, 'customer-completed'>;
+  /** What the refunds share: the template and the route's groupBy fields with their values. */
+  readonly key: GroupKey;
   readonly playbook?: string;
   readonly refunds: readonly GroupedRefund[];
   /** Epoch ms: the grouping window. */
@@ -229,7 +228,8 @@ export interface EscalationGroup {
 }
 
 export interface EscalationGroupSummary {
-  readonly reasonCode: string;
+  /** The reason code the refunds share, when the group is keyed by it. */
+  readonly reasonCode?: string;
   /** Distinct refunds (a refund added twice, by a redelivery, counts once). */
   readonly count: number;
   readonly totals: ReadonlyArray<Money & { readonly formatted: string }>;
@@ -252,7 +252,7 @@ export function escalationGroupSummary(group: EscalationGroup, options: { maxLis
     formatted: formatMinorUnits(m, options.locale ?? OPS_LOCALE),
   }));
   return {
-    reasonCode: group.reasonCode,
+    reasonCode: group.key.parts.find((p) => p.field === 'reasonCode')?.value,
     count: refunds.length,
     totals,
     listed: refunds.slice(0, maxListed),
@@ -268,24 +268,49 @@ function refundLine(refund: GroupedRefund, locale: string): string {
   return [refundLabel(refund), `payment ${refund.paymentId}`, amount, formatInstant(refund.detectedAt)].filter(Boolean).join(' · ');
 }
 
-/** One message for a group of refunds with the same reason code, rewritten as the group grows. */
+const GROUP_FIELD_LABELS: Record<GroupField, string> = {
+  reasonCode: 'Reason',
+  event: 'Event',
+  status: 'Status',
+  currency: 'Currency',
+  merchantAccountId: 'Merchant account',
+  paymentMethodType: 'Payment method',
+};
+
+/**
+ * What the group's refunds share, said after the verb: "with RISK_REJECT in USD". A reason code
+ * follows the verb; every other field is named, so a group by currency never reads as a code.
+ */
+function sharedBy(key: GroupKey, verb: 'failed' | 'fault' | 'stalled'): string {
+  const said: string[] = [];
+  for (const { field, value } of key.parts) {
+    if (value === '-') continue;
+    if (field === 'reasonCode') said.unshift(verb === 'fault' ? value : `with ${value}`);
+    else if (field === 'currency') said.push(`in ${value}`);
+    else if (field === 'event' || field === undefined) said.push(`(${value})`);
+    else said.push(`(${GROUP_FIELD_LABELS[field].toLowerCase()} ${value})`);
+  }
+  return said.length === 0 ? '' : ` ${said.join(' ')}`;
+}
+
+/** One message for a group of refunds that share a key, rewritten as the group grows. */
 export function escalationGroupContent(group: EscalationGroup, options: { maxListed?: number; locale?: string } = {}): NotificationContent {
   const locale = options.locale ?? OPS_LOCALE;
   const summary = escalationGroupSummary(group, options);
-  const template = group.template ?? 'escalation';
+  const template = group.key.template;
   const noun = summary.count === 1 ? 'refund' : 'refunds';
   const total = summary.totals.map((t) => t.formatted).join(' + ');
   const totalText = total ? `, ${total}` : '';
   const what =
     template === 'integration-fault'
-      ? `${summary.count} ${noun} hit integration fault ${summary.reasonCode}`
+      ? `${summary.count} ${noun} hit integration fault${sharedBy(group.key, 'fault')}`
       : template === 'stalled'
-        ? `${summary.count} ${noun} stalled`
-        : `${summary.count} ${noun} failed with ${summary.reasonCode}`;
-  const facts: Fact[] = [
-    { label: 'Reason', value: summary.reasonCode },
-    { label: 'Refunds', value: String(summary.count) },
-  ];
+        ? `${summary.count} ${noun} stalled${sharedBy(group.key, 'stalled')}`
+        : `${summary.count} ${noun} failed${sharedBy(group.key, 'failed')}`;
+  const facts: Fact[] = group.key.parts
+    .filter((p) => p.value !== '-')
+    .map((p) => ({ label: p.field === undefined ? 'Group' : GROUP_FIELD_LABELS[p.field], value: p.value }));
+  facts.push({ label: 'Refunds', value: String(summary.count) });
   if (total) facts.push({ label: 'Total', value: total });
   facts.push({ label: 'First', value: formatInstant(summary.windowStart) });
   facts.push({ label: 'Last', value: formatInstant(summary.windowEnd) });

@@ -68,15 +68,34 @@ export type DeliveryReceiver =
   | { readonly type: 'email'; readonly to: readonly string[] }
   | { readonly type: 'customer-email' };
 
+/** The receivers of operations messages (everything but the customer). */
+export type OpsReceiver = Extract<DeliveryReceiver, { readonly type: 'slack' | 'email' }>;
+
+/** One field of a group key and the subject's value of it (`-` when the subject lacks it). */
+export interface GroupPart {
+  /** Absent only in group keys written before keys were stored as structure (see groupKeyFromLegacy). */
+  readonly field?: GroupField;
+  readonly value: string;
+}
+
+/**
+ * What the deliveries of one group share: the template and the route's `groupBy` fields with
+ * their values, in `groupBy` order. Kept as structure from routing to the store and the message.
+ */
+export interface GroupKey {
+  readonly template: DeliveryTemplate;
+  readonly parts: readonly GroupPart[];
+}
+
 export interface Delivery {
   readonly receiver: DeliveryReceiver;
   readonly template: DeliveryTemplate;
   /**
-   * Grouping key, e.g. `escalation:RISK_REJECT`, for routes with `groupBy`. In Slack a group is one
-   * message updated in place (chat.update); by email, the first refund is sent at once and the
-   * rest of the window's refunds follow in one summary when the window closes.
+   * For routes with `groupBy`. In Slack a group is one message updated in place (chat.update); by
+   * email, the first refund is sent at once and the rest of the window's refunds follow in one
+   * summary when the window closes.
    */
-  readonly group?: string;
+  readonly group?: GroupKey;
   /** What a human should do: the route's own playbook, or the result-code table's for reasonCode. */
   readonly playbook?: string;
   /**
@@ -203,36 +222,39 @@ interface Inherited {
 
 /**
  * The deliveries a subject produces. Deliveries with the same dedupe key (two matching routes
- * naming the same channel, say) are emitted once, the first route's winning.
+ * naming the same channel, say) are emitted once, the first route's winning. `identity` begins
+ * each dedupe key: the refund by default; an alert raised once whichever refund raises it (one
+ * integration fault per code per hour) passes its own, so its deliveries are written once.
  */
-export function routeNotification(subject: NotificationSubject, tree: RoutingTree, ctx: RoutingContext): Delivery[] {
+export function routeNotification(subject: NotificationSubject, tree: RoutingTree, ctx: RoutingContext, identity: string = subject.refundKey): Delivery[] {
   const out = new Map<string, Delivery>();
-  walk(tree.routes, subject, {}, tree, ctx, out);
+  walk({ subject, identity, tree, ctx, out }, tree.routes, {});
   return [...out.values()];
 }
 
-function walk(
-  nodes: readonly RouteNode[],
-  subject: NotificationSubject,
-  inherited: Inherited,
-  tree: RoutingTree,
-  ctx: RoutingContext,
-  out: Map<string, Delivery>,
-): boolean {
+interface Walk {
+  readonly subject: NotificationSubject;
+  readonly identity: string;
+  readonly tree: RoutingTree;
+  readonly ctx: RoutingContext;
+  readonly out: Map<string, Delivery>;
+}
+
+function walk(w: Walk, nodes: readonly RouteNode[], inherited: Inherited): boolean {
   let matchedAny = false;
   for (const node of nodes) {
-    if (!matchesRoute(node.match, subject)) continue;
+    if (!matchesRoute(node.match, w.subject)) continue;
     matchedAny = true;
     const effective: Inherited = {
       template: node.template ?? inherited.template,
       groupBy: node.groupBy ?? inherited.groupBy,
       playbook: node.playbook ?? inherited.playbook,
     };
-    const handledByChild = node.routes.length > 0 && walk(node.routes, subject, effective, tree, ctx, out);
+    const handledByChild = node.routes.length > 0 && walk(w, node.routes, effective);
     if (!handledByChild) {
       for (const name of node.receivers) {
-        const spec = tree.receivers.get(name);
-        if (spec) emit(spec, node.name, subject, effective, ctx, out);
+        const spec = w.tree.receivers.get(name);
+        if (spec) emit(spec, node.name, w, effective);
       }
     }
     if (!node.continue) break;
@@ -240,56 +262,46 @@ function walk(
   return matchedAny;
 }
 
-function emit(
-  spec: ReceiverSpec,
-  routeName: string,
-  subject: NotificationSubject,
-  effective: Inherited,
-  ctx: RoutingContext,
-  out: Map<string, Delivery>,
-): void {
+function emit(spec: ReceiverSpec, routeName: string, w: Walk, effective: Inherited): void {
+  const { subject, ctx } = w;
   const add = (delivery: Omit<Delivery, 'route'>) => {
-    if (!out.has(delivery.dedupeKey)) out.set(delivery.dedupeKey, { ...delivery, route: routeName });
+    if (!w.out.has(delivery.dedupeKey)) w.out.set(delivery.dedupeKey, { ...delivery, route: routeName });
   };
   const template = effective.template ?? defaultTemplate(subject.event);
   const stage = template === 'stalled' ? `:${subject.stage ?? 1}` : '';
-  const playbook =
-    effective.playbook ?? (subject.reasonCode !== undefined ? ctx.playbook?.(subject.reasonCode) : undefined);
-  const withPlaybook = playbook === undefined ? {} : { playbook };
-
+  const playbook = effective.playbook ?? (subject.reasonCode !== undefined ? ctx.playbook?.(subject.reasonCode) : undefined);
   const group = effective.groupBy && effective.groupBy.length > 0 ? groupKey(template, effective.groupBy, subject) : undefined;
+  const ops = (receiver: OpsReceiver) =>
+    add({ receiver, template, group, playbook, dedupeKey: `${w.identity}:${receiverKey(receiver)}:${template}${stage}` });
   if (spec.slack !== undefined) {
     const channel = resolveChannel(spec.slack, ctx);
-    if (channel) {
-      add({
-        receiver: { type: 'slack', channel },
-        template,
-        ...(group === undefined ? {} : { group }),
-        ...withPlaybook,
-        dedupeKey: `${subject.refundKey}:slack:${channel}:${template}${stage}`,
-      });
-    }
+    if (channel) ops({ type: 'slack', channel });
   }
   if (spec.email !== undefined) {
     const to = resolveAddresses(spec.email, ctx);
-    if (to.length > 0) {
-      add({
-        receiver: { type: 'email', to },
-        template,
-        ...(group === undefined ? {} : { group }),
-        ...withPlaybook,
-        dedupeKey: `${subject.refundKey}:email:${to.join(',')}:${template}${stage}`,
-      });
-    }
+    if (to.length > 0) ops({ type: 'email', to });
   }
   // The customer hears only about a completed refund, only when the record gave an address,
   // and only while CUSTOMER_EMAILS is on; anything else is not an error, just nothing to send.
   if (spec.customerEmail && subject.event === 'refund.completed' && ctx.customerEmails && subject.customer?.email) {
-    add({
-      receiver: { type: 'customer-email' },
-      template: 'customer-completed',
-      dedupeKey: `${subject.refundKey}:customer:customer-completed`,
-    });
+    add({ receiver: { type: 'customer-email' }, template: 'customer-completed', dedupeKey: `${w.identity}:customer:customer-completed` });
+  }
+}
+
+/**
+ * A receiver's identity as one string: the outbox's `channel` (deliveries to one receiver go in
+ * order, one lane each; outages are per receiver) and a group's lookup key. Only ever compared,
+ * never parsed: whoever needs the channel or the addresses reads the receiver itself. The
+ * customer's identity is `customer`, not the address: it is logged and stored, the address is PII.
+ */
+export function receiverKey(receiver: DeliveryReceiver): string {
+  switch (receiver.type) {
+    case 'slack':
+      return `slack:${receiver.channel}`;
+    case 'email':
+      return `email:${receiver.to.join(',')}`;
+    case 'customer-email':
+      return 'customer';
   }
 }
 
@@ -312,8 +324,8 @@ function resolveAddresses(refs: readonly string[], ctx: RoutingContext): string[
   return [...seen].sort();
 }
 
-/** `escalation:RISK_REJECT` for groupBy [reasonCode]; `-` stands for a field the subject lacks. */
-export function groupKey(template: DeliveryTemplate, fields: readonly GroupField[], subject: NotificationSubject): string {
+/** The group of a subject under `groupBy`: `-` stands for a field the subject lacks. */
+export function groupKey(template: DeliveryTemplate, fields: readonly GroupField[], subject: NotificationSubject): GroupKey {
   const value = (field: GroupField): string => {
     switch (field) {
       case 'reasonCode':
@@ -330,5 +342,23 @@ export function groupKey(template: DeliveryTemplate, fields: readonly GroupField
         return subject.paymentMethodType ?? '-';
     }
   };
-  return [template, ...fields.map(value)].join(':');
+  return { template, parts: fields.map((field) => ({ field, value: value(field) })) };
+}
+
+/**
+ * A group key as one string, e.g. `escalation:RISK_REJECT` for groupBy [reasonCode]: the store's
+ * lookup of the open group. Like receiverKey, compared and never parsed.
+ */
+export function groupIdentity(key: GroupKey): string {
+  return [key.template, ...key.parts.map((p) => p.value)].join(':');
+}
+
+/**
+ * A group key as it was written into delivery payloads before keys were structure (migration 0005) (`escalation:RISK_REJECT`):
+ * read once when such a delivery is sent after an upgrade. Which field each value came from was
+ * not kept, so the parts have none.
+ */
+export function groupKeyFromLegacy(text: string): GroupKey {
+  const [template, ...values] = text.split(':');
+  return { template: template as DeliveryTemplate, parts: values.map((value) => ({ value })) };
 }

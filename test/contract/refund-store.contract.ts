@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it, type RunnerTestSuite } fro
 import type { GroupMember, OutboxEntryInput, RefundStore } from '../../src/app/ports.js';
 import type { RefundPatch } from '../../src/domain/decide.js';
 import type { NewRefund, TrackedRefund } from '../../src/domain/refund.js';
+import type { GroupKey, OpsReceiver } from '../../src/domain/routing.js';
 
 /** A refund as the ingest would produce it. */
 export function newRefund(n: number, over: Partial<NewRefund> = {}): NewRefund {
@@ -568,7 +569,8 @@ export function describeRefundStoreContract(name: string, open: () => Promise<Re
         refundAmount: { currency: 'USD', value: `${n}.00` },
         detectedAt: now + n,
       });
-      const slack = { receiver: 'slack:#esc', groupKey: 'code:RISK_REJECT', template: 'escalation', playbook: 'risk', windowMs: 60_000 };
+      const keyOf = (code: string): GroupKey => ({ template: 'escalation', parts: [{ field: 'reasonCode', value: code }] });
+      const slack = { receiver: { type: 'slack', channel: '#esc' } as OpsReceiver, key: keyOf('RISK_REJECT'), playbook: 'risk', windowMs: 60_000 };
       const add = (n: number, at: number, over: Partial<typeof slack> = {}) => store.addGroupMember({ ...slack, ...over, member: member(n), now: at });
       /** The stored state of an open group: at the end of time every open group is due. */
       const openGroup = async (id: number) => (await store.listGroupsToFlush(now + 10 ** 9, 0)).find((g) => g.id === id);
@@ -578,9 +580,8 @@ export function describeRefundStoreContract(name: string, open: () => Promise<Re
         expect(first).toMatchObject({ created: true, added: true });
         expect(first.group).toEqual({
           id: first.group.id,
-          receiver: 'slack:#esc',
-          groupKey: 'code:RISK_REJECT',
-          template: 'escalation',
+          receiver: { type: 'slack', channel: '#esc' },
+          key: keyOf('RISK_REJECT'),
           playbook: 'risk',
           windowStart: now,
           windowEnd: now + 60_000,
@@ -601,11 +602,19 @@ export function describeRefundStoreContract(name: string, open: () => Promise<Re
 
       it('keeps one open group per receiver and key, and opens a new one after its window or a close', async () => {
         const g1 = (await add(1, now)).group;
-        const otherKey = await add(1, now, { groupKey: 'code:OTHER' });
-        const otherReceiver = await store.addGroupMember({ receiver: 'email:ops@example.com', groupKey: 'code:RISK_REJECT', template: 'escalation', member: member(1), windowMs: 1000, now });
+        const otherKey = await add(1, now, { key: keyOf('OTHER') });
+        const otherReceiver = await store.addGroupMember({ receiver: { type: 'email', to: ['ops@example.com', 'oncall@example.com'] }, key: keyOf('RISK_REJECT'), member: member(1), windowMs: 1000, now });
         expect([otherKey.created, otherReceiver.created]).toEqual([true, true]);
         expect(new Set([g1.id, otherKey.group.id, otherReceiver.group.id]).size).toBe(3);
         expect(otherReceiver.group).not.toHaveProperty('playbook');
+        // Receiver and key come back as the structure they went in as.
+        expect(otherReceiver.group.receiver).toEqual({ type: 'email', to: ['ops@example.com', 'oncall@example.com'] });
+        expect(otherReceiver.group.key).toEqual(keyOf('RISK_REJECT'));
+        // A key by two fields is its own group, and keeps both fields.
+        const byCurrency: GroupKey = { template: 'escalation', parts: [{ field: 'reasonCode', value: 'RISK_REJECT' }, { field: 'currency', value: 'USD' }] };
+        const twoFields = await add(1, now, { key: byCurrency });
+        expect(twoFields.created).toBe(true);
+        expect((await openGroup(twoFields.group.id))?.key).toEqual(byCurrency);
         // The window is [now, now + 60 s): a member at its end opens the next group.
         const late = await add(2, now + 60_000);
         expect(late.created).toBe(true);
@@ -619,7 +628,7 @@ export function describeRefundStoreContract(name: string, open: () => Promise<Re
 
       it(GROUP_FLUSHES, async () => {
         const g = (await add(1, now)).group;
-        const quiet = (await add(1, now, { groupKey: 'code:QUIET' })).group;
+        const quiet = (await add(1, now, { key: keyOf('QUIET') })).group;
         await store.markGroupFlushed(quiet.id, { now, membersSent: 1 });
         const due = async (at: number) => (await store.listGroupsToFlush(at, 1000)).map((x) => x.id);
         // Dirty, but updated within the debounce interval; then due. A clean group is not due.

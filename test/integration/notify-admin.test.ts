@@ -19,7 +19,8 @@ describe('notifyRefund receiver and admin API', () => {
   let config: ReturnType<typeof configFrom>;
 
   beforeAll(async () => {
-    const env = isolatedEnv('notify', { ANTOM_PUBLIC_KEY: antom.publicKey, ADMIN_TOKEN: ADMIN });
+    // Slack on (a webhook nobody answers): the alerts this suite raises must be routed to somewhere.
+    const env = isolatedEnv('notify', { ANTOM_PUBLIC_KEY: antom.publicKey, ADMIN_TOKEN: ADMIN, SLACK_WEBHOOK_URL: 'http://127.0.0.1:9/services/T0/B0/unanswered' });
     config = configFrom(env);
     await createServiceTopics(config, 1);
     service = inProcessService(config);
@@ -55,6 +56,12 @@ describe('notifyRefund receiver and admin API', () => {
       ...(status === 'SUCCESS' ? { refundTime: '2026-11-25T10:00:00+08:00' } : {}),
       ...over,
     });
+  }
+
+  /** The delivery dedupe keys written for an alert raised under `scope` (and no notice left unrouted). */
+  async function scopedDeliveries(refundKey: string, scope: string): Promise<string[]> {
+    expect(await service.store.listOutbox({ refundKey, kind: 'notice' })).toEqual([]);
+    return (await service.store.listOutbox({ refundKey, kind: 'delivery' })).map((e) => e.dedupeKey).filter((k) => k.startsWith(`delivery:${scope}:`));
   }
 
   async function post(body: string, signWith: ReturnType<typeof generateAntomKeyPair> | undefined, path = config.values.ANTOM_NOTIFY_PATH, clientId = 'SANDBOX_TEST') {
@@ -101,7 +108,8 @@ describe('notifyRefund receiver and admin API', () => {
     expect(events).toEqual(['event:N-1:refund.completed']);
     const alerts = (await service.store.timeline('N-1')).filter((e) => e.kind === 'alert').map((e) => e.message);
     expect(alerts).toEqual(['Antom notified FAIL (RISK_REJECT), but the refund was already reported completed: kept completed, escalated']);
-    expect((await service.store.listOutbox({ refundKey: 'N-1', kind: 'notice' })).map((e) => e.dedupeKey)).toEqual(['notice:outcome-contradicted:N-1']);
+    // Routed when decided, under the alert's scope: one delivery per receiver, however often it came.
+    expect(await scopedDeliveries('N-1', 'outcome-contradicted:N-1')).toEqual(['delivery:outcome-contradicted:N-1:slack:#refund-escalations:integration-fault']);
   });
 
   it('a notification for another amount than the tracked one is acknowledged, recorded and escalated, not applied', async () => {
@@ -110,7 +118,7 @@ describe('notifyRefund receiver and admin API', () => {
     expect(await service.store.getRefund('N-3')).toMatchObject({ status: 'pending' });
     const alerts = (await service.store.timeline('N-3')).filter((e) => e.kind === 'alert').map((e) => e.message);
     expect(alerts).toEqual(['Antom notified SUCCESS for $9,999.99, but the refund was initiated for $1.03: not finalised from the notification, escalated; the inquiries decide']);
-    expect((await service.store.listOutbox({ refundKey: 'N-3', kind: 'notice' })).map((e) => e.dedupeKey)).toEqual(['notice:notified-amount-differs:N-3']);
+    expect(await scopedDeliveries('N-3', 'notified-amount-differs:N-3')).toEqual(['delivery:notified-amount-differs:N-3:slack:#refund-escalations:integration-fault']);
   });
 
   it('a refundRequestId alone matches only a refund without another refundId', async () => {

@@ -1,8 +1,10 @@
 import { Writable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createCustomerEmailOutage } from '../../src/app/customer-email-outage.js';
-import { createOutboxDispatcher, type DeliverySender, type OutboxDispatcherDeps } from '../../src/app/dispatch-outbox.js';
-import { CUSTOMER_CHANNEL, createNotificationSender, type DeliveryPayload, type MessagePayload, type NotifySettings } from '../../src/app/notify.js';
+import { createOutboxDispatcher, type OutboxDispatcherDeps } from '../../src/app/dispatch-outbox.js';
+import { createCustomerEmailOutage } from '../../src/app/notify/customer-email-outage.js';
+import { createFallbackPlanner } from '../../src/app/notify/fall-back.js';
+import type { DeliverySender } from '../../src/app/notify/send-delivery.js';
+import { CUSTOMER_CHANNEL, type DeliveryPayload, type MessagePayload, type NotifySettings } from '../../src/app/notify/vocabulary.js';
 import type { OutboxEntry, OutboxEntryInput, RefundStore } from '../../src/app/ports.js';
 import { createLogger } from '../../src/adapters/log/logger.js';
 import { createSqliteStore } from '../../src/adapters/store/sqlite.js';
@@ -261,17 +263,14 @@ describe('outbox dispatcher', () => {
       escalationChannel: '#refund-escalations',
     };
     const render = { messageId: (k: string) => `<${k}@test>` } as never;
-    const sender = () =>
-      createNotificationSender({
-        store,
-        owner: 'test',
+    const sender = () => ({
+      fallbackFor: createFallbackPlanner({
         slack: { mode: 'bot', postMessage: async () => ({}), updateMessage: async () => {} },
         email: { send: async () => ({ messageId: 'x' }) },
         render,
         settings,
-        clock,
-        logger,
-      });
+      }),
+    });
     const entry = (input: OutboxEntryInput): OutboxEntry => ({ ...input, id: 1, refundKey: 'R-1', status: 'pending', attempts: 1, createdAt: now });
 
     it('an escalation falls back to the other channel after NOTIFY_FALLBACK_AFTER of failures, not after a blip', () => {

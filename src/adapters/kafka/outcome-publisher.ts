@@ -1,5 +1,5 @@
 import type { RecordSender } from './producer.js';
-import type { EventPublisher } from '../../app/dispatch-outbox.js';
+import type { EventPublisher } from '../../app/ports.js';
 
 /**
  * Outcome events to Kafka through the instance's idempotent producer (acks=all): `publish`

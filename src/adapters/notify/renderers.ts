@@ -1,4 +1,4 @@
-import type { Renderers } from '../../app/notify.js';
+import type { Renderers } from '../../app/ports.js';
 import { escalationGroupContent, outageSummary, refundContent } from '../../domain/notification-content.js';
 import { messageIdFor } from '../email/mailer.js';
 import { renderCustomerCompleted, renderEscalationEmail } from '../email/render.js';

@@ -1,5 +1,6 @@
 import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 import type { DialectCapabilities } from './dialects.js';
+import { structuredGroupsMigration } from './migration-0005-structured-groups.js';
 
 /**
  * The schema, versioned. Migrations are code in this file (not files found at run time), so the
@@ -197,6 +198,7 @@ export function migrationProvider(caps: DialectCapabilities): MigrationProvider 
         await db.schema.alterTable('refunds').addColumn('antom_confirmed', caps.json).execute();
       },
     },
+    '0005_structured_groups': structuredGroupsMigration(caps),
   };
   return { getMigrations: async () => migrations };
 }

@@ -1,6 +1,7 @@
 import { sql, type Kysely, type Selectable } from 'kysely';
 import type { GroupMember, NotificationGroup, NotificationStateStore, SlackThread } from '../../app/ports.js';
 import type { TrackedRefund } from '../../domain/refund.js';
+import { groupIdentity, receiverKey } from '../../domain/routing.js';
 import { decodeJson, encodeJson, type DialectCapabilities } from './dialects.js';
 import { groupFromRow, refundFromRow, threadFromRow } from './rows.js';
 import type { Database, RefundsTable } from './schema.js';
@@ -17,7 +18,7 @@ export function notificationStateOperations(db: Kysely<Database>, caps: DialectC
     groupMembers: (groupId) => groupMembers(db, caps, groupId),
     markGroupFlushed: (groupId, update) => markGroupFlushed(db, groupId, update),
     markGroupFailed: (groupId, error) => markGroupFailed(db, groupId, error),
-    listGroupsToFlush: (now, debounceMs) => listGroupsToFlush(db, now, debounceMs),
+    listGroupsToFlush: (now, debounceMs) => listGroupsToFlush(db, caps, now, debounceMs),
     closeGroup: (groupId) => closeGroup(db, groupId),
     saveThread: (thread) => saveThread(db, thread),
     getThread: (refundKey, channel) => getThread(db, refundKey, channel),
@@ -31,14 +32,14 @@ type AddGroupMemberInput = Parameters<NotificationStateStore['addGroupMember']>[
 async function addGroupMember(
   db: Kysely<Database>,
   caps: DialectCapabilities,
-  { receiver, groupKey, template, playbook, member, windowMs, now }: AddGroupMemberInput,
+  { receiver, key, playbook, member, windowMs, now }: AddGroupMemberInput,
 ): Promise<{ group: NotificationGroup; created: boolean; added: boolean }> {
   return db.transaction().execute(async (trx) => {
     let row = await trx
       .selectFrom('notification_groups')
       .selectAll()
-      .where('receiver', '=', receiver)
-      .where('group_key', '=', groupKey)
+      .where('receiver', '=', receiverKey(receiver))
+      .where('group_key', '=', groupIdentity(key))
       .where('closed', '=', 0)
       .where('window_end', '>', now)
       .orderBy('id', 'desc')
@@ -49,9 +50,11 @@ async function addGroupMember(
       row = await trx
         .insertInto('notification_groups')
         .values({
-          receiver,
-          group_key: groupKey,
-          template,
+          receiver: receiverKey(receiver),
+          group_key: groupIdentity(key),
+          template: key.template,
+          receiver_spec: encodeJson(caps, receiver),
+          key_parts: encodeJson(caps, key.parts),
           playbook: playbook ?? null,
           window_start: now,
           window_end: now + windowMs,
@@ -84,7 +87,7 @@ async function addGroupMember(
       await trx.updateTable('notification_groups').set({ dirty: 1 }).where('id', '=', row.id).execute();
       row = { ...row, dirty: 1 };
     }
-    return { group: groupFromRow(row), created, added };
+    return { group: groupFromRow(caps, row), created, added };
   });
 }
 
@@ -121,7 +124,7 @@ async function markGroupFailed(db: Kysely<Database>, groupId: number, error: str
   await db.updateTable('notification_groups').set({ last_error: error.slice(0, 2000) }).where('id', '=', groupId).execute();
 }
 
-async function listGroupsToFlush(db: Kysely<Database>, now: number, debounceMs: number): Promise<NotificationGroup[]> {
+async function listGroupsToFlush(db: Kysely<Database>, caps: DialectCapabilities, now: number, debounceMs: number): Promise<NotificationGroup[]> {
   const rows = await db
     .selectFrom('notification_groups')
     .selectAll()
@@ -135,7 +138,7 @@ async function listGroupsToFlush(db: Kysely<Database>, now: number, debounceMs: 
     .orderBy('id')
     .limit(100)
     .execute();
-  return rows.map(groupFromRow);
+  return rows.map((row) => groupFromRow(caps, row));
 }
 
 async function closeGroup(db: Kysely<Database>, groupId: number): Promise<void> {

@@ -2,6 +2,7 @@ import type { Insertable, Selectable, Updateable } from 'kysely';
 import type { ChannelOutage, NotificationGroup, OutboxEntry, OutboxEntryInput, OutboxKind, OutboxStatus, SlackThread } from '../../app/ports.js';
 import type { DecisionTimelineEntry, RefundPatch } from '../../domain/decide.js';
 import type { TimelineEntry, TimelineKind, TrackedRefund, TrackingStatus } from '../../domain/refund.js';
+import type { DeliveryTemplate, GroupPart, OpsReceiver } from '../../domain/routing.js';
 import { decodeJson, encodeJson, type DialectCapabilities } from './dialects.js';
 import type {
   ChannelOutagesTable,
@@ -106,12 +107,11 @@ export function outageFromRow(row: Selectable<ChannelOutagesTable>): ChannelOuta
   };
 }
 
-export function groupFromRow(row: Selectable<NotificationGroupsTable>): NotificationGroup {
+export function groupFromRow(caps: DialectCapabilities, row: Selectable<NotificationGroupsTable>): NotificationGroup {
   return {
     id: Number(row.id),
-    receiver: row.receiver,
-    groupKey: row.group_key,
-    template: row.template,
+    receiver: decodeJson<OpsReceiver>(caps, row.receiver_spec)!,
+    key: { template: row.template as DeliveryTemplate, parts: decodeJson<GroupPart[]>(caps, row.key_parts) ?? [] },
     ...(row.playbook ? { playbook: row.playbook } : {}),
     windowStart: Number(row.window_start),
     windowEnd: Number(row.window_end),

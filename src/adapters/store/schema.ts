@@ -85,9 +85,13 @@ export interface OutboxTable {
 
 export interface NotificationGroupsTable {
   id: Generated<number>;
+  /** receiverKey(receiver_spec) and groupIdentity(key): the open group's lookup, never parsed. */
   receiver: string;
   group_key: string;
   template: string;
+  /** The receiver (OpsReceiver) and the key's parts (GroupPart[]), as written (migration 0005). */
+  receiver_spec: unknown;
+  key_parts: unknown;
   playbook: string | null;
   window_start: number;
   window_end: number;

@@ -113,7 +113,7 @@ describe('mailer over a real SMTP server', () => {
 
   it('sends the operations email for a group', async () => {
     const refunds = Array.from({ length: 3 }, (_, i) => ({ refundKey: `R-${i}`, paymentId: `P-${i}`, refundAmount: { currency: 'USD', value: '100' }, detectedAt: Date.UTC(2024, 10, 25, 16) + i }));
-    const content = escalationGroupContent({ reasonCode: 'RISK_REJECT', playbook: 'Ask Antom.', refunds, windowStart: refunds[0]!.detectedAt, windowEnd: refunds[2]!.detectedAt });
+    const content = escalationGroupContent({ key: { template: 'escalation', parts: [{ field: 'reasonCode', value: 'RISK_REJECT' }] }, playbook: 'Ask Antom.', refunds, windowStart: refunds[0]!.detectedAt, windowEnd: refunds[2]!.detectedAt });
     await mailer().send({ to: ['oncall@example.com', 'finance@example.com'], ...renderEscalationEmail(content, templates) });
     const mail = smtp.messages[0]!;
     expect(mail.subject).toBe('[refund-notifier] Escalation: 3 refunds failed with RISK_REJECT');

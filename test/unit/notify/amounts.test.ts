@@ -139,7 +139,7 @@ describe.each(TABLE)('$currency $value', (row) => {
 });
 
 describe('grouped escalations over the whole table', () => {
-  const group = { reasonCode: 'RISK_REJECT', playbook: 'Ask Antom.', refunds: groupedRefunds(), windowStart: T0, windowEnd: T0 + 19_000 };
+  const group = { key: { template: 'escalation' as const, parts: [{ field: 'reasonCode' as const, value: 'RISK_REJECT' }] }, playbook: 'Ask Antom.', refunds: groupedRefunds(), windowStart: T0, windowEnd: T0 + 19_000 };
 
   it('totals each currency exactly, by code, and lists each refund with its amount', () => {
     const summary = escalationGroupSummary(group);

@@ -12,7 +12,7 @@ import {
   stalledReminderContent,
   type GroupedRefund,
 } from '../../../src/domain/notification-content.js';
-import type { NotificationSubject } from '../../../src/domain/routing.js';
+import type { GroupField, NotificationSubject } from '../../../src/domain/routing.js';
 
 const T0 = Date.UTC(2024, 10, 25, 16, 0, 0);
 
@@ -104,7 +104,7 @@ describe('refundContent', () => {
 describe('escalationGroupSummary', () => {
   it('counts distinct refunds, totals them per currency and lists the oldest first', () => {
     const group = {
-      reasonCode: 'MERCHANT_BALANCE_NOT_ENOUGH',
+      key: { template: 'escalation' as const, parts: [{ field: 'reasonCode' as const, value: 'MERCHANT_BALANCE_NOT_ENOUGH' }] },
       playbook: 'Top up.',
       refunds: [...refunds(2, 'USD'), ...refunds(1, 'JPY').map((r) => ({ ...r, refundKey: 'J-0', detectedAt: T0 - 5000 })), refunds(1)[0]!],
       windowStart: T0 - 5000,
@@ -122,7 +122,7 @@ describe('escalationGroupSummary', () => {
   });
 
   it(`lists at most ${MAX_LISTED_REFUNDS} refunds and says how many more there are`, () => {
-    const summary = escalationGroupSummary({ reasonCode: 'RISK_REJECT', refunds: refunds(1000), windowStart: T0, windowEnd: T0 + 300_000 });
+    const summary = escalationGroupSummary({ key: { template: 'escalation', parts: [{ field: 'reasonCode', value: 'RISK_REJECT' }] }, refunds: refunds(1000), windowStart: T0, windowEnd: T0 + 300_000 });
     expect(summary.count).toBe(1000);
     expect(summary.listed).toHaveLength(MAX_LISTED_REFUNDS);
     expect(summary.more).toBe(1000 - MAX_LISTED_REFUNDS);
@@ -130,7 +130,7 @@ describe('escalationGroupSummary', () => {
   });
 
   it('becomes one message: count, totals, window, playbook and the list', () => {
-    const content = escalationGroupContent({ reasonCode: 'RISK_REJECT', playbook: 'Ask Antom.', refunds: refunds(25), windowStart: T0, windowEnd: T0 + 24_000 });
+    const content = escalationGroupContent({ key: { template: 'escalation', parts: [{ field: 'reasonCode', value: 'RISK_REJECT' }] }, playbook: 'Ask Antom.', refunds: refunds(25), windowStart: T0, windowEnd: T0 + 24_000 });
     expect(content.text).toBe('Escalation: 25 refunds failed with RISK_REJECT, $250.00');
     expect(content.facts).toEqual([
       { label: 'Reason', value: 'RISK_REJECT' },
@@ -143,6 +143,37 @@ describe('escalationGroupSummary', () => {
     expect(content.sections?.[0]?.items[0]).toBe('R-0 · payment P-0 · $10.00 · 2024-11-25T16:00:00Z');
     expect(content.sections?.[0]?.items).toHaveLength(20);
     expect(content.sections?.[0]?.more).toBe(5);
+  });
+});
+
+describe('a group keyed by several fields', () => {
+  const byFields = (template: 'escalation' | 'integration-fault' | 'stalled', ...parts: Array<[GroupField, string]>) => ({
+    key: { template, parts: parts.map(([field, value]) => ({ field, value })) },
+    refunds: refunds(3),
+    windowStart: T0,
+    windowEnd: T0 + 2_000,
+  });
+
+  it('names each field it is keyed by, so a currency never reads as a reason code', () => {
+    const twoFields = escalationGroupContent(byFields('escalation', ['reasonCode', 'RISK_REJECT'], ['currency', 'USD']));
+    expect(twoFields.text).toBe('Escalation: 3 refunds failed with RISK_REJECT in USD, $30.00');
+    expect(twoFields.facts.slice(0, 2)).toEqual([
+      { label: 'Reason', value: 'RISK_REJECT' },
+      { label: 'Currency', value: 'USD' },
+    ]);
+    const currencyOnly = escalationGroupContent(byFields('escalation', ['currency', 'USD']));
+    expect(currencyOnly.text).toBe('Escalation: 3 refunds failed in USD, $30.00');
+    expect(currencyOnly.facts[0]).toEqual({ label: 'Currency', value: 'USD' });
+    expect(currencyOnly.facts.map((f) => f.label)).not.toContain('Reason');
+  });
+
+  it('reads merchant, payment method and fault groups as a person would', () => {
+    expect(escalationGroupContent(byFields('escalation', ['merchantAccountId', 'M-9'], ['paymentMethodType', 'ALIPAY_CN'])).text).toBe(
+      'Escalation: 3 refunds failed (merchant account M-9) (payment method ALIPAY_CN), $30.00',
+    );
+    expect(escalationGroupContent(byFields('integration-fault', ['reasonCode', 'KEY_NOT_FOUND'])).title).toBe('3 refunds hit integration fault KEY_NOT_FOUND');
+    // A field the refunds lack (`-`) is not shown.
+    expect(escalationGroupContent(byFields('stalled', ['reasonCode', '-'])).title).toBe('3 refunds stalled');
   });
 });
 

@@ -2,6 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { loadResultCodeTable } from '../../../src/config/result-codes.js';
 import { SHIPPED_ROUTING_FILE, loadRoutingTree, parseRoutingFile } from '../../../src/config/routing.js';
 import {
+  groupIdentity,
+  groupKeyFromLegacy,
+  receiverKey,
   playbookLookup,
   routeNotification,
   type Delivery,
@@ -44,7 +47,7 @@ function failed(reasonCode: string, escalate?: boolean): NotificationSubject {
 function shape(deliveries: Delivery[]): string[] {
   return deliveries.map((d) => {
     const to = d.receiver.type === 'slack' ? `slack ${d.receiver.channel}` : d.receiver.type === 'email' ? `email ${d.receiver.to.join(',')}` : 'customer';
-    return `${to} ${d.template}${d.group ? ` [${d.group}]` : ''}`;
+    return `${to} ${d.template}${d.group ? ` [${groupIdentity(d.group)}]` : ''}`;
   });
 }
 
@@ -128,6 +131,30 @@ describe('the shipped routing.yaml', () => {
     const a = routeNotification(failed('RISK_REJECT'), shipped, ctx);
     const b = routeNotification(failed('RISK_REJECT'), shipped, { ...ctx, escalationEmailTo: ['finance@example.com', 'oncall@example.com'] });
     expect(a.map((d) => d.dedupeKey)).toEqual(b.map((d) => d.dedupeKey));
+  });
+});
+
+describe('group keys and identities are structure', () => {
+  it('keeps each groupBy field with its value, and the same one-line identity as before', () => {
+    const [d] = routeNotification(subject({ event: 'integration.fault', reasonCode: 'KEY_NOT_FOUND', status: undefined }), shipped, ctx);
+    expect(d!.group).toEqual({ template: 'integration-fault', parts: [{ field: 'reasonCode', value: 'KEY_NOT_FOUND' }] });
+    expect(groupIdentity(d!.group!)).toBe('integration-fault:KEY_NOT_FOUND');
+    expect(receiverKey(d!.receiver)).toBe('slack:#refund-escalations');
+    expect(receiverKey({ type: 'email', to: ['a@example.com', 'b@example.com'] })).toBe('email:a@example.com,b@example.com');
+    expect(receiverKey({ type: 'customer-email' })).toBe('customer');
+  });
+
+  it('reads a key that an earlier version wrote as text, without inventing field names', () => {
+    expect(groupKeyFromLegacy('escalation:RISK_REJECT:USD')).toEqual({ template: 'escalation', parts: [{ value: 'RISK_REJECT' }, { value: 'USD' }] });
+  });
+
+  it('routes an alert raised once whichever refund raises it under its own identity', () => {
+    const fault = subject({ event: 'integration.fault', reasonCode: 'KEY_NOT_FOUND', status: undefined });
+    const byRefund = routeNotification(fault, shipped, ctx);
+    const scoped = routeNotification({ ...fault, refundKey: 'R-2' }, shipped, ctx, 'integration-fault:KEY_NOT_FOUND:480000');
+    expect(byRefund.map((d) => d.dedupeKey)).toEqual(['R-1:slack:#refund-escalations:integration-fault']);
+    // Another refund raising the same alert in the same hour gets the same keys: written once.
+    expect(scoped.map((d) => d.dedupeKey)).toEqual(['integration-fault:KEY_NOT_FOUND:480000:slack:#refund-escalations:integration-fault']);
   });
 });
 

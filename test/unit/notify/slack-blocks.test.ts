@@ -72,7 +72,7 @@ describe('Slack Block Kit messages', () => {
       refundAmount: { currency: i % 2 ? 'KWD' : 'JPY', value: '1500' },
       detectedAt: T0 + i,
     }));
-    const message = groupMessage({ reasonCode: 'RISK_REJECT', playbook: 'Ask Antom.', refunds, windowStart: T0, windowEnd: T0 + 999 });
+    const message = groupMessage({ key: { template: 'escalation', parts: [{ field: 'reasonCode', value: 'RISK_REJECT' }] }, playbook: 'Ask Antom.', refunds, windowStart: T0, windowEnd: T0 + 999 });
     expect(message.text).toBe('Escalation: 1000 refunds failed with RISK_REJECT, ¥750,000 + KWD\u00a0750.000');
     const list = message.blocks.find((b) => b.type === 'section' && b.text?.text.startsWith('*Refunds*')) as Extract<SlackBlock, { type: 'section' }>;
     expect(list.text!.text.split('\n').filter((l) => l.startsWith('• '))).toHaveLength(20);

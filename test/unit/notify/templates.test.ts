@@ -187,7 +187,7 @@ describe('the escalation email', () => {
 
   it('renders a group with its list and "and N more"', () => {
     const refunds = Array.from({ length: 23 }, (_, i) => ({ refundKey: `R-${i}`, paymentId: `P-${i}`, detectedAt: T0 + i }));
-    const email = renderEscalationEmail(escalationGroupContent({ reasonCode: 'RISK_REJECT', refunds, windowStart: T0, windowEnd: T0 + 22 }), templates);
+    const email = renderEscalationEmail(escalationGroupContent({ key: { template: 'escalation', parts: [{ field: 'reasonCode', value: 'RISK_REJECT' }] }, refunds, windowStart: T0, windowEnd: T0 + 22 }), templates);
     expect(email.text).toContain('  - R-0 · payment P-0 · 2024-11-25T16:00:00Z');
     expect(email.text).toContain('  … and 3 more');
     expect(email.html.match(/<li>/g)).toHaveLength(21);

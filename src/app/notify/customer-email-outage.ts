@@ -1,9 +1,10 @@
 import type { Logger } from 'pino';
-import { isInDoubt, isRetriable } from '../domain/errors.js';
-import { customerEmailOutageContent, customerEmailRecoveredContent } from '../domain/notification-content.js';
-import type { DeliveryWatch } from './dispatch-outbox.js';
-import { CUSTOMER_CHANNEL, type MessagePayload } from './notify.js';
-import type { ChannelOutage, Clock, OutboxEntry, OutboxEntryInput, RefundStore } from './ports.js';
+import { isInDoubt, isRetriable } from '../../domain/errors.js';
+import { customerEmailOutageContent, customerEmailRecoveredContent } from '../../domain/notification-content.js';
+import type { OpsReceiver } from '../../domain/routing.js';
+import type { DeliveryWatch } from '../dispatch-outbox.js';
+import type { ChannelOutage, Clock, OutboxEntry, OutboxEntryInput, RefundStore } from '../ports.js';
+import { CUSTOMER_CHANNEL, messageEntry, type MessagePayload } from './vocabulary.js';
 
 /**
  * An outage of the customers' mail server, as operations hear of it (docs/notifications.md,
@@ -30,7 +31,7 @@ export function createCustomerEmailOutage(deps: {
   clock: Clock;
   logger: Logger;
   /** Who hears of it: the escalation channel, or the escalation email list without Slack. */
-  receiver: MessagePayload['receiver'] | undefined;
+  receiver: OpsReceiver | undefined;
   announceAfterMs: number;
   giveUpAfterMs: number;
 }): CustomerEmailOutage {
@@ -46,17 +47,7 @@ export function createCustomerEmailOutage(deps: {
   const REWRITE_AFTER_MS = 10_000;
 
   const notice = (kind: 'delayed' | 'recovered', outage: ChannelOutage, message: MessagePayload['message'], now: number): OutboxEntryInput[] =>
-    deps.receiver
-      ? [
-          {
-            dedupeKey: `outage:${CUSTOMER_CHANNEL}:${outage.since}:${kind}`,
-            kind: 'delivery',
-            channel: deps.receiver.type === 'slack' ? `slack:${deps.receiver.channel}` : `email:${deps.receiver.to.join(',')}`,
-            payload: { message, receiver: deps.receiver } satisfies MessagePayload,
-            availableAt: now,
-          },
-        ]
-      : [];
+    deps.receiver ? [messageEntry(`outage:${CUSTOMER_CHANNEL}:${outage.since}:${kind}`, deps.receiver, message, now)] : [];
 
   return {
     async failed(entry: OutboxEntry, err: unknown) {
@@ -100,7 +91,7 @@ export function createCustomerEmailOutage(deps: {
         since: outage.since,
         now,
         waiting,
-        ...(outage.lastError ? { lastError: outage.lastError } : {}),
+        lastError: outage.lastError,
         giveUpAfterMs: deps.giveUpAfterMs,
       });
       if (await store.announceOutage(CUSTOMER_CHANNEL, outage.since, now, notice('delayed', outage, content, now))) {

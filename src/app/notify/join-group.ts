@@ -1,0 +1,60 @@
+/**
+ * A grouped delivery (a route with `groupBy`) joins the open group of its receiver and key
+ * (docs/notifications.md, "Grouping"). The refund that opens a group is told at once; the ones
+ * that join later are the flusher's (flush-groups.ts): debounced updates of one Slack message, or
+ * one summary email when the window closes.
+ */
+import type { EscalationGroup } from '../../domain/notification-content.js';
+import type { Delivery, GroupKey, NotificationSubject, OpsReceiver } from '../../domain/routing.js';
+import type { GroupMember, NotificationGroup, OpsTemplate, OutboxEntry } from '../ports.js';
+import { requireEmail, type NotifierDeps } from './vocabulary.js';
+
+export function memberOf(subject: NotificationSubject): GroupMember {
+  const { refundKey, refundId, refundRequestId, paymentId, refundAmount, detectedAt } = subject;
+  return { refundKey, refundId, refundRequestId, paymentId, refundAmount, detectedAt };
+}
+
+/** What a group's message shows: its key, playbook, window and refunds. */
+export function groupContent(group: NotificationGroup, members: readonly GroupMember[]): EscalationGroup {
+  return { key: group.key, playbook: group.playbook, refunds: members, windowStart: group.windowStart, windowEnd: group.windowEnd };
+}
+
+export function createGroupJoiner(deps: NotifierDeps) {
+  const { store, slack, render, settings } = deps;
+  const log = deps.logger.child({ component: 'notify' });
+
+  /** Posts the group's one Slack message and remembers it, so later members update it in place. */
+  async function postGroupMessage(group: NotificationGroup, channel: string): Promise<void> {
+    const members = await store.groupMembers(group.id);
+    const res = await slack.postMessage({ channel, ...render.slackGroup(groupContent(group, members)) });
+    await store.markGroupFlushed(group.id, { now: deps.clock.now(), messageChannel: res.channel, messageTs: res.ts, membersSent: members.length });
+  }
+
+  return async function joinGroup(entry: OutboxEntry, d: Delivery & { receiver: OpsReceiver; group: GroupKey }, subject: NotificationSubject): Promise<void> {
+    const { group, created, added } = await store.addGroupMember({
+      receiver: d.receiver,
+      key: d.group,
+      playbook: d.playbook,
+      member: memberOf(subject),
+      windowMs: settings.groupWindowMs,
+      now: deps.clock.now(),
+    });
+    if (created) log.info({ group: d.group, receiver: d.receiver }, 'escalation group opened');
+    // The opener is told at once, also when its first attempt failed and this is the retry.
+    const retryOfOpener = !created && !added && group.membersSent === 0 && group.messageTs === undefined;
+    if (!created && !retryOfOpener) return;
+    const template = d.template as OpsTemplate;
+    if (d.receiver.type === 'slack' && slack.mode === 'bot') return postGroupMessage(group, d.receiver.channel);
+    if (d.receiver.type === 'slack') {
+      // A webhook cannot edit what it posted: the opener's own message now, a summary at the end.
+      await slack.postMessage({ channel: d.receiver.channel, ...render.slackRefund(subject, template, d.playbook) });
+    } else {
+      await requireEmail(deps.email).send({
+        to: [...d.receiver.to],
+        ...render.emailRefund(subject, template, d.playbook),
+        messageId: render.messageId(entry.dedupeKey),
+      });
+    }
+    await store.markGroupFlushed(group.id, { now: deps.clock.now(), membersSent: 1 });
+  };
+}

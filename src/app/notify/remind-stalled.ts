@@ -1,0 +1,46 @@
+/**
+ * Reminders in the thread of each stalled refund's first Slack message, every reminderIntervalMs,
+ * until the refund is final (docs/notifications.md, "Stalled refunds"). A webhook cannot reply in a
+ * thread, so only a bot token reminds.
+ */
+import type { NotificationSubject } from '../../domain/routing.js';
+import type { NotifierDeps } from './vocabulary.js';
+
+// 50 reminders a run: the job runs every few seconds, and Slack takes about one message a second
+// per channel; a longer list would only wait behind Slack's rate limit.
+const REMINDERS_PER_RUN = 50;
+
+export function createStalledReminders(deps: Pick<NotifierDeps, 'store' | 'slack' | 'render' | 'settings' | 'clock' | 'logger'>) {
+  const log = deps.logger.child({ component: 'notify-reminders' });
+  return async function remindStalled(): Promise<number> {
+    if (deps.slack.mode !== 'bot') return 0;
+    const now = deps.clock.now();
+    const due = await deps.store.listRemindersDue(now, deps.settings.reminderIntervalMs, REMINDERS_PER_RUN);
+    let sent = 0;
+    for (const { thread, refund } of due) {
+      const subject: NotificationSubject = {
+        event: 'refund.stalled',
+        refundKey: refund.id,
+        refundId: refund.refundId,
+        refundRequestId: refund.refundRequestId,
+        paymentId: refund.paymentId,
+        status: refund.lastRefundStatus,
+        refundAmount: refund.refundAmount,
+        detectedAt: now,
+        inquiries: refund.inquiries,
+      };
+      try {
+        await deps.slack.postMessage({
+          channel: thread.channelId,
+          threadTs: thread.ts,
+          ...deps.render.slackReminder(subject, { reminder: thread.reminders + 1, stalledSince: refund.stalledAt ?? thread.postedAt, now }),
+        });
+        await deps.store.markReminded(thread.refundKey, thread.channel, now);
+        sent += 1;
+      } catch (err) {
+        log.warn({ err, refund: refund.id }, 'stalled reminder failed; will retry');
+      }
+    }
+    return sent;
+  };
+}

@@ -1,0 +1,80 @@
+/**
+ * Sends one delivery: the customer's email, an ops message about one refund (or its group), or
+ * ready-made content (the outage notices). Throws a RefundNotifierError that the dispatcher
+ * retries, falls back from (fall-back.ts) or gives up on.
+ */
+import { InDoubtError, LeaseLostError, NotSentError } from '../../domain/errors.js';
+import type { NotificationSubject } from '../../domain/routing.js';
+import type { OpsTemplate, OutboxEntry } from '../ports.js';
+import { createGroupJoiner } from './join-group.js';
+import { deliveryOf, isMessagePayload, requireEmail, requireSlack, type DeliveryPayload, type MessagePayload, type NotifierDeps } from './vocabulary.js';
+
+export type DeliverySender = (entry: OutboxEntry) => Promise<void>;
+
+export function createDeliverySender(deps: NotifierDeps): DeliverySender {
+  const { store, render } = deps;
+  const joinGroup = createGroupJoiner(deps);
+
+  async function sendMessage({ message, receiver }: MessagePayload, entry: OutboxEntry): Promise<void> {
+    if (receiver.type === 'slack') {
+      await requireSlack(deps.slack).postMessage({ channel: receiver.channel, ...render.slackContent(message) });
+      return;
+    }
+    await requireEmail(deps.email).send({ to: [...receiver.to], ...render.emailContent(message), messageId: render.messageId(entry.dedupeKey) });
+  }
+
+  async function sendCustomerEmail(entry: OutboxEntry, subject: NotificationSubject): Promise<void> {
+    const to = subject.customer?.email;
+    if (!to) throw new NotSentError('no customer address', 'NO_ADDRESS');
+    if (entry.sendingAt !== undefined) {
+      // A previous attempt was cut off mid-send (the process died): the SMTP server may have
+      // taken it. Resending could email the customer twice, which we promise never to do.
+      throw new InDoubtError(
+        `a previous send started at ${new Date(entry.sendingAt).toISOString()} never reported back; not resent so the customer is not emailed twice (retry from /admin/outbox if it did not arrive)`,
+      );
+    }
+    const email = requireEmail(deps.email);
+    const rendered = render.customerEmail(subject);
+    // The mark goes first: if this process dies during the send, whoever claims the entry next
+    // finds it and does not send again. It applies only under our lease; without it, the entry
+    // is someone else's now and is not touched.
+    if (!(await store.markOutboxSending(entry.id, deps.clock.now(), deps.owner))) {
+      throw new LeaseLostError('the lease on this delivery passed to another dispatcher before the send: not sent here');
+    }
+    await email.send({ to, ...rendered, messageId: render.messageId(entry.dedupeKey) });
+  }
+
+  async function sendOpsMessage(entry: OutboxEntry, { delivery: d, subject, fallbackFrom }: DeliveryPayload): Promise<void> {
+    const template = d.template as OpsTemplate;
+    const note = fallbackFrom ? `Sent here instead of ${fallbackFrom.receiver}, which failed: ${fallbackFrom.error}` : undefined;
+    if (d.receiver.type === 'email') {
+      await requireEmail(deps.email).send({
+        to: [...d.receiver.to],
+        ...render.emailRefund(subject, template, d.playbook, note),
+        messageId: render.messageId(entry.dedupeKey),
+      });
+      return;
+    }
+    if (d.receiver.type !== 'slack') return;
+    const message = render.slackRefund(subject, template, d.playbook);
+    const res = await requireSlack(deps.slack).postMessage({
+      channel: d.receiver.channel,
+      ...(note ? { ...message, text: `${message.text}\n_${note}_` } : message),
+    });
+    // A stalled refund's first message is where its reminders go (remind-stalled.ts).
+    if (d.template === 'stalled' && res.ts && res.channel) {
+      await store.saveThread({ refundKey: subject.refundKey, channel: d.receiver.channel, channelId: res.channel, ts: res.ts, now: deps.clock.now() });
+    }
+  }
+
+  return async function deliver(entry) {
+    if (isMessagePayload(entry.payload)) return sendMessage(entry.payload, entry);
+    const payload = deliveryOf(entry);
+    const { delivery: d, subject, fallbackFrom } = payload;
+    if (d.receiver.type === 'customer-email') return sendCustomerEmail(entry, subject);
+    if (d.receiver.type === 'slack') requireSlack(deps.slack);
+    // A fallback is sent on its own, never into a group of the channel it replaces.
+    if (d.group && !fallbackFrom) return joinGroup(entry, { ...d, receiver: d.receiver, group: d.group }, subject);
+    return sendOpsMessage(entry, payload);
+  };
+}
