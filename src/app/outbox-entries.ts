@@ -16,11 +16,11 @@ export interface EventPayload {
   readonly headers: Record<string, string>;
 }
 
-export function topicFor(type: OutcomeType, topics: OutcomeTopics): string {
+function topicFor(type: OutcomeType, topics: OutcomeTopics): string {
   return type === 'refund.completed' ? topics.completed : type === 'refund.failed' ? topics.failed : topics.stalled;
 }
 
-export function noticeDedupeKey(n: Notice): string {
+function noticeDedupeKey(n: Notice): string {
   return `notice:${n.scope ?? `${n.event}:${n.refundKey}${n.stage === undefined ? '' : `:${n.stage}`}`}`;
 }
 

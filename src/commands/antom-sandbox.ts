@@ -8,7 +8,7 @@ import { SandboxInputError, startAntomSandbox, type AntomSandbox } from '../simu
 import type { CommandIo } from './io.js';
 
 /** The sandbox's default port: next to the service's 8080, and unlikely to be taken. */
-export const DEFAULT_SANDBOX_PORT = 8090;
+const DEFAULT_SANDBOX_PORT = 8090;
 
 const USAGE = [
   'usage: refund-notifier antom-sandbox --merchant-public-key-file FILE [options]',
@@ -230,7 +230,7 @@ async function scenarioOption(text: string | undefined, problems: string[]): Pro
 }
 
 /** The files of `--keys-dir`, all base64 DER (Antom's formats); private ones are mode 0600. */
-export const KEY_FILES = {
+const KEY_FILES = {
   merchantPrivate: 'merchant-private.key',
   merchantPublic: 'merchant-public.key',
   antomPrivate: 'antom-private.key',

@@ -91,7 +91,7 @@ function parse(args: string[]): { query: InquiryQuery; json: boolean; help: bool
   return { query, json: values.json ?? false, help: values.help ?? false };
 }
 
-export function describeOutcome(outcome: InquiryOutcome): string[] {
+function describeOutcome(outcome: InquiryOutcome): string[] {
   switch (outcome.kind) {
     case 'answer':
       return [
@@ -117,7 +117,7 @@ export function describeOutcome(outcome: InquiryOutcome): string[] {
   }
 }
 
-export function describeClassification(c: Classification): string[] {
+function describeClassification(c: Classification): string[] {
   const lines = [`classification: ${c.kind}`];
   const add = (label: string, value: unknown): void => {
     if (value !== undefined) lines.push(`  ${`${label}:`.padEnd(14)}${String(value)}`);

@@ -3,7 +3,7 @@ import type { AppConfig } from './load.js';
 import { SETTINGS, SETTING_NAMES, type DatabaseTarget, type SettingName, type SettingSpec } from './settings.js';
 
 /** A URL with its password replaced, so `config check` can show where without showing how. */
-export function maskUrlCredentials(text: string): string {
+function maskUrlCredentials(text: string): string {
   try {
     const url = new URL(text);
     if (url.password) url.password = '****';
@@ -14,7 +14,7 @@ export function maskUrlCredentials(text: string): string {
 }
 
 /** How `config check` shows a value: by the format its spec declares, secrets masked. */
-export function maskSetting(name: SettingName, value: unknown): string {
+function maskSetting(name: SettingName, value: unknown): string {
   if (value === undefined) return '(unset)';
   const spec: SettingSpec = SETTINGS[name];
   switch (spec.format) {

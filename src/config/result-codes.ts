@@ -18,7 +18,7 @@ import {
  */
 export const SHIPPED_RESULT_CODES_FILE = fileURLToPath(new URL('../../config/result-codes.yaml', import.meta.url));
 
-export const RESULT_CODES_FILE_NAME = 'result-codes.yaml';
+const RESULT_CODES_FILE_NAME = 'result-codes.yaml';
 
 const ruleSchema = z
   .object({
@@ -123,7 +123,7 @@ export function parseResultCodeFile(text: string, fileName: string): ParsedResul
  * entry replaces the shipped one whole, so a rule is always read in one place). Every problem in
  * every file is reported at once, as one ConfigError.
  */
-export function loadResultCodeFiles(files: readonly string[]): ResultCodeTable {
+function loadResultCodeFiles(files: readonly string[]): ResultCodeTable {
   const problems: string[] = [];
   const merged = new Map<string, ResultCodeRule>();
   for (const file of files) {

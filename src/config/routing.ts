@@ -24,7 +24,7 @@ import {
  * merged into it: routes are ordered and fall through, so a merged tree would be one nobody wrote.
  */
 export const SHIPPED_ROUTING_FILE = fileURLToPath(new URL('../../config/routing.yaml', import.meta.url));
-export const ROUTING_FILE_NAME = 'routing.yaml';
+const ROUTING_FILE_NAME = 'routing.yaml';
 
 /** `<configDir>/routing.yaml` when there is one, else the shipped defaults. */
 export function routingFilePath(configDir: string | undefined): string {

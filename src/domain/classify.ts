@@ -75,10 +75,10 @@ export type Classification =
  * The reason code of a failed refund whose answer carried no reason: an inquiry that succeeded
  * (result SUCCESS) about a refund that failed. The reason is in notifyRefund or the Dashboard.
  */
-export const REFUND_FAILED_WITHOUT_REASON = 'REFUND_FAILED';
+const REFUND_FAILED_WITHOUT_REASON = 'REFUND_FAILED';
 
 /** Synthetic reason codes for answers rejected before their content was believed. */
-export const REJECTED_ANSWER_CODES = {
+const REJECTED_ANSWER_CODES = {
   'missing-signature': 'RESPONSE_SIGNATURE_MISSING',
   'incomplete-signature-headers': 'RESPONSE_SIGNATURE_MISSING',
   'bad-signature': 'RESPONSE_SIGNATURE_INVALID',

@@ -65,7 +65,7 @@ export function orderReference(metadata: Readonly<Record<string, unknown>> | und
   return undefined;
 }
 
-export function formatAmount(amount: Money | undefined, locale: string = OPS_LOCALE): string | undefined {
+function formatAmount(amount: Money | undefined, locale: string = OPS_LOCALE): string | undefined {
   return amount ? formatMinorUnits(amount, locale) : undefined;
 }
 

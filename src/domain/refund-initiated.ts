@@ -9,8 +9,8 @@ import { trackingKey, type Customer, type Money, type NewRefund, type RecordOrig
  * should be seen in the dead-letter topic, not papered over.
  */
 
-export const ID_MAX = 64;
-export const METADATA_MAX_BYTES = 4096;
+const ID_MAX = 64;
+const METADATA_MAX_BYTES = 4096;
 // Metadata is the producer's free JSON, stored as jsonb and echoed on the outcome event. What is
 // seen in practice nests 1 to 3 levels (an order id, a channel, a list of lines); 16 is five times
 // that, room for any honest producer, and it holds everything that later serialises or walks
@@ -292,7 +292,7 @@ const SHOWN_AS_IS = /^[-\d]{1,32}$/;
  * Never throws for any timestamp (`new Date(x).toISOString()` throws outside ±8.64e15 ms); the
  * context's `consumedAt` must be a real time.
  */
-export function defaultInitiatedAt(ctx: ValidationContext): { initiatedAt: string; origin: RecordOrigin } {
+function defaultInitiatedAt(ctx: ValidationContext): { initiatedAt: string; origin: RecordOrigin } {
   const raw = ctx.recordTimestamp;
   if (WHOLE_NUMBER.test(raw)) {
     const at = Number(raw);

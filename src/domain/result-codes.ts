@@ -56,7 +56,7 @@ export function normaliseResultCode(code: string): string {
  * `DPOS_REFUND_` + `AMOUNT_EXCEED` or `DPOS_` + `REFUND_AMOUNT_EXCEED`: the spec cannot tell which
  * prefix rows 13–20 carry, so both readings are offered to the table.
  */
-export function resultCodeCandidates(code: string): string[] {
+function resultCodeCandidates(code: string): string[] {
   const compact = code.replace(/\s+/g, '').toUpperCase();
   const candidates: string[] = [];
   for (const prefix of DPOS_PREFIXES) {

@@ -108,9 +108,6 @@ export interface Delivery {
   readonly route: string;
 }
 
-/** Variables a receiver may reference instead of a literal channel or address. */
-export const RECEIVER_VARIABLES = ['$SLACK_OPS_CHANNEL', '$SLACK_ESCALATION_CHANNEL', '$ESCALATION_EMAIL_TO'] as const;
-
 export interface ReceiverSpec {
   readonly name: string;
   /** `$SLACK_OPS_CHANNEL`, `$SLACK_ESCALATION_CHANNEL`, `#channel` or a channel id. */
@@ -181,7 +178,7 @@ export function playbookLookup(table: ResultCodeTable): PlaybookLookup {
   return (reasonCode) => lookupResultCode(table, reasonCode)?.playbook;
 }
 
-export function defaultTemplate(event: NotificationEvent): RouteTemplate {
+function defaultTemplate(event: NotificationEvent): RouteTemplate {
   switch (event) {
     case 'refund.completed':
     case 'refund.failed':
@@ -193,7 +190,7 @@ export function defaultTemplate(event: NotificationEvent): RouteTemplate {
   }
 }
 
-export function matchesRoute(match: RouteMatch, subject: NotificationSubject): boolean {
+function matchesRoute(match: RouteMatch, subject: NotificationSubject): boolean {
   const upper = (s: string | undefined) => s?.trim().toUpperCase();
   if (match.event && !match.event.includes(subject.event)) return false;
   if (match.reasonCode && !includes(match.reasonCode, upper(subject.reasonCode))) return false;
@@ -325,7 +322,7 @@ function resolveAddresses(refs: readonly string[], ctx: RoutingContext): string[
 }
 
 /** The group of a subject under `groupBy`: `-` stands for a field the subject lacks. */
-export function groupKey(template: DeliveryTemplate, fields: readonly GroupField[], subject: NotificationSubject): GroupKey {
+function groupKey(template: DeliveryTemplate, fields: readonly GroupField[], subject: NotificationSubject): GroupKey {
   const value = (field: GroupField): string => {
     switch (field) {
       case 'reasonCode':

@@ -10,7 +10,7 @@ export type Reply =
   | { kind: 'json'; body: Record<string, unknown>; signing: 'signed' | 'unsigned' | 'forged'; malformed?: boolean }
   | { kind: 'http-error'; status: number; retryAfterSeconds?: number };
 
-export function result(api: SandboxApi, code: string, status: 'S' | 'F' | 'U', message?: string) {
+function result(api: SandboxApi, code: string, status: 'S' | 'F' | 'U', message?: string) {
   const spelled = codeFor(api, code);
   return { resultCode: spelled, resultStatus: status, resultMessage: message ?? messageFor(spelled) };
 }

@@ -26,7 +26,6 @@ export type { NotificationAttempt } from './notifier.js';
 export type { InquiryRecord, SandboxRefundStatus, SandboxRefundView } from './refund.js';
 export type { SandboxSeen } from './refund-world.js';
 export { SandboxInputError } from './input-error.js';
-export { DEFAULT_SANDBOX_CLIENT_ID } from './antom-gateway.js';
 
 export interface AntomSandboxOptions {
   /** 0 (default) picks a free port. */

@@ -74,7 +74,7 @@ export interface FaultRule {
   resultMessage?: string;
 }
 
-export const FAULT_KINDS: readonly FaultKind[] = [
+const FAULT_KINDS: readonly FaultKind[] = [
   'http-error',
   'hang',
   'unknown-exception',
@@ -106,7 +106,7 @@ const faultSchema = z
     path: ['resultCode'],
   });
 
-export const scenarioSchema = z
+const scenarioSchema = z
   .object({
     refundId: idSchema.optional(),
     refundRequestId: idSchema.optional(),
@@ -144,7 +144,7 @@ export function parseScenario(input: unknown): { ok: true; scenario: Scenario } 
  * The codes the sandbox can answer with: the classic name, Antom's message, and the v2 name.
  * v2 prefixes follow docs/antom.md, "Result codes"; for rows 13–20 the prefix is a guess there.
  */
-export const CODES: Readonly<Record<string, { message: string; v2: string }>> = {
+const CODES: Readonly<Record<string, { message: string; v2: string }>> = {
   SUCCESS: { message: 'success', v2: 'SUCCESS' },
   ACCESS_DENIED: { message: 'Access is denied', v2: 'DPOS_PAYMENT_ACCESS_DENIED' },
   CURRENCY_NOT_SUPPORT: { message: 'The currency is not supported', v2: 'DPOS_PAYMENT_CURRENCY_NOT_SUPPORT' },

@@ -216,7 +216,7 @@ function openSocket(request: SocketRequest, done: (err: Error | null, opened?: O
 }
 
 /** An error as nodemailer's SMTPConnection formats them, so the mailer classifies ours alike. */
-export function smtpError(message: string, code: string, response?: string, command?: string): Error {
+function smtpError(message: string, code: string, response?: string, command?: string): Error {
   const err = new Error(response ? `${message}: ${response}` : message) as Error & Record<string, unknown>;
   err.code = code;
   if (response) {
@@ -471,7 +471,7 @@ export function createDialogueTracker(): DialogueTracker {
  * socket can. Its listeners are attached before nodemailer's, so the mark is made before
  * nodemailer fails the send, and a reply is seen before nodemailer acts on it.
  */
-export function watchSmtpDialogue(socket: Socket, onInDoubt: (messageId: string) => void): void {
+function watchSmtpDialogue(socket: Socket, onInDoubt: (messageId: string) => void): void {
   const tracker = createDialogueTracker();
   socket.on('data', (chunk: Buffer) => tracker.fromServer(chunk));
 

@@ -21,11 +21,11 @@ import { ConfigError } from '../../domain/errors.js';
 
 export const SHIPPED_TEMPLATES_DIR = fileURLToPath(new URL('../../../config/templates/', import.meta.url));
 
-export const TEMPLATE_PARTS = ['subject.txt', 'html', 'txt'] as const;
+const TEMPLATE_PARTS = ['subject.txt', 'html', 'txt'] as const;
 export type TemplatePart = (typeof TEMPLATE_PARTS)[number];
 
 /** The templates the service renders and the variables each may use. */
-export const TEMPLATE_SPECS: Readonly<Record<string, readonly string[]>> = {
+const TEMPLATE_SPECS: Readonly<Record<string, readonly string[]>> = {
   'customer-completed': ['name', 'amount', 'refundId', 'paymentId', 'orderRef', 'date'],
   escalation: ['title', 'text', 'severity', 'facts', 'label', 'value', 'playbook', 'sections', 'heading', 'items', 'more', 'note'],
 };

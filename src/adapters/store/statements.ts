@@ -8,7 +8,7 @@ import { encodeJson, type DialectCapabilities } from './dialects.js';
  * with positional parameters costs a few.
  */
 
-export const TRACK_COLUMNS = [
+const TRACK_COLUMNS = [
   'key',
   'refund_id',
   'refund_request_id',

@@ -9,7 +9,7 @@ import type { Delivery, GroupKey, NotificationSubject, OpsReceiver } from '../..
 import type { GroupMember, NotificationGroup, OpsTemplate, OutboxEntry } from '../ports.js';
 import { requireEmail, type NotifierDeps } from './vocabulary.js';
 
-export function memberOf(subject: NotificationSubject): GroupMember {
+function memberOf(subject: NotificationSubject): GroupMember {
   const { refundKey, refundId, refundRequestId, paymentId, refundAmount, detectedAt } = subject;
   return { refundKey, refundId, refundRequestId, paymentId, refundAmount, detectedAt };
 }
