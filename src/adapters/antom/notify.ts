@@ -34,7 +34,7 @@ const notificationSchema = z.object({
   metadata: z.unknown().optional(),
 });
 
-export interface VerifyNotifyInput {
+interface VerifyNotifyInput {
   /** The request path as received (with its query string, if any): it is part of what was signed. */
   path: string;
   /** Node's lower-cased headers (a plain record of any case also works). */
@@ -104,16 +104,16 @@ export function verifyNotifyRequest(input: VerifyNotifyInput): VerifyNotifyResul
     notifyType: n.notifyType,
     result: n.result,
     refundStatus: n.refundStatus,
-    ...(n.refundRequestId === undefined ? {} : { refundRequestId: n.refundRequestId }),
+    refundRequestId: n.refundRequestId,
     refundId: n.refundId,
     refundAmount: n.refundAmount,
     clientId,
     requestTime,
-    ...(n.refundTime === undefined ? {} : { refundTime: n.refundTime }),
-    ...(n.grossSettlementAmount === undefined ? {} : { grossSettlementAmount: n.grossSettlementAmount }),
-    ...(n.settlementQuote === undefined ? {} : { settlementQuote: n.settlementQuote }),
-    ...(n.arn === undefined ? {} : { arn: n.arn }),
-    ...(n.metadata === undefined ? {} : { metadata: n.metadata }),
+    refundTime: n.refundTime,
+    grossSettlementAmount: n.grossSettlementAmount,
+    settlementQuote: n.settlementQuote,
+    arn: n.arn,
+    metadata: n.metadata,
   };
   return { ok: true, notification };
 }

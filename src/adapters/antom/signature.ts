@@ -11,7 +11,7 @@ import { sign, verify, type KeyObject } from 'node:crypto';
  * what is verified is what came off it.
  */
 
-export const SIGNATURE_ALGORITHM = 'RSA256';
+const SIGNATURE_ALGORITHM = 'RSA256';
 
 /** The bytes that are signed. `path` includes the query string, if any. */
 export function signingContent(path: string, clientId: string, time: string, body: Uint8Array | string): Buffer {
@@ -31,7 +31,7 @@ export function signContent(content: Uint8Array, privateKey: KeyObject): string 
  * about 0.9 ms of CPU (openssl speed on our bench machine), which would otherwise block the event
  * loop and cap a process at one core's worth of signatures.
  */
-export function signContentAsync(content: Uint8Array, privateKey: KeyObject): Promise<string> {
+function signContentAsync(content: Uint8Array, privateKey: KeyObject): Promise<string> {
   return new Promise((resolve, reject) => {
     sign('sha256', content, privateKey, (err, signature) => (err ? reject(err) : resolve(signature.toString('base64'))));
   });
@@ -55,7 +55,7 @@ export function formatSignatureHeader(keyVersion: string, signatureBase64: strin
   return `algorithm=${SIGNATURE_ALGORITHM},keyVersion=${keyVersion},signature=${encodeURIComponent(signatureBase64)}`;
 }
 
-export interface ParsedSignatureHeader {
+interface ParsedSignatureHeader {
   readonly algorithm?: string;
   readonly keyVersion?: string;
   /** URL-decoded: plain base64. */
@@ -82,13 +82,7 @@ export function parseSignatureHeader(value: string): ParsedSignatureHeader | und
   } catch {
     return undefined;
   }
-  const algorithm = fields.get('algorithm');
-  const keyVersion = fields.get('keyVersion');
-  return {
-    signature,
-    ...(algorithm === undefined ? {} : { algorithm }),
-    ...(keyVersion === undefined ? {} : { keyVersion }),
-  };
+  return { signature, algorithm: fields.get('algorithm'), keyVersion: fields.get('keyVersion') };
 }
 
 /** Signs a request (or, on the sandbox's side, a response) and returns the Signature header. */

@@ -34,7 +34,7 @@ export interface DeadLetterWriter {
 }
 
 /** The dead-letter topic cannot be written (missing, not writable, the broker down): an outage. */
-export class DeadLetterUnwritableError extends Error {
+class DeadLetterUnwritableError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = 'DeadLetterUnwritableError';

@@ -1,7 +1,9 @@
-import type { IHeaders } from 'kafkajs';
+import type { IHeaders, KafkaMessage } from 'kafkajs';
 import { nestsDeeperThan } from '../../domain/json-shape.js';
 import type { NewRefund } from '../../domain/refund.js';
 import { validateRefundInitiated } from '../../domain/refund-initiated.js';
+import type { Rejected } from './dead-letter.js';
+import { describeError } from './ingest-errors.js';
 
 /**
  * Turns a Kafka record into the refund-initiated payload it carries, whichever of the three
@@ -23,20 +25,20 @@ import { validateRefundInitiated } from '../../domain/refund-initiated.js';
 // after it is iterative too.
 export const VALUE_MAX_DEPTH = 32;
 
-export interface CloudEventAttributes {
+interface CloudEventAttributes {
   readonly id: string;
   readonly source: string;
   readonly type: string;
 }
 
-export type DecodedRecord =
+type DecodedRecord =
   | { ok: true; payload: unknown; event?: CloudEventAttributes }
   | { ok: false; reason: string };
 
 // fatal: invalid UTF-8 is an error, not silently replaced, so a corrupted record is visible.
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
-export function headerText(headers: IHeaders | undefined, name: string): string | undefined {
+function headerText(headers: IHeaders | undefined, name: string): string | undefined {
   const raw = headers?.[name];
   const value = Array.isArray(raw) ? raw[0] : raw;
   if (value === undefined || value === null) return undefined;
@@ -149,7 +151,7 @@ export function decodeRecord(value: Buffer | null, headers: IHeaders | undefined
   return { ok: false, reason: 'CloudEvent has no data' };
 }
 
-export type ParsedRecord = { ok: true; refund: NewRefund } | { ok: false; reason: string };
+type ParsedRecord = { ok: true; refund: NewRefund } | { ok: false; reason: string };
 
 /**
  * Decode then validate one record, as the ingest does: the single place that turns a record into a
@@ -187,6 +189,30 @@ export function parseRefundRecord(
   } catch (err) {
     return { ok: false, reason: `the record could not be validated: ${errorText(err)}` };
   }
+}
+
+/**
+ * A chunk of records sorted into the refunds to track and the records to dead-letter, each with its
+ * reason. parseRefundRecord does not throw; the catch here is the second line: whatever one record
+ * does, it is that record's reason, never the chunk's.
+ */
+export function parseRefundRecords(
+  messages: readonly KafkaMessage[],
+  where: { topic: string; partition: number; antomApi: 'v1' | 'v2' },
+  consumedAt: number,
+): { good: NewRefund[]; bad: Rejected[] } {
+  const good: NewRefund[] = [];
+  const bad: Rejected[] = [];
+  for (const message of messages) {
+    try {
+      const result = parseRefundRecord(message, where, consumedAt);
+      if (result.ok) good.push(result.refund);
+      else bad.push({ message, reason: result.reason });
+    } catch (err) {
+      bad.push({ message, reason: `the record could not be read: ${describeError(err)}` });
+    }
+  }
+  return { good, bad };
 }
 
 function errorText(err: unknown): string {

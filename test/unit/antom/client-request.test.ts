@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { parseRetryAfter, requestBody, resolveInquiryPath } from '../../../src/adapters/antom/client.js';
+import { parseRetryAfter } from '../../../src/adapters/antom/failures.js';
+import { requestBody, resolveInquiryPath } from '../../../src/adapters/antom/flavours.js';
 import { InvalidInputError } from '../../../src/domain/errors.js';
 
 describe('resolveInquiryPath', () => {
@@ -32,6 +33,28 @@ describe('requestBody', () => {
       refundId: 'r1',
       merchantAccountId: 'm1',
     });
+  });
+
+  it('serialises the fields in the order they are signed', () => {
+    expect(JSON.stringify(requestBody('v1', { merchantAccountId: 'm1', refundId: 'r1', refundRequestId: 'rr1' }))).toBe(
+      '{"refundRequestId":"rr1","refundId":"r1","merchantAccountId":"m1"}',
+    );
+    expect(JSON.stringify(requestBody('v2', { refundId: 'r1' }))).toBe('{"refundId":"r1"}');
+  });
+
+  it('lists every problem of a query, in order', () => {
+    let problems: readonly string[] = [];
+    try {
+      requestBody('v2', { refundRequestId: 'x'.repeat(65), merchantAccountId: '' });
+    } catch (err) {
+      problems = (err as InvalidInputError).problems;
+    }
+    expect(problems).toEqual([
+      'refundRequestId must be 1 to 64 characters',
+      'merchantAccountId must be 1 to 32 characters',
+      'the v2 inquiryRefund needs a refundId',
+      'the v2 inquiryRefund takes refundId only (refundRequestId and merchantAccountId are v1 fields)',
+    ]);
   });
 
   it.each([
