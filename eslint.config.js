@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 /**
- * Dependencies point inward only: domain <- app <- adapters <- main.ts (STYLE.md). The import
+ * Dependencies point inward only: domain <- app <- adapters <- main.ts (docs/architecture.md). The import
  * rules below make a wrong-way import a lint error rather than a code-review remark.
  */
 export default tseslint.config(
@@ -57,7 +57,7 @@ export default tseslint.config(
         {
           patterns: [
             {
-              regex: '^\\.\\./(adapters|config|commands|simulator|devtools)/|^\\.\\./main(\\.js)?$|^\\.\\./cli',
+              regex: '^(\\.\\./)+(adapters|config|commands|composition|simulator|devtools)/|^(\\.\\./)+(main|cli)(\\.js)?$',
               message: 'src/app talks to ports (app/ports.ts), never to adapters or the composition root.',
             },
           ],
@@ -73,8 +73,24 @@ export default tseslint.config(
         {
           patterns: [
             {
-              regex: '^\\.\\./\\.\\./(main|cli|commands/)',
+              regex: '^(\\.\\./)+(main|cli)(\\.js)?$|^(\\.\\./)+(commands|composition)/',
               message: 'adapters do not reach back into the composition root or the commands.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['src/config/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '^(\\.\\./)+(adapters|app|commands|composition|simulator|devtools)/|^(\\.\\./)+(main|cli)(\\.js)?$',
+              message: 'config parses settings; the composition root maps them to components (adapters may import config, never the reverse).',
             },
           ],
         },

@@ -83,7 +83,7 @@ interface IngestConsumerOptions {
 }
 
 /**
- * The Kafka side of the ingest. The handler only records (STYLE.md): decode, validate, make
+ * The Kafka side of the ingest. The handler only records (docs/architecture.md): decode, validate, make
  * durable or dead-letter, then resolve the offsets (ingest-batch.ts, ingest-chunk.ts). Offsets are
  * resolved only after the records below them are durable (tracked, or written to the dead-letter
  * topic), so a crash at any point redelivers, and redelivery is harmless because tracking is

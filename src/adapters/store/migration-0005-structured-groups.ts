@@ -3,7 +3,7 @@ import { groupKeyFromLegacy, type OpsReceiver } from '../../domain/routing.js';
 import { encodeJson, type DialectCapabilities } from './dialects.js';
 
 /**
- * Groups keep their receiver and key as structure (docs/notifications.md, "Grouping"): the
+ * Groups keep their receiver and key as structure (docs/notifications.md, "Dedupe keys and grouping"): the
  * receiver (`{ type: 'slack', channel }` or `{ type: 'email', to }`) and the key's parts (each
  * groupBy field with its value). The text columns `receiver` and `group_key` stay as the lookup
  * identity of the open group, compared and never parsed. Rows written before this migration are

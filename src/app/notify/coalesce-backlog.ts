@@ -1,7 +1,7 @@
 /**
  * After an outage, the Slack deliveries that waited longer than staleAfterMs are not replayed one
  * by one into a channel that just came back: each channel gets one summary of its backlog
- * (docs/notifications.md, "Outages"). Customer emails are never coalesced; every customer gets
+ * (docs/notifications.md, "Delivery: the outbox, retries, fallback, outages"). Customer emails are never coalesced; every customer gets
  * their own email, late or not.
  *
  * The dispatcher owns the claims: it asks which of its deliveries are stale (`staleByReceiver`),

@@ -1,5 +1,5 @@
 /**
- * A receiver that keeps failing (docs/notifications.md, "Fallback"): an ops message that cannot
+ * A receiver that keeps failing (docs/notifications.md, "Delivery: the outbox, retries, fallback, outages"): an ops message that cannot
  * reach Slack goes to the escalation email list, one that cannot be emailed goes to the escalation
  * channel, and a customer email that is given up is reported to the escalation channel. The
  * dispatcher asks after every failure; undefined means "not yet, or never": retry or give up.

@@ -1,5 +1,5 @@
 /**
- * Brings groups up to date (docs/notifications.md, "Grouping"): a grouped Slack message is
+ * Brings groups up to date (docs/notifications.md, "Dedupe keys and grouping"): a grouped Slack message is
  * rewritten (chat.update) at most every groupUpdateIntervalMs while refunds keep arriving; when the
  * window closes, a final update — or, for email and webhooks, one summary of the refunds that
  * came after the first. A receiver that keeps failing gets the group sent to the other channel.

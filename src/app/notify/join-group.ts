@@ -1,6 +1,6 @@
 /**
  * A grouped delivery (a route with `groupBy`) joins the open group of its receiver and key
- * (docs/notifications.md, "Grouping"). The refund that opens a group is told at once; the ones
+ * (docs/notifications.md, "Dedupe keys and grouping"). The refund that opens a group is told at once; the ones
  * that join later are the flusher's (flush-groups.ts): debounced updates of one Slack message, or
  * one summary email when the window closes.
  */

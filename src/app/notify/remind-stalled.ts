@@ -1,6 +1,6 @@
 /**
  * Reminders in the thread of each stalled refund's first Slack message, every reminderIntervalMs,
- * until the refund is final (docs/notifications.md, "Stalled refunds"). A webhook cannot reply in a
+ * until the refund is final (docs/notifications.md, "Reminders and the digest"). A webhook cannot reply in a
  * thread, so only a bot token reminds.
  */
 import type { NotificationSubject } from '../../domain/routing.js';

@@ -1,4 +1,4 @@
-/** The daily digest in the ops channel (docs/notifications.md, "Digest"): counts, outbox, stalled. */
+/** The daily digest in the ops channel (docs/notifications.md, "Reminders and the digest"): counts, outbox, stalled. */
 import { digestContent } from '../../domain/digest.js';
 import type { Clock, RefundStore, Renderers, SlackPort } from '../ports.js';
 
