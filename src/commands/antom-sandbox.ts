@@ -118,9 +118,9 @@ export async function antomSandboxCommand(args: string[], io: CommandIo, deps: A
       merchantPublicKey,
       notifyRetries: notifyRetries as 'antom' | 'none',
       logger,
-      ...(sandboxPrivateKey === undefined ? {} : { sandboxPrivateKey }),
+      sandboxPrivateKey,
       ...(values['notify-url'] === undefined ? {} : { notifyUrl: values['notify-url'] }),
-      ...(defaultScenario === undefined ? {} : { defaultScenario }),
+      defaultScenario,
       ...(values['client-id'] === undefined ? {} : { clientId: values['client-id'] }),
     });
   } catch (err) {

@@ -84,7 +84,7 @@ function parse(args: string[]): { query: InquiryQuery; json: boolean; help: bool
   if (positionals.length > 1) throw new Error(`one refund id at a time, got ${positionals.length}`);
   const refundId = positionals[0];
   const query: InquiryQuery = {
-    ...(refundId === undefined ? {} : { refundId }),
+    refundId,
     ...(values['request-id'] === undefined ? {} : { refundRequestId: values['request-id'] }),
     ...(values['merchant-account-id'] === undefined ? {} : { merchantAccountId: values['merchant-account-id'] }),
   };

@@ -110,8 +110,8 @@ export function parseResultCodeFile(text: string, fileName: string): ParsedResul
       outcome: rule.outcome as ResultCodeRule['outcome'],
       escalate: rule.escalate ?? false,
       slowDown: rule.slowDown ?? false,
-      ...(rule.playbook === undefined ? {} : { playbook: rule.playbook }),
-      ...(rule.message === undefined ? {} : { message: rule.message }),
+      playbook: rule.playbook,
+      message: rule.message,
       source: at(offsetOf(doc, ['codes', code])),
     });
   }

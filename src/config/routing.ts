@@ -308,8 +308,8 @@ function buildTree(file: RawFile, sourceOf: (path: Path) => string): RoutingTree
   for (const [name, spec] of Object.entries(file.receivers)) {
     receivers.set(name, {
       name,
-      ...(spec.slack === undefined ? {} : { slack: spec.slack }),
-      ...(spec.email === undefined ? {} : { email: spec.email }),
+      slack: spec.slack,
+      email: spec.email,
       ...(spec.customerEmail ? { customerEmail: true } : {}),
     });
   }
@@ -321,9 +321,9 @@ function buildTree(file: RawFile, sourceOf: (path: Path) => string): RoutingTree
         name: route.name ?? formatPath(path),
         match,
         receivers: route.receivers ?? [],
-        ...(route.template === undefined ? {} : { template: route.template }),
-        ...(route.groupBy === undefined ? {} : { groupBy: route.groupBy }),
-        ...(route.playbook === undefined ? {} : { playbook: route.playbook }),
+        template: route.template,
+        groupBy: route.groupBy,
+        playbook: route.playbook,
         continue: route.continue ?? false,
         routes: route.routes ? build(route.routes, [...path, 'routes']) : [],
         source: sourceOf(path),

@@ -120,7 +120,7 @@ export function classifyInquiry(outcome: InquiryOutcome, table: ResultCodeTable)
         // A 429 is a traffic limit by another name: the whole instance should slow down.
         slowDown: outcome.httpStatus === 429,
         alert: false,
-        ...(outcome.retryAfterMs === undefined ? {} : { retryAfterMs: outcome.retryAfterMs }),
+        retryAfterMs: outcome.retryAfterMs,
       };
 
     case 'rejected':
@@ -178,7 +178,7 @@ function classifyVerifiedAnswer(
         reasonCode: code,
         resultCode,
         resultMessage,
-        ...(rule.playbook === undefined ? {} : { playbook: rule.playbook }),
+        playbook: rule.playbook,
       };
   }
 }

@@ -259,7 +259,7 @@ export function escalationGroupSummary(group: EscalationGroup, options: { maxLis
     more: Math.max(0, refunds.length - maxListed),
     windowStart: group.windowStart,
     windowEnd: group.windowEnd,
-    ...(group.playbook === undefined ? {} : { playbook: group.playbook }),
+    playbook: group.playbook,
   };
 }
 
@@ -320,7 +320,7 @@ export function escalationGroupContent(group: EscalationGroup, options: { maxLis
     title: template === 'escalation' ? `Escalation: ${what}` : what.charAt(0).toUpperCase() + what.slice(1),
     text: `${template === 'escalation' ? 'Escalation: ' : ''}${what}${totalText}`,
     facts,
-    ...(summary.playbook === undefined ? {} : { playbook: summary.playbook }),
+    playbook: summary.playbook,
     sections: [
       {
         heading: summary.count === 1 ? 'Refund' : 'Refunds',

@@ -84,8 +84,8 @@ export function createAntomRoutes(options: AntomRoutesOptions): AntomRoutes {
       api,
       path: req.url ?? '',
       clientId,
-      ...(refundId === undefined ? {} : { refundId }),
-      ...(refundRequestId === undefined ? {} : { refundRequestId }),
+      refundId,
+      refundRequestId,
     });
     count(outcome.label);
     const { timing } = outcome;
@@ -109,7 +109,7 @@ export function createAntomRoutes(options: AntomRoutesOptions): AntomRoutes {
       clientId,
       refundRequestId,
       paymentId,
-      ...(amount === undefined ? {} : { refundAmount: amount }),
+      refundAmount: amount,
       ...(typeof body.refundNotifyUrl === 'string' ? { notifyUrl: body.refundNotifyUrl } : {}),
       ...(typeof body.metadata === 'string' ? { metadata: body.metadata } : {}),
     });

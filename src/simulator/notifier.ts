@@ -133,8 +133,8 @@ export function createNotifier(options: NotifierOptions): Notifier {
         refundStatus,
         acknowledged,
         body,
-        ...(httpStatus === undefined ? {} : { httpStatus }),
-        ...(problem === undefined ? {} : { problem }),
+        httpStatus,
+        problem,
       });
       if (acknowledged || closed) {
         open -= 1;

@@ -57,7 +57,7 @@ export function faultReply(api: SandboxApi, refund: SimRefund, fault: FaultRule,
       return {
         kind: 'http-error',
         status: fault.httpStatus ?? 503,
-        ...(fault.retryAfterSeconds === undefined ? {} : { retryAfterSeconds: fault.retryAfterSeconds }),
+        retryAfterSeconds: fault.retryAfterSeconds,
       };
     case 'unknown-exception':
       return failure(api, 'UNKNOWN_EXCEPTION', undefined, 'U');
@@ -109,7 +109,7 @@ export function notificationBody(refund: SimRefund, now: () => number): Record<s
     refundId: refund.refundId,
     refundAmount: refund.refundAmount,
     ...(success ? { refundTime: isoTime(refund.finalizedAt ?? now()) } : {}),
-    ...(refund.scenario.metadata === undefined ? {} : { metadata: refund.scenario.metadata }),
+    metadata: refund.scenario.metadata,
   };
 }
 

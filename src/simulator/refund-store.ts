@@ -86,7 +86,7 @@ export function createRefundStore(options: RefundStoreOptions): RefundStore {
       inquiries: [],
       notifications: [],
       ...((scenario.notifyUrl ?? options.notifyUrl) === undefined ? {} : { notifyUrl: scenario.notifyUrl ?? options.notifyUrl }),
-      ...(ids.clientId === undefined ? {} : { clientId: ids.clientId }),
+      clientId: ids.clientId,
     };
     byRefundId.set(refundId, refund);
     byRequestId.set(refundRequestId, refund);

@@ -150,9 +150,9 @@ export function createRefundWorld(options: RefundWorldOptions): RefundWorld {
         ...base,
         refundRequestId,
         paymentId,
-        ...(amount === undefined ? {} : { refundAmount: amount }),
-        ...(request.notifyUrl === undefined ? {} : { notifyUrl: request.notifyUrl }),
-        ...(request.metadata === undefined ? {} : { metadata: request.metadata }),
+        refundAmount: amount,
+        notifyUrl: request.notifyUrl,
+        metadata: request.metadata,
       }, { clientId });
     } catch (err) {
       return { label: 'PARAM_ILLEGAL', reply: failure(api, 'PARAM_ILLEGAL', err instanceof Error ? err.message : String(err)) };

@@ -71,7 +71,7 @@ export function viewOf(refund: SimRefund): SandboxRefundView {
     final: refund.scenario.final ?? 'SUCCESS',
     createdAt: isoTime(refund.createdAt),
     inquiries: refund.inquiries.length,
-    ...(failCode === undefined ? {} : { failCode }),
+    failCode,
     ...(refund.finalizedAt === undefined ? {} : { finalizedAt: isoTime(refund.finalizedAt) }),
     ...(refund.status === 'SUCCESS' && refund.finalizedAt !== undefined ? { refundTime: isoTime(refund.finalizedAt) } : {}),
   };

@@ -262,7 +262,7 @@ export function mapSmtpError(err: unknown): EmailError {
   return new EmailError(`SMTP ${e.command ? `${e.command} ` : ''}failed (${code}${responseCode ? ` ${responseCode}` : ''}): ${detail}`, {
     code: `SMTP_${code}`,
     retriable,
-    ...(responseCode === undefined ? {} : { responseCode })
+    responseCode
   });
 }
 

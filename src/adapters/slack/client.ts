@@ -88,7 +88,7 @@ export class SlackError extends RefundNotifierError {
     message: string,
     options: { code: string; retriable: boolean; slackError?: string; status?: number; retryAfterMs?: number },
   ) {
-    super(message, { code: options.code, retriable: options.retriable, ...(options.retryAfterMs === undefined ? {} : { retryAfterMs: options.retryAfterMs }) });
+    super(message, { code: options.code, retriable: options.retriable, retryAfterMs: options.retryAfterMs });
     this.name = 'SlackError';
     if (options.slackError !== undefined) this.slackError = options.slackError;
     if (options.status !== undefined) this.status = options.status;
@@ -192,8 +192,8 @@ function createBotNotifier(token: string, apiUrl: string, limits: Limits): Slack
       );
       limits.logger.debug({ channel: result.channel, ts: result.ts, thread: input.threadTs }, 'slack message posted');
       return {
-        ...(result.ts === undefined ? {} : { ts: result.ts }),
-        ...(result.channel === undefined ? {} : { channel: result.channel }),
+        ts: result.ts,
+        channel: result.channel,
       };
     },
     async updateMessage(input) {
@@ -358,7 +358,7 @@ async function postOnce(url: string, body: string, timeoutMs: number): Promise<S
   return new SlackError(`Slack webhook answered HTTP ${status}${slackError ? `: ${slackError}` : ''}`, {
     code: slackError ? `SLACK_${slackError.toUpperCase()}` : `SLACK_HTTP_${status}`,
     retriable,
-    ...(slackError === undefined ? {} : { slackError }),
+    slackError,
     status,
   });
 }

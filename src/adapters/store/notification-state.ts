@@ -114,7 +114,7 @@ async function markGroupFlushed(
       last_error: null,
       ...(messageChannel ? { message_channel: messageChannel } : {}),
       ...(messageTs ? { message_ts: messageTs } : {}),
-      ...(membersSent === undefined ? {} : { members_sent: membersSent }),
+      members_sent: membersSent,
     })
     .where('id', '=', groupId)
     .execute();
