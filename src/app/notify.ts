@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { Notice } from '../domain/decide.js';
+import { noticeSubject, type Notice } from '../domain/notice.js';
 import { InDoubtError, LeaseLostError, NotSentError, isInDoubt, isRetriable } from '../domain/errors.js';
 import { routeNotification, type Delivery, type NotificationSubject, type RoutingContext, type RoutingTree } from '../domain/routing.js';
 import { digestContent } from '../domain/digest.js';
@@ -455,17 +455,7 @@ export function createStalledReminders(deps: {
     const due = await deps.store.listRemindersDue(now, deps.settings.reminderIntervalMs, 50);
     let sent = 0;
     for (const { thread, refund } of due) {
-      const subject: NotificationSubject = {
-        event: 'refund.stalled',
-        refundKey: refund.id,
-        ...(refund.refundId ? { refundId: refund.refundId } : {}),
-        ...(refund.refundRequestId ? { refundRequestId: refund.refundRequestId } : {}),
-        paymentId: refund.paymentId,
-        ...(refund.lastRefundStatus ? { status: refund.lastRefundStatus } : {}),
-        ...(refund.refundAmount ? { refundAmount: refund.refundAmount } : {}),
-        detectedAt: now,
-        inquiries: refund.inquiries,
-      };
+      const subject = noticeSubject(refund, 'refund.stalled', now);
       try {
         await deps.slack.postMessage({
           channel: thread.channelId,

@@ -1,5 +1,5 @@
-import type { DecisionTimelineEntry, RefundPatch } from '../domain/decide.js';
-import type { NewRefund, TimelineEntry, TrackedRefund, TrackingStatus } from '../domain/refund.js';
+import type { DecisionTimelineEntry } from '../domain/decide.js';
+import type { NewRefund, RefundPatch, TimelineEntry, TrackedRefund, TrackingStatus } from '../domain/refund.js';
 
 /** Wall-clock time, injected so schedules spanning days are testable in milliseconds. */
 export interface Clock {
