@@ -11,7 +11,7 @@
  */
 import { parseArgs } from 'node:util';
 import type { Classification } from '../src/domain/classify.js';
-import { decideAfterInquiry } from '../src/domain/decide.js';
+import { decideAfterInquiry } from '../src/domain/decide-inquiry.js';
 import type { TrackedRefund } from '../src/domain/refund.js';
 import { firstPollAt, type ScheduleSettings } from '../src/domain/schedule.js';
 import { seededRandom } from '../src/domain/random.js';
@@ -75,9 +75,7 @@ function adaptive(finalAfter: number, random: () => number): { inquiries: number
   while (refund.nextPollAt !== undefined) {
     const now = refund.nextPollAt;
     const decision = decideAfterInquiry(refund, now >= finalAfter ? COMPLETED : PENDING, { now, schedule: settings, random });
-    const next: Record<string, unknown> = { ...refund };
-    for (const [k, v] of Object.entries(decision.patch)) next[k] = v === null ? undefined : v;
-    refund = next as unknown as TrackedRefund;
+    refund = decision.next;
     if (decision.outcome) return { inquiries: refund.inquiries, delay: now - finalAfter };
   }
   throw new Error(`refund final after ${finalAfter} ms was never detected`);

@@ -1,12 +1,12 @@
 import type { Decision } from '../domain/decide.js';
-import type { TrackedRefund } from '../domain/refund.js';
+import { refundChanges, type TrackedRefund } from '../domain/refund.js';
 import { decisionOutbox, type NoticeRouter, type OutcomeTopics } from './outbox-entries.js';
 import type { ApplyInput } from './ports.js';
 
 /**
- * Writes one decision about a refund: its new state, its timeline rows and its effects (outcome
- * events, notices or their deliveries) in one transaction, only if the refund is still at the
- * version the decision was made on; then wakes the dispatcher if there is something to send.
+ * Writes one decision about a refund: what changed between the refund and its next state, its
+ * timeline rows and its effects (outcome events, notices or their deliveries) in one
+ * transaction, only if the refund is still at the version the decision was made on; then wakes the dispatcher if there is something to send.
  * The poll loop, the notification receiver and the deadline sweep all commit this way, so an
  * outcome is written the same whichever of them decides it. Resolves to whether it applied.
  */
@@ -23,7 +23,8 @@ export function createCommitDecision(deps: {
 }): CommitDecision {
   return async (refund, decision, now) => {
     const outbox = decisionOutbox(decision, deps.topics, now, deps.routeNotice);
-    const applied = await deps.apply({ key: refund.id, version: refund.version, patch: decision.patch, timeline: decision.timeline, outbox, now });
+    const patch = refundChanges(refund, decision.next);
+    const applied = await deps.apply({ key: refund.id, version: refund.version, patch, timeline: decision.timeline, outbox, now });
     if (applied && outbox.length > 0) deps.onOutbox?.();
     return applied;
   };

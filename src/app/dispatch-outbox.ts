@@ -11,7 +11,7 @@
  */
 import type { Logger } from 'pino';
 import { exponentialBackoff } from '../domain/backoff.js';
-import type { Notice } from '../domain/decide.js';
+import type { Notice } from '../domain/notice.js';
 import { createBackgroundLoop, type BackgroundLoop } from './background-loop.js';
 import type { BacklogCoalescer } from './notify/coalesce-backlog.js';
 import type { FallbackPlanner } from './notify/fall-back.js';

@@ -1,4 +1,5 @@
-import type { Decision, Notice } from '../domain/decide.js';
+import type { Decision } from '../domain/decide.js';
+import type { Notice } from '../domain/notice.js';
 import { CLOUDEVENTS_CONTENT_TYPE, type OutcomeEvent, type OutcomeType } from '../domain/outcome-event.js';
 import type { OutboxEntryInput } from './ports.js';
 

@@ -1,28 +1,17 @@
 import type { Logger } from 'pino';
 import type { Classification } from '../domain/classify.js';
-import { decideAfterInquiry } from '../domain/decide.js';
-import type { InquiryOutcome, InquiryQuery } from '../domain/inquiry.js';
+import type { InquiryOutcome } from '../domain/inquiry.js';
 import type { TrackedRefund } from '../domain/refund.js';
 import type { Random, ScheduleSettings } from '../domain/schedule.js';
-import { createGroupCommit } from './group-commit.js';
-import { createCommitDecision } from './commit-decision.js';
-import type { NoticeRouter, OutcomeTopics } from './outbox-entries.js';
-import type { Clock, RefundStore } from './ports.js';
 import { createBackgroundLoop, type BackgroundLoop } from './background-loop.js';
+import { createCommitDecision } from './commit-decision.js';
+import { createGroupCommit } from './group-commit.js';
+import type { NoticeRouter, OutcomeTopics } from './outbox-entries.js';
+import { createInquireOne, type InquiryCounters, type RefundInquirer } from './poll-inquiry.js';
+import type { Clock, RefundStore } from './ports.js';
 import type { RateLimiter, Sleep } from './rate-limiter.js';
 
-/** The Antom side as the poll loop sees it. */
-export interface RefundInquirer {
-  inquireRefund(query: InquiryQuery): Promise<InquiryOutcome>;
-}
-
-export interface PollStats {
-  inquiries: number;
-  byKind: Record<Classification['kind'], number>;
-  applied: number;
-  /** Decisions not applied because the refund changed meanwhile (a notification won the race). */
-  superseded: number;
-  errors: number;
+export interface PollStats extends InquiryCounters {
   claims: number;
 }
 
@@ -64,31 +53,15 @@ export interface PollLoopDeps {
   onOutbox?: () => void;
 }
 
-/**
- * What to ask Antom about a refund, in the flavour it was tracked with (ANTOM_API for refunds
- * tracked before that was recorded): v2 takes refundId only; v1 prefers refundId (it wins anyway).
- */
-export function inquiryQuery(refund: TrackedRefund, configured: 'v1' | 'v2'): InquiryQuery {
-  const api = refund.antomApi ?? configured;
-  if (api === 'v2') return { api, refundId: refund.refundId ?? refund.id };
-  return {
-    api,
-    ...(refund.refundId ? { refundId: refund.refundId } : { refundRequestId: refund.refundRequestId! }),
-    ...(refund.merchantAccountId ? { merchantAccountId: refund.merchantAccountId } : {}),
-  };
-}
-
-// A traffic-limit slow-down lasts at most this many times ANTOM_SLOWDOWN, whatever Retry-After says.
-export const SLOWDOWN_MAX_FACTOR = 4;
-
 // When nothing is due, sleep until the next due time but never longer than this, so a refund
 // made due by another process (a second instance, an admin re-check) waits at most a second.
 const IDLE_MAX_MS = 1_000;
 
 /**
  * The poll loop: claims refunds that are due, in batches, under a lease; inquires each through the
- * rate limiter and the concurrency cap; classifies; decides; and writes the new state, its timeline
- * entries and its outbox entries in one transaction. It runs beside the Kafka consumer, never in it.
+ * rate limiter and the concurrency cap (one inquiry: poll-inquiry.ts), each decision written with
+ * its timeline and outbox entries in one transaction. It runs beside the Kafka consumer, never in
+ * it, as a background loop (background-loop.ts) whose round is: claim, then start inquiries.
  */
 export function createPollLoop(deps: PollLoopDeps): PollLoop {
   const log = deps.logger.child({ component: 'poll' });
@@ -105,14 +78,19 @@ export function createPollLoop(deps: PollLoopDeps): PollLoop {
   // wait, so a lease never runs out under a healthy holder.
   const claimLimit = Math.max(deps.concurrency * 2, Math.ceil(deps.limiter.currentRate() / 2));
   const leaseMs = deps.requestTimeoutMs * 2 + 30_000;
-  const slowDownMs = deps.slowDownMs ?? 60_000;
-  const slowDownFactor = deps.slowDownFactor ?? 0.25;
-
-  const commit = createCommitDecision({
-    apply: createGroupCommit(deps.store),
-    topics: deps.topics,
-    ...(deps.routeNotice ? { routeNotice: deps.routeNotice } : {}),
-    ...(deps.onOutbox ? { onOutbox: deps.onOutbox } : {}),
+  const inquireOne = createInquireOne({
+    antom: deps.antom,
+    classify: deps.classify,
+    limiter: deps.limiter,
+    clock: deps.clock,
+    random: deps.random,
+    schedule: deps.schedule,
+    api: deps.api,
+    slowDownMs: deps.slowDownMs ?? 60_000,
+    slowDownFactor: deps.slowDownFactor ?? 0.25,
+    commit: createCommitDecision({ apply: createGroupCommit(deps.store), topics: deps.topics, routeNotice: deps.routeNotice, onOutbox: deps.onOutbox }),
+    stats,
+    log,
   });
   let stopping: Promise<void> | undefined;
   // Created below, once the round exists.
@@ -120,43 +98,6 @@ export function createPollLoop(deps: PollLoopDeps): PollLoop {
   const running = () => loop?.isRunning() ?? false;
   const inflight = new Set<Promise<void>>();
   let queue: TrackedRefund[] = [];
-
-  async function inquireOne(refund: TrackedRefund): Promise<void> {
-    try {
-      const outcome = await deps.antom.inquireRefund(inquiryQuery(refund, deps.api));
-      stats.inquiries += 1;
-      const classification = deps.classify(outcome);
-      stats.byKind[classification.kind] += 1;
-      const now = deps.clock.now();
-      const decision = decideAfterInquiry(refund, classification, { now, schedule: deps.schedule, random: deps.random });
-      if (decision.slowDown) {
-        // Antom's Retry-After may lengthen the slow-down, up to SLOWDOWN_MAX_FACTOR times
-        // ANTOM_SLOWDOWN: the answer that carries it is not signed, and one bogus header must not
-        // slow the instance until a restart.
-        const until = now + Math.min(slowDownMs * SLOWDOWN_MAX_FACTOR, Math.max(slowDownMs, decision.slowDown.retryAfterMs ?? 0));
-        deps.limiter.slowDown(until, slowDownFactor);
-        log.warn({ until: new Date(until).toISOString(), rate: deps.limiter.currentRate() }, 'Antom traffic limit: slowing down');
-      }
-      const applied = await commit(refund, decision, now);
-      if (!applied) {
-        stats.superseded += 1;
-        log.debug({ refund: refund.id }, 'refund changed during the inquiry; this answer is superseded');
-        return;
-      }
-      stats.applied += 1;
-      // "Not yet" is not an error (STYLE.md): debug for pending, info for what changes things.
-      const level = classification.kind === 'pending' ? 'debug' : 'info';
-      log[level](
-        { refund: refund.id, kind: classification.kind, next: decision.patch.nextPollAt ?? null, outcome: decision.outcome },
-        'inquiry',
-      );
-    } catch (err) {
-      // The store failed (Antom faults come back as outcomes, not throws). The lease runs out by
-      // itself and the refund is inquired again: nothing is lost, at worst an inquiry repeats.
-      stats.errors += 1;
-      log.error({ err, refund: refund.id }, 'inquiry could not be recorded');
-    }
-  }
 
   /** After a round that found nothing due: until the next refund is due, at most a second. */
   async function idleMs(): Promise<number> {

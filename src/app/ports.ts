@@ -1,6 +1,6 @@
-import type { DecisionTimelineEntry, RefundPatch } from '../domain/decide.js';
+import type { DecisionTimelineEntry } from '../domain/decide.js';
 import type { EscalationGroup, NotificationContent, OutageItem } from '../domain/notification-content.js';
-import type { NewRefund, TimelineEntry, TrackedRefund, TrackingStatus } from '../domain/refund.js';
+import type { NewRefund, RefundPatch, TimelineEntry, TrackedRefund, TrackingStatus } from '../domain/refund.js';
 import type { DeliveryTemplate, GroupKey, NotificationSubject, OpsReceiver } from '../domain/routing.js';
 
 /** Wall-clock time, injected so schedules spanning days are testable in milliseconds. */

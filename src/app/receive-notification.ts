@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { Classification } from '../domain/classify.js';
-import { decideAfterNotification } from '../domain/decide.js';
+import { decideAfterNotification } from '../domain/decide-notification.js';
 import type { RefundNotification } from '../domain/inquiry.js';
 import type { Random, ScheduleSettings } from '../domain/schedule.js';
 import { createCommitDecision } from './commit-decision.js';
@@ -37,12 +37,7 @@ const MAX_ATTEMPTS = 3;
  */
 export function createReceiveNotification(deps: ReceiveNotificationDeps) {
   const log = deps.logger.child({ component: 'notify' });
-  const commit = createCommitDecision({
-    apply: (input) => deps.store.applyDecision(input),
-    topics: deps.topics,
-    ...(deps.routeNotice ? { routeNotice: deps.routeNotice } : {}),
-    ...(deps.onOutbox ? { onOutbox: deps.onOutbox } : {}),
-  });
+  const commit = createCommitDecision({ apply: (input) => deps.store.applyDecision(input), topics: deps.topics, routeNotice: deps.routeNotice, onOutbox: deps.onOutbox });
 
   /**
    * By refundId first (every notification names it). A refundRequestId alone matches only a

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { decideDeadlines } from '../domain/decide.js';
+import { decideDeadlines } from '../domain/decide-deadlines.js';
 import type { Random, ScheduleSettings } from '../domain/schedule.js';
 import { createCommitDecision } from './commit-decision.js';
 import type { NoticeRouter, OutcomeTopics } from './outbox-entries.js';
@@ -21,7 +21,8 @@ export function createSweepDeadlines(deps: {
   onOutbox?: () => void;
 }) {
   const log = deps.logger.child({ component: 'sweep' });
-  const commit = createCommitDecision({ apply: (input) => deps.store.applyDecision(input), topics: deps.topics, ...(deps.routeNotice ? { routeNotice: deps.routeNotice } : {}) });
+  // The sweep wakes the dispatcher once, after all its decisions, not after each.
+  const commit = createCommitDecision({ apply: (input) => deps.store.applyDecision(input), topics: deps.topics, routeNotice: deps.routeNotice });
   return async (): Promise<number> => {
     const now = deps.clock.now();
     const overdue = await deps.store.listOverdue({

@@ -1,10 +1,12 @@
 import { z } from 'zod';
+import { nonEmpty, type AntomConfirmed, type Money, type TrackedRefund } from './refund.js';
 
 /**
  * The outcome events this service publishes (docs/events.md): CloudEvents 1.0 in
  * structured mode. These zod schemas are the single source of the contract: the JSON Schemas in
  * schemas/ and the payloads in docs/asyncapi.yaml are generated from them, and a test fails when
- * the committed files drift (test/unit/event-contract.test.ts).
+ * the committed files drift (test/unit/event-contract.test.ts). The builders at the end make
+ * each event from a refund's state, so the contract and what is published sit side by side.
  */
 
 export const OUTCOME_TYPES = ['refund.completed', 'refund.failed', 'refund.stalled'] as const;
@@ -105,4 +107,99 @@ export const outcomeEventSchemas = {
 
 export function outcomeEventId(refundId: string, type: OutcomeType, stage?: number): string {
   return stage === undefined ? `${refundId}:${type}` : `${refundId}:${type}:${stage}`;
+}
+
+/** The id outcome events carry for a refund: Antom's refundId, else the merchant's request id. */
+function eventRefundId(refund: TrackedRefund): string {
+  return refund.refundId ?? refund.refundRequestId ?? refund.id;
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+// Optional fields are written as undefined where absent: JSON.stringify leaves them out, so the
+// published record has no such key (the outbox serialises each event once, when decided).
+
+function eventEnvelope<T extends OutcomeType>(refund: TrackedRefund, type: T, now: number, stage?: number) {
+  const refundId = eventRefundId(refund);
+  return {
+    specversion: '1.0' as const,
+    id: outcomeEventId(refundId, type, stage),
+    source: EVENT_SOURCE as typeof EVENT_SOURCE,
+    type,
+    subject: refundId,
+    time: iso(now),
+    datacontenttype: 'application/json' as const,
+  };
+}
+
+/** A copy of an amount with only the contract's two fields. */
+function eventMoney(m: Money | undefined) {
+  return m && { currency: m.currency, value: m.value };
+}
+
+function baseEventData(r: TrackedRefund) {
+  return {
+    refundId: eventRefundId(r),
+    refundRequestId: nonEmpty(r.refundRequestId),
+    paymentId: r.paymentId,
+    refundAmount: eventMoney(r.refundAmount),
+    resultCode: nonEmpty(r.resultCode),
+    resultMessage: nonEmpty(r.resultMessage),
+    escalated: r.escalated,
+    inquiries: r.inquiries,
+    initiatedAt: r.initiatedAt,
+    metadata: r.metadata && { ...r.metadata },
+  };
+}
+
+/**
+ * What Antom confirmed, as the completed event's optional fields. An amount the contract cannot
+ * carry (not minor units, not an ISO code) is left out rather than published invalid.
+ */
+function confirmedEventFields(c: AntomConfirmed | undefined) {
+  const valid = (m: Money | undefined) => (m && /^\d+$/.test(m.value) && /^[A-Z]{3}$/.test(m.currency) ? eventMoney(m) : undefined);
+  return {
+    confirmedRefundAmount: valid(c?.refundAmount),
+    grossSettlementAmount: valid(c?.grossSettlementAmount),
+    settlementQuote: c?.settlementQuote && { ...c.settlementQuote },
+    arn: nonEmpty(c?.arn),
+  };
+}
+
+/** The outcome event of a refund that has just become final (completed or failed). */
+export function outcomeEvent(refund: TrackedRefund, now: number): RefundCompletedEvent | RefundFailedEvent {
+  const finalizedAt = iso(refund.finalizedAt ?? now);
+  const detectedBy = refund.detectedBy ?? 'poll';
+  if (refund.status === 'completed') {
+    return {
+      ...eventEnvelope(refund, 'refund.completed', now),
+      data: {
+        ...baseEventData(refund),
+        status: 'SUCCESS',
+        refundTime: nonEmpty(refund.refundTime),
+        ...confirmedEventFields(refund.antomConfirmed),
+        detectedBy,
+        finalizedAt,
+      },
+    };
+  }
+  return {
+    ...eventEnvelope(refund, 'refund.failed', now),
+    data: { ...baseEventData(refund), status: 'FAIL', reasonCode: refund.reasonCode ?? 'REFUND_FAILED', detectedBy, finalizedAt },
+  };
+}
+
+/** The stalled event of a refund at `stage` (1: stalled, polling goes on; 2: polling stopped). */
+export function stalledEvent(refund: TrackedRefund, now: number, stage: 1 | 2): RefundStalledEvent {
+  return {
+    ...eventEnvelope(refund, 'refund.stalled', now, stage),
+    data: {
+      ...baseEventData(refund),
+      status: refund.lastRefundStatus ?? 'UNKNOWN',
+      reasonCode: nonEmpty(refund.reasonCode),
+      stage,
+      stalledSince: iso(refund.stalledAt ?? now),
+      detectedBy: 'poll',
+    },
+  };
 }

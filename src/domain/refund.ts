@@ -131,3 +131,55 @@ export function trackingKey(ids: { refundId?: string; refundRequestId?: string }
   if (ids.refundRequestId) return `request:${ids.refundRequestId}`;
   throw new Error('trackingKey needs a refundId or a refundRequestId');
 }
+
+/**
+ * An empty string counts as absent: a record or an Antom answer may carry `""` where it has
+ * nothing to say, and a message, a group key or an event must treat it as not given.
+ */
+export function nonEmpty(value: string | undefined): string | undefined {
+  return value === '' ? undefined : value;
+}
+
+/** What a decision may set and clear (written as NULL): the rest of a refund it never clears. */
+const CLEARABLE_FIELDS = ['lastRefundStatus', 'reasonCode', 'resultCode', 'resultMessage', 'refundTime', 'nextPollAt', 'unconfirmedFailure'] as const;
+const SET_ONLY_FIELDS = ['status', 'refundId', 'detectedBy', 'escalated', 'inquiries', 'consecutiveErrors', 'stalledAt', 'givenUpAt', 'finalizedAt', 'antomConfirmed'] as const;
+type ClearableField = (typeof CLEARABLE_FIELDS)[number];
+type SetOnlyField = (typeof SET_ONLY_FIELDS)[number];
+
+/**
+ * What the store writes for a decision: the fields that changed, `null` for one that was cleared.
+ * The identity, the record's own fields, `version` and `updatedAt` are not a decision's to change.
+ */
+export type RefundPatch = { readonly [K in SetOnlyField]?: Exclude<TrackedRefund[K], undefined> } & {
+  readonly [K in ClearableField]?: Exclude<TrackedRefund[K], undefined> | null;
+};
+
+/**
+ * The difference between a refund and its next state, as the store writes it: only the fields
+ * that changed, nothing at all for the same state.
+ */
+export function refundChanges(before: TrackedRefund, next: TrackedRefund): RefundPatch {
+  const patch: Record<string, unknown> = {};
+  for (const field of SET_ONLY_FIELDS) {
+    if (sameValue(before[field], next[field])) continue;
+    if (next[field] === undefined) throw new Error(`a decision cannot clear ${field}`);
+    patch[field] = next[field];
+  }
+  for (const field of CLEARABLE_FIELDS) {
+    if (!sameValue(before[field], next[field])) patch[field] = next[field] ?? null;
+  }
+  return patch as RefundPatch;
+}
+
+/**
+ * Equality of plain data by value; a property holding undefined is the same as no property (both
+ * are stored the same). It recurses no deeper than storing the value does (JSON.stringify).
+ */
+function sameValue(a: unknown, b: unknown): boolean {
+  if (Object.is(a, b)) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  const x = a as Record<string, unknown>;
+  const y = b as Record<string, unknown>;
+  return [...new Set([...Object.keys(x), ...Object.keys(y)])].every((k) => sameValue(x[k], y[k]));
+}

@@ -24,7 +24,7 @@ export interface ScheduleSettings {
   readonly notFoundGraceMs: number;
   /**
    * A failure read from an F result is confirmed by a second inquiry this long after the first
-   * (POLL_CONFIRM_FAILURE_AFTER); default DEFAULT_CONFIRM_FAILURE_AFTER_MS in decide.ts.
+   * (POLL_CONFIRM_FAILURE_AFTER); default DEFAULT_CONFIRM_FAILURE_AFTER_MS in decide-inquiry.ts.
    */
   readonly confirmFailureAfterMs?: number;
   /** Relative jitter: 0.2 spreads each interval over ±20 %. */

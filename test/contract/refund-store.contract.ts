@@ -1,7 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, type RunnerTestSuite } from 'vitest';
 import type { GroupMember, OutboxEntryInput, RefundStore } from '../../src/app/ports.js';
-import type { RefundPatch } from '../../src/domain/decide.js';
-import type { NewRefund, TrackedRefund } from '../../src/domain/refund.js';
+import type { NewRefund, RefundPatch, TrackedRefund } from '../../src/domain/refund.js';
 import type { GroupKey, OpsReceiver } from '../../src/domain/routing.js';
 
 /** A refund as the ingest would produce it. */

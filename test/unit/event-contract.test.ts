@@ -4,7 +4,8 @@ import { Ajv } from 'ajv';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { renderEventContract } from '../../scripts/event-contract.js';
-import { decideAfterInquiry, decideDeadlines } from '../../src/domain/decide.js';
+import { decideDeadlines } from '../../src/domain/decide-deadlines.js';
+import { decideAfterInquiry } from '../../src/domain/decide-inquiry.js';
 import type { TrackedRefund } from '../../src/domain/refund.js';
 import type { ScheduleSettings } from '../../src/domain/schedule.js';
 
@@ -61,6 +62,13 @@ describe('the event contract documents', () => {
     expect(validate('refund-completed', completed)).toBe('valid');
     expect(validate('refund-failed', failed)).toBe('valid');
     for (const e of stalled) expect(validate('refund-stalled', e)).toBe('valid');
+    // And as published: serialised, an absent optional field is no key at all (never null).
+    for (const [name, e] of [['refund-completed', completed], ['refund-failed', failed], ...stalled.map((s) => ['refund-stalled', s] as const)] as const) {
+      const published = JSON.stringify(e);
+      expect(published).not.toContain('null');
+      expect(validate(name, JSON.parse(published))).toBe('valid');
+    }
+    expect(Object.keys(JSON.parse(JSON.stringify(completed)).data)).not.toContain('arn');
     // And the schemas are not vacuous: a completed event is not a failed one.
     expect(validate('refund-failed', completed)).not.toBe('valid');
     expect(validate('refund-completed', { ...completed, id: undefined })).not.toBe('valid');

@@ -1,6 +1,7 @@
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { SLOWDOWN_MAX_FACTOR, createPollLoop } from '../../src/app/poll-refunds.js';
+import { SLOWDOWN_MAX_FACTOR } from '../../src/app/poll-inquiry.js';
+import { createPollLoop } from '../../src/app/poll-refunds.js';
 import type { RateLimiter } from '../../src/app/rate-limiter.js';
 import { createLogger } from '../../src/adapters/log/logger.js';
 import { createSqliteStore } from '../../src/adapters/store/sqlite.js';

@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import type { Classification } from '../../src/domain/classify.js';
-import { decideAfterInquiry, decideAfterNotification, decideDeadlines, type Decision } from '../../src/domain/decide.js';
-import type { TrackedRefund } from '../../src/domain/refund.js';
+import type { Decision } from '../../src/domain/decide.js';
+import { decideDeadlines } from '../../src/domain/decide-deadlines.js';
+import { decideAfterInquiry } from '../../src/domain/decide-inquiry.js';
+import { decideAfterNotification } from '../../src/domain/decide-notification.js';
+import { refundChanges, type TrackedRefund } from '../../src/domain/refund.js';
 import { firstPollAt, pendingInterval, retryInterval, slowInterval, type ScheduleSettings } from '../../src/domain/schedule.js';
 import { createRateLimiter } from '../../src/app/rate-limiter.js';
 import { seededRandom } from '../../src/domain/random.js';
@@ -41,10 +44,9 @@ function refundAt(recordedAt: number): TrackedRefund {
   };
 }
 
-function applyPatch(r: TrackedRefund, d: Decision): TrackedRefund {
-  const next: Record<string, unknown> = { ...r, version: r.version + 1 };
-  for (const [k, v] of Object.entries(d.patch)) next[k] = v === null ? undefined : v;
-  return next as unknown as TrackedRefund;
+/** The refund as the store holds it after the decision: its next state, one version on. */
+function committed(r: TrackedRefund, d: Decision): TrackedRefund {
+  return { ...d.next, version: r.version + 1 };
 }
 
 const pending: Classification = { kind: 'pending', refundStatus: 'PENDING' };
@@ -60,7 +62,7 @@ function simulate(answer: (n: number, now: number) => Classification, opts: { un
     inquiries.push(now);
     const decision = decideAfterInquiry(refund, answer(inquiries.length, now), { now, schedule: settings, random });
     decisions.push(decision);
-    refund = applyPatch(refund, decision);
+    refund = committed(refund, decision);
     if (inquiries.length > 100_000) throw new Error('runaway schedule');
   }
   return { refund, inquiries, decisions };
@@ -119,7 +121,11 @@ describe('the poll schedule over simulated days', () => {
     expect(decisions.at(-1)!.events).toMatchObject([{ id: 'R-1:refund.completed', data: { status: 'SUCCESS', inquiries: 4 } }]);
     // And if it is handed to the loop anyway, nothing changes.
     const again = decideAfterInquiry(refund, pending, { now: T0 + DAY, schedule: settings, random: seededRandom(1) });
-    expect(again).toEqual({ patch: { nextPollAt: null }, timeline: [], events: [], notices: [] });
+    expect(again).toEqual({ next: refund, timeline: [], events: [], notices: [] });
+    expect(refundChanges(refund, again.next)).toEqual({});
+    // One somehow still on the schedule is only taken off it.
+    const due = { ...refund, nextPollAt: T0 + DAY };
+    expect(refundChanges(due, decideAfterInquiry(due, pending, { now: T0 + DAY, schedule: settings, random: seededRandom(1) }).next)).toEqual({ nextPollAt: null });
   });
 
   it('jitter stays within ±20 % and spreads refunds recorded together', () => {
@@ -167,7 +173,7 @@ describe('the poll schedule over simulated days', () => {
       { now: T0 + 5 * SECOND, schedule: settings, random: seededRandom(1) },
     );
     expect(d.slowDown).toEqual({ retryAfterMs: 90_000 });
-    expect(d.patch.nextPollAt! - (T0 + 5 * SECOND)).toBeGreaterThanOrEqual(90_000);
+    expect(d.next.nextPollAt! - (T0 + 5 * SECOND)).toBeGreaterThanOrEqual(90_000);
   });
 
   it('a Retry-After of years neither parks the refund past its deadlines nor past the ceiling', () => {
@@ -177,8 +183,8 @@ describe('the poll schedule over simulated days', () => {
       { kind: 'retry', reason: 'HTTP 429', slowDown: true, retryAfterMs: 999_999_999 * SECOND, alert: false },
       { now, schedule: settings, random: seededRandom(1) },
     );
-    expect(d.patch.nextPollAt! - now).toBeLessThanOrEqual(settings.maxIntervalMs);
-    expect(d.patch.nextPollAt!).toBeLessThan(T0 + settings.stalledAfterMs);
+    expect(d.next.nextPollAt! - now).toBeLessThanOrEqual(settings.maxIntervalMs);
+    expect(d.next.nextPollAt!).toBeLessThan(T0 + settings.stalledAfterMs);
   });
 
   it('an integration fault polls at the ceiling and raises one alert per code, not one per inquiry', () => {
@@ -230,8 +236,8 @@ describe('the poll schedule over simulated days', () => {
       expect(first.outcome).toBeUndefined();
       expect(first.events).toEqual([]);
       expect(first.notices).toEqual([]);
-      expect(first.patch).toMatchObject({ unconfirmedFailure: { code: 'RISK_REJECT', respondedAt: T0 + 5 * SECOND }, nextPollAt: T0 + 10 * SECOND });
-      const second = decideAfterInquiry(applyPatch(r, first), riskReject(T0 + 10 * SECOND), ctxAt(T0 + 10 * SECOND));
+      expect(refundChanges(r, first.next)).toEqual({ inquiries: 1, unconfirmedFailure: { code: 'RISK_REJECT', respondedAt: T0 + 5 * SECOND }, nextPollAt: T0 + 10 * SECOND });
+      const second = decideAfterInquiry(committed(r, first), riskReject(T0 + 10 * SECOND), ctxAt(T0 + 10 * SECOND));
       expect(second.outcome).toBe('failed');
       expect(second.events).toMatchObject([{ type: 'refund.failed', data: { reasonCode: 'RISK_REJECT' } }]);
       expect(second.timeline[0]!.message).toMatch(/failure confirmed/);
@@ -240,7 +246,7 @@ describe('the poll schedule over simulated days', () => {
     it('a replayed answer (the same signed response-time) does not confirm it', () => {
       const r = refundAt(T0);
       const first = decideAfterInquiry(r, riskReject(T0 + 5 * SECOND), ctxAt(T0 + 5 * SECOND));
-      const replay = decideAfterInquiry(applyPatch(r, first), riskReject(T0 + 5 * SECOND), ctxAt(T0 + 10 * SECOND));
+      const replay = decideAfterInquiry(committed(r, first), riskReject(T0 + 5 * SECOND), ctxAt(T0 + 10 * SECOND));
       expect(replay.outcome).toBeUndefined();
       expect(replay.events).toEqual([]);
     });
@@ -248,9 +254,9 @@ describe('the poll schedule over simulated days', () => {
     it('a pending answer in between clears it: the next F starts over', () => {
       const r = refundAt(T0);
       const first = decideAfterInquiry(r, riskReject(T0 + 5 * SECOND), ctxAt(T0 + 5 * SECOND));
-      const between = decideAfterInquiry(applyPatch(r, first), pending, ctxAt(T0 + 10 * SECOND));
-      expect(between.patch.unconfirmedFailure).toBeNull();
-      const again = decideAfterInquiry(applyPatch(applyPatch(r, first), between), riskReject(T0 + 20 * SECOND), ctxAt(T0 + 20 * SECOND));
+      const between = decideAfterInquiry(committed(r, first), pending, ctxAt(T0 + 10 * SECOND));
+      expect(refundChanges(committed(r, first), between.next)).toMatchObject({ unconfirmedFailure: null });
+      const again = decideAfterInquiry(committed(committed(r, first), between), riskReject(T0 + 20 * SECOND), ctxAt(T0 + 20 * SECOND));
       expect(again.outcome).toBeUndefined();
     });
   });
@@ -261,8 +267,10 @@ describe('the poll schedule over simulated days', () => {
     const failFor = (code: string): Classification => ({ kind: 'failed', reasonCode: code, resultCode: code, resultMessage: 'x', escalate: true, refundStatus: 'FAIL' });
 
     it('a notification saying otherwise is escalated once per refund, with both facts, and changes nothing', () => {
-      const d = decideAfterNotification(completedRefund(), failFor('RISK_REJECT'), ctx);
-      expect(d.patch).toEqual({});
+      const refund = completedRefund();
+      const d = decideAfterNotification(refund, failFor('RISK_REJECT'), ctx);
+      expect(d.next).toBe(refund);
+      expect(refundChanges(refund, d.next)).toEqual({});
       expect(d.events).toEqual([]);
       expect(d.conflict).toBe('Antom notified FAIL (RISK_REJECT), but the refund was already reported completed');
       expect(d.notices).toMatchObject([{ event: 'integration.fault', reasonCode: 'OUTCOME_CONTRADICTED', scope: 'outcome-contradicted:R-1' }]);
@@ -305,8 +313,8 @@ describe('the poll schedule over simulated days', () => {
     const r = { ...refundAt(T0), nextPollAt: T0 + 40 * DAY };
     const d = decideDeadlines(r, { now: T0 + 31 * DAY, schedule: settings, random: seededRandom(1) })!;
     expect(d.events.map((e) => e.id)).toEqual(['R-1:refund.stalled:1', 'R-1:refund.stalled:2']);
-    expect(d.patch).toMatchObject({ status: 'stalled', givenUpAt: T0 + 31 * DAY, nextPollAt: null });
-    expect(decideDeadlines(applyPatch(r, d), { now: T0 + 32 * DAY, schedule: settings, random: seededRandom(1) })).toBeUndefined();
+    expect(refundChanges(r, d.next)).toEqual({ status: 'stalled', stalledAt: T0 + 31 * DAY, givenUpAt: T0 + 31 * DAY, escalated: true, nextPollAt: null });
+    expect(decideDeadlines(committed(r, d), { now: T0 + 32 * DAY, schedule: settings, random: seededRandom(1) })).toBeUndefined();
   });
 });
 

@@ -1,7 +1,7 @@
 import type { Insertable, Selectable, Updateable } from 'kysely';
 import type { ChannelOutage, NotificationGroup, OutboxEntry, OutboxEntryInput, OutboxKind, OutboxStatus, SlackThread } from '../../app/ports.js';
-import type { DecisionTimelineEntry, RefundPatch } from '../../domain/decide.js';
-import type { TimelineEntry, TimelineKind, TrackedRefund, TrackingStatus } from '../../domain/refund.js';
+import type { DecisionTimelineEntry } from '../../domain/decide.js';
+import type { RefundPatch, TimelineEntry, TimelineKind, TrackedRefund, TrackingStatus } from '../../domain/refund.js';
 import type { DeliveryTemplate, GroupPart, OpsReceiver } from '../../domain/routing.js';
 import { decodeJson, encodeJson, type DialectCapabilities } from './dialects.js';
 import type {

@@ -6,7 +6,7 @@
  * so its deliveries' dedupe keys keep it single. Notices an earlier version left in the outbox are
  * routed here too, by the dispatcher.
  */
-import type { Notice } from '../../domain/decide.js';
+import type { Notice } from '../../domain/notice.js';
 import { routeNotification, type RoutingContext, type RoutingTree } from '../../domain/routing.js';
 import type { OutboxEntryInput } from '../ports.js';
 import { deliveryEntry } from './vocabulary.js';

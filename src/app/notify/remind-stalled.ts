@@ -3,7 +3,7 @@
  * until the refund is final (docs/notifications.md, "Reminders and the digest"). A webhook cannot reply in a
  * thread, so only a bot token reminds.
  */
-import type { NotificationSubject } from '../../domain/routing.js';
+import { noticeSubject } from '../../domain/notice.js';
 import type { NotifierDeps } from './vocabulary.js';
 
 // 50 reminders a run: the job runs every few seconds, and Slack takes about one message a second
@@ -18,17 +18,7 @@ export function createStalledReminders(deps: Pick<NotifierDeps, 'store' | 'slack
     const due = await deps.store.listRemindersDue(now, deps.settings.reminderIntervalMs, REMINDERS_PER_RUN);
     let sent = 0;
     for (const { thread, refund } of due) {
-      const subject: NotificationSubject = {
-        event: 'refund.stalled',
-        refundKey: refund.id,
-        refundId: refund.refundId,
-        refundRequestId: refund.refundRequestId,
-        paymentId: refund.paymentId,
-        status: refund.lastRefundStatus,
-        refundAmount: refund.refundAmount,
-        detectedAt: now,
-        inquiries: refund.inquiries,
-      };
+      const subject = noticeSubject(refund, 'refund.stalled', now);
       try {
         await deps.slack.postMessage({
           channel: thread.channelId,

@@ -1,0 +1,97 @@
+import type { Logger } from 'pino';
+import type { Classification } from '../domain/classify.js';
+import { decideAfterInquiry } from '../domain/decide-inquiry.js';
+import type { InquiryOutcome, InquiryQuery } from '../domain/inquiry.js';
+import { nonEmpty, type TrackedRefund } from '../domain/refund.js';
+import type { Random, ScheduleSettings } from '../domain/schedule.js';
+import type { CommitDecision } from './commit-decision.js';
+import type { Clock } from './ports.js';
+import type { RateLimiter } from './rate-limiter.js';
+
+/**
+ * One inquiry of one claimed refund, as the poll loop (poll-refunds.ts) runs it: ask Antom in the
+ * refund's flavour, classify the answer, decide, slow the whole instance down if Antom asked,
+ * and commit the decision under the refund's version.
+ */
+
+/** The Antom side as the poll loop sees it. */
+export interface RefundInquirer {
+  inquireRefund(query: InquiryQuery): Promise<InquiryOutcome>;
+}
+
+/** What the inquiries count (the poll loop adds its claims). */
+export interface InquiryCounters {
+  inquiries: number;
+  byKind: Record<Classification['kind'], number>;
+  applied: number;
+  /** Decisions not applied because the refund changed meanwhile (a notification won the race). */
+  superseded: number;
+  errors: number;
+}
+
+// A traffic-limit slow-down lasts at most this many times ANTOM_SLOWDOWN, whatever Retry-After says.
+export const SLOWDOWN_MAX_FACTOR = 4;
+
+/**
+ * What to ask Antom about a refund, in the flavour it was tracked with (ANTOM_API for refunds
+ * tracked before that was recorded): v2 takes refundId only; v1 prefers refundId (it wins anyway).
+ */
+export function inquiryQuery(refund: TrackedRefund, configured: 'v1' | 'v2'): InquiryQuery {
+  const api = refund.antomApi ?? configured;
+  if (api === 'v2') return { api, refundId: refund.refundId ?? refund.id };
+  const merchantAccountId = nonEmpty(refund.merchantAccountId);
+  return refund.refundId ? { api, refundId: refund.refundId, merchantAccountId } : { api, refundRequestId: refund.refundRequestId!, merchantAccountId };
+}
+
+export function createInquireOne(deps: {
+  antom: RefundInquirer;
+  classify: (outcome: InquiryOutcome) => Classification;
+  limiter: RateLimiter;
+  clock: Clock;
+  random: Random;
+  schedule: ScheduleSettings;
+  api: 'v1' | 'v2';
+  /** How long a traffic-limit answer slows the whole instance, and by how much. */
+  slowDownMs: number;
+  slowDownFactor: number;
+  commit: CommitDecision;
+  stats: InquiryCounters;
+  log: Logger;
+}): (refund: TrackedRefund) => Promise<void> {
+  const { stats, log } = deps;
+
+  function slowDown(now: number, retryAfterMs: number | undefined): void {
+    // Antom's Retry-After may lengthen the slow-down, up to SLOWDOWN_MAX_FACTOR times
+    // ANTOM_SLOWDOWN: the answer that carries it is not signed, and one bogus header must not
+    // slow the instance until a restart.
+    const until = now + Math.min(deps.slowDownMs * SLOWDOWN_MAX_FACTOR, Math.max(deps.slowDownMs, retryAfterMs ?? 0));
+    deps.limiter.slowDown(until, deps.slowDownFactor);
+    log.warn({ until: new Date(until).toISOString(), rate: deps.limiter.currentRate() }, 'Antom traffic limit: slowing down');
+  }
+
+  return async (refund) => {
+    try {
+      const outcome = await deps.antom.inquireRefund(inquiryQuery(refund, deps.api));
+      stats.inquiries += 1;
+      const classification = deps.classify(outcome);
+      stats.byKind[classification.kind] += 1;
+      const now = deps.clock.now();
+      const decision = decideAfterInquiry(refund, classification, { now, schedule: deps.schedule, random: deps.random });
+      if (decision.slowDown) slowDown(now, decision.slowDown.retryAfterMs);
+      if (!(await deps.commit(refund, decision, now))) {
+        stats.superseded += 1;
+        log.debug({ refund: refund.id }, 'refund changed during the inquiry; this answer is superseded');
+        return;
+      }
+      stats.applied += 1;
+      // "Not yet" is not an error (STYLE.md): debug for pending, info for what changes things.
+      const level = classification.kind === 'pending' ? 'debug' : 'info';
+      log[level]({ refund: refund.id, kind: classification.kind, next: decision.next.nextPollAt ?? null, outcome: decision.outcome }, 'inquiry');
+    } catch (err) {
+      // The store failed (Antom faults come back as outcomes, not throws). The lease runs out by
+      // itself and the refund is inquired again: nothing is lost, at worst an inquiry repeats.
+      stats.errors += 1;
+      log.error({ err, refund: refund.id }, 'inquiry could not be recorded');
+    }
+  };
+}
