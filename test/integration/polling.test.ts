@@ -48,6 +48,8 @@ describe('polling refunds to their outcome (Kafka + Antom sandbox + SQLite)', ()
       ANTOM_TIMEOUT: '2s',
       ANTOM_RATE_LIMIT: '200',
       ANTOM_SLOWDOWN: '2s',
+      // Slack on (a webhook nobody answers), so the integration faults are routed to a receiver.
+      SLACK_WEBHOOK_URL: 'http://127.0.0.1:9/services/T0/B0/unanswered',
     });
     config = configFrom(env);
     await createServiceTopics(config, 1);
@@ -135,10 +137,11 @@ describe('polling refunds to their outcome (Kafka + Antom sandbox + SQLite)', ()
       expect(refund?.reasonCode, id).toMatch(/^RESPONSE_SIGNATURE_(INVALID|MISSING)$/);
       expect(outcomes.messages.filter((m) => m.key === id), id).toEqual([]);
     }
-    const alerts = await service.store.listOutbox({ kind: 'notice', limit: 500 });
-    const faults = alerts.filter((a) => (a.payload as { event: string }).event === 'integration.fault');
-    // One alert per code per hour, however many refunds and inquiries hit it.
-    const codes = faults.map((a) => (a.payload as { reasonCode: string }).reasonCode).sort();
+    // Routed when decided, under the alert's scope: one delivery per code per hour, however many
+    // refunds and inquiries hit it.
+    const deliveries = await service.store.listOutbox({ kind: 'delivery', limit: 5000 });
+    const faults = deliveries.filter((d) => d.dedupeKey.startsWith('delivery:integration-fault:'));
+    const codes = faults.map((d) => (d.payload as { subject: { reasonCode: string } }).subject.reasonCode).sort();
     // (ORDER_NOT_EXIST: the refund Antom never knew, once past POLL_NOT_FOUND_GRACE.)
     expect(codes).toEqual(['ORDER_NOT_EXIST', 'RESPONSE_SIGNATURE_INVALID', 'RESPONSE_SIGNATURE_MISSING']);
   });
