@@ -13,7 +13,7 @@ import {
 } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { POSTGRES, SQLITE, type DialectCapabilities } from '../../src/adapters/store/dialects.js';
-import { migrationProvider } from '../../src/adapters/store/migrations.js';
+import { migrationProvider } from '../../src/adapters/store/migrations/index.js';
 
 /**
  * Released migrations never change. Kysely records each one by name in kysely_migration, so a
