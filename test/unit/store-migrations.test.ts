@@ -21,6 +21,7 @@ import { migrationProvider } from '../../src/adapters/store/migrations/index.js'
  * and a migration whose statements changed would leave old and new databases with different
  * schemas. The names are pinned here, the statements in the .sql files beside this test (written
  * from the migrations as released; compiled without a database, like the claim statements).
+ * A new migration joins RELEASED when it ships; `npx vitest run -u` then appends its statements.
  */
 const RELEASED = ['0001_initial', '0002_notifications', '0003_reliability', '0004_antom_binding'];
 
