@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Kysely, Migrator } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { SQLITE } from '../../src/adapters/store/dialects.js';
-import { migrationProvider } from '../../src/adapters/store/migrations.js';
+import { migrationProvider } from '../../src/adapters/store/migrations/index.js';
 import type { Database } from '../../src/adapters/store/schema.js';
 import { createSqliteStore } from '../../src/adapters/store/sqlite.js';
 import { createSqliteWorkerDialect } from '../../src/adapters/store/sqlite-worker-dialect.js';

@@ -1,7 +1,7 @@
 import { Migrator, sql, type Kysely } from 'kysely';
 import type { RefundStore } from '../../app/ports.js';
 import type { DialectCapabilities } from './dialects.js';
-import { migrationProvider } from './migrations.js';
+import { migrationProvider } from './migrations/index.js';
 import { notificationStateOperations } from './notification-state.js';
 import { outboxOperations } from './outbox.js';
 import { refundOperations } from './refunds.js';

@@ -1,0 +1,29 @@
+-- 0001_initial
+create table "refunds" ("key" text primary key, "refund_id" text, "refund_request_id" text unique, "payment_id" text not null, "amount_currency" text, "amount_value" text, "merchant_account_id" text, "payment_method_type" text, "refund_reason" text, "customer_email" text, "customer_name" text, "customer_locale" text, "metadata" jsonb, "initiated_at" text not null, "origin" jsonb not null, "status" text not null, "last_refund_status" text, "reason_code" text, "result_code" text, "result_message" text, "refund_time" text, "detected_by" text, "escalated" integer default 0 not null, "inquiries" integer default 0 not null, "consecutive_errors" integer default 0 not null, "next_poll_at" bigint, "lease_owner" text, "lease_expires_at" bigint, "recorded_at" bigint not null, "updated_at" bigint not null, "stalled_at" bigint, "given_up_at" bigint, "finalized_at" bigint, "version" integer default 0 not null);
+create index "refunds_due" on "refunds" ("next_poll_at") where "next_poll_at" is not null;
+create index "refunds_refund_id" on "refunds" ("refund_id") where "key" <> "refund_id";
+create index "refunds_status" on "refunds" ("status", "updated_at");
+create table "timeline" ("id" bigserial primary key, "refund_key" text not null, "at" bigint not null, "kind" text not null, "message" text not null, "detail" jsonb);
+create index "timeline_refund" on "timeline" ("refund_key", "id");
+create table "outbox" ("id" bigserial primary key, "dedupe_key" text not null unique, "refund_key" text not null, "kind" text not null, "channel" text not null, "payload" jsonb not null, "status" text not null, "attempts" integer default 0 not null, "next_attempt_at" bigint not null, "lease_owner" text, "lease_expires_at" bigint, "last_error" text, "created_at" bigint not null, "sent_at" bigint);
+create index "outbox_due" on "outbox" ("next_attempt_at") where "status" = 'pending';
+create index "outbox_refund" on "outbox" ("refund_key");
+-- 0002_notifications
+alter table "outbox" add column "sending_at" bigint;
+create table "notification_groups" ("id" bigserial primary key, "receiver" text not null, "group_key" text not null, "template" text not null, "playbook" text, "window_start" bigint not null, "window_end" bigint not null, "message_channel" text, "message_ts" text, "dirty" integer default 0 not null, "flushed_at" bigint, "members_sent" integer default 0 not null, "last_error" text, "closed" integer default 0 not null);
+create index "notification_groups_open" on "notification_groups" ("receiver", "group_key", "window_end") where "closed" = 0;
+create table "notification_group_members" ("group_id" bigint not null, "refund_key" text not null, "seq" integer not null, "member" jsonb not null, constraint "notification_group_members_pk" primary key ("group_id", "refund_key"));
+create table "slack_threads" ("refund_key" text not null, "channel" text not null, "channel_id" text not null, "ts" text not null, "posted_at" bigint not null, "reminders" integer default 0 not null, "reminded_at" bigint, constraint "slack_threads_pk" primary key ("refund_key", "channel"));
+-- 0003_reliability
+create table "instances" ("owner" text primary key, "started_at" bigint not null, "seen_at" bigint not null);
+alter table "outbox" add column "failing_since" bigint;
+create table "channel_outages" ("channel" text primary key, "since" bigint not null, "last_error" text, "announced_at" bigint);
+create index "outbox_pending_channel" on "outbox" ("channel", "next_attempt_at") where "status" = 'pending';
+-- 0004_antom_binding
+alter table "refunds" add column "antom_api" text;
+alter table "refunds" add column "unconfirmed_failure" jsonb;
+alter table "refunds" add column "antom_confirmed" jsonb;
+-- 0005_structured_groups
+alter table "notification_groups" add column "receiver_spec" jsonb;
+alter table "notification_groups" add column "key_parts" jsonb;
+select "id", "receiver", "group_key" from "notification_groups";
