@@ -1,7 +1,23 @@
 import type { Decision } from '../domain/decide.js';
 import { refundChanges, type TrackedRefund } from '../domain/refund.js';
 import { decisionOutbox, type NoticeRouter, type OutcomeTopics } from './outbox-entries.js';
-import type { ApplyInput } from './ports.js';
+import type { Logger } from 'pino';
+import type { Random, ScheduleSettings } from '../domain/schedule.js';
+import type { ApplyInput, Clock, RefundStore } from './ports.js';
+
+/** What every use case that decides about a refund needs: the poll loop, notifyRefund, the sweep. */
+export interface DecisionDeps {
+  store: RefundStore;
+  clock: Clock;
+  random: Random;
+  schedule: ScheduleSettings;
+  topics: OutcomeTopics;
+  /** Routes notices to deliveries when the decision is written (see decisionOutbox). */
+  routeNotice?: NoticeRouter;
+  logger: Logger;
+  /** Called when a committed decision queued outbox entries (wakes the dispatcher). */
+  onOutbox?: () => void;
+}
 
 /**
  * Writes one decision about a refund: what changed between the refund and its next state, its

@@ -1,11 +1,7 @@
-import type { Logger } from 'pino';
 import type { Classification } from '../domain/classify.js';
 import { decideAfterNotification } from '../domain/decide-notification.js';
 import type { RefundNotification } from '../domain/inquiry.js';
-import type { Random, ScheduleSettings } from '../domain/schedule.js';
-import { createCommitDecision } from './commit-decision.js';
-import type { NoticeRouter, OutcomeTopics } from './outbox-entries.js';
-import type { Clock, RefundStore } from './ports.js';
+import { createCommitDecision, type DecisionDeps } from './commit-decision.js';
 
 export type NotificationResult =
   /** Recorded (or already known): acknowledge, so Antom stops resending. */
@@ -13,16 +9,8 @@ export type NotificationResult =
   /** Not a refund we track (yet): do not acknowledge, Antom will resend and the poll may catch up. */
   | { status: 'unknown-refund' };
 
-export interface ReceiveNotificationDeps {
-  store: RefundStore;
+export interface ReceiveNotificationDeps extends DecisionDeps {
   classify: (n: RefundNotification) => Classification;
-  clock: Clock;
-  random: Random;
-  schedule: ScheduleSettings;
-  topics: OutcomeTopics;
-  routeNotice?: NoticeRouter;
-  logger: Logger;
-  onOutbox?: () => void;
 }
 
 // A notification races the poll loop for the same refund; each loser re-reads and decides again.

@@ -1,25 +1,12 @@
-import type { Logger } from 'pino';
 import { decideDeadlines } from '../domain/decide-deadlines.js';
-import type { Random, ScheduleSettings } from '../domain/schedule.js';
-import { createCommitDecision } from './commit-decision.js';
-import type { NoticeRouter, OutcomeTopics } from './outbox-entries.js';
-import type { Clock, RefundStore } from './ports.js';
+import { createCommitDecision, type DecisionDeps } from './commit-decision.js';
 
 /**
  * The stalled sweep: the schedule already wakes each refund at its stall and give-up points, but
  * if no poller ran at that moment (the service was down, the lease holder crashed), this finds the
  * refunds past a deadline and applies it. Idempotent: a deadline applied once is not applied again.
  */
-export function createSweepDeadlines(deps: {
-  store: RefundStore;
-  clock: Clock;
-  random: Random;
-  schedule: ScheduleSettings;
-  topics: OutcomeTopics;
-  routeNotice?: NoticeRouter;
-  logger: Logger;
-  onOutbox?: () => void;
-}) {
+export function createSweepDeadlines(deps: DecisionDeps) {
   const log = deps.logger.child({ component: 'sweep' });
   // The sweep wakes the dispatcher once, after all its decisions, not after each.
   const commit = createCommitDecision({ apply: (input) => deps.store.applyDecision(input), topics: deps.topics, routeNotice: deps.routeNotice });

@@ -5,7 +5,7 @@ import { generateAntomKeyPair } from '../adapters/antom/keys.js';
 import { createLogger } from '../adapters/log/logger.js';
 import { parseScenario, type Scenario } from '../simulator/scenario.js';
 import { SandboxInputError, startAntomSandbox, type AntomSandbox } from '../simulator/sandbox.js';
-import type { CommandIo } from './io.js';
+import { parseOrUsage, type CommandIo } from './io.js';
 
 /** The sandbox's default port: next to the service's 8080, and unlikely to be taken. */
 const DEFAULT_SANDBOX_PORT = 8090;
@@ -49,18 +49,8 @@ export interface AntomSandboxCommandDeps {
 
 /** `refund-notifier antom-sandbox`: runs the Antom sandbox until stopped. */
 export async function antomSandboxCommand(args: string[], io: CommandIo, deps: AntomSandboxCommandDeps = {}): Promise<number> {
-  let values: ReturnType<typeof parse>;
-  try {
-    values = parse(args);
-  } catch (err) {
-    io.err((err as Error).message);
-    for (const line of USAGE) io.err(line);
-    return 2;
-  }
-  if (values.help) {
-    for (const line of USAGE) io.out(line);
-    return 0;
-  }
+  const values = parseOrUsage(io, USAGE, () => parse(args));
+  if (typeof values === 'number') return values;
 
   const problems: string[] = [];
   const number = (name: string, text: string | undefined, fallback: number, ok: (n: number) => boolean): number => {

@@ -5,7 +5,7 @@ import { classifyInquiry, type Classification } from '../domain/classify.js';
 import { InvalidInputError } from '../domain/errors.js';
 import type { InquiryOutcome, InquiryQuery } from '../domain/inquiry.js';
 import type { ResultCodeTable } from '../domain/result-codes.js';
-import type { CommandIo } from './io.js';
+import { parseOrUsage, type CommandIo } from './io.js';
 
 const USAGE = [
   'usage: refund-notifier inquire <refundId> [--request-id ID] [--merchant-account-id ID] [--json]',
@@ -22,18 +22,8 @@ export async function inquireCommand(
   settings: AntomClientSettings,
   table: ResultCodeTable,
 ): Promise<number> {
-  let parsed: ReturnType<typeof parse>;
-  try {
-    parsed = parse(args);
-  } catch (err) {
-    io.err((err as Error).message);
-    for (const line of USAGE) io.err(line);
-    return 2;
-  }
-  if (parsed.help) {
-    for (const line of USAGE) io.out(line);
-    return 0;
-  }
+  const parsed = parseOrUsage(io, USAGE, () => parse(args));
+  if (typeof parsed === 'number') return parsed;
   const query = parsed.query;
   try {
     requestBody(settings.api, query);

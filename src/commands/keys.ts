@@ -2,7 +2,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { generateAntomKeyPair } from '../adapters/antom/keys.js';
-import type { CommandIo } from './io.js';
+import { parseOrUsage, type CommandIo } from './io.js';
 
 const USAGE = [
   'usage: refund-notifier keys generate [--out DIR] [--pem]',
@@ -30,23 +30,15 @@ export async function keysCommand(args: string[], io: CommandIo): Promise<number
 
 /** `refund-notifier keys generate [--out DIR] [--pem]`; `args` are the flags after `generate`. */
 export async function keysGenerateCommand(args: string[], io: CommandIo): Promise<number> {
-  let values: { out?: string; pem?: boolean; help?: boolean };
-  try {
-    ({ values } = parseArgs({
+  const values = parseOrUsage(io, USAGE, () =>
+    parseArgs({
       args,
       options: { out: { type: 'string' }, pem: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
       strict: true,
       allowPositionals: false,
-    }));
-  } catch (err) {
-    io.err((err as Error).message);
-    for (const line of USAGE) io.err(line);
-    return 2;
-  }
-  if (values.help) {
-    for (const line of USAGE) io.out(line);
-    return 0;
-  }
+    }).values,
+  );
+  if (typeof values === 'number') return values;
 
   const pair = generateAntomKeyPair();
   if (values.out !== undefined) {
