@@ -24,22 +24,22 @@ routes:
 `;
 }
 
+let app: TestApp;
+afterEach(async () => app?.close());
+
+async function start(options: TestAppOptions) {
+  app = await createTestApp(options);
+  return app;
+}
+
+/** Refund `n` fails with `code` (tracked first), and the dispatcher sends what that queued. */
+async function failAndDispatch(n: number, code = 'RISK_REJECT', currency = 'USD') {
+  await app.track(newRefund(n, { refundAmount: { currency, value: String(1000 + n) } }));
+  expect(await app.fail(n, code)).toEqual({ status: 'applied' });
+  await app.dispatch();
+}
+
 describe('group windows', () => {
-  let app: TestApp;
-  afterEach(async () => app?.close());
-
-  async function start(options: TestAppOptions) {
-    app = await createTestApp(options);
-    return app;
-  }
-
-  /** Refund `n` fails with `code` (tracked first), and the dispatcher sends what that queued. */
-  async function failAndDispatch(n: number, code = 'RISK_REJECT', currency = 'USD') {
-    await app.track(newRefund(n, { refundAmount: { currency, value: String(1000 + n) } }));
-    expect(await app.fail(n, code)).toEqual({ status: 'applied' });
-    await app.dispatch();
-  }
-
   it('Slack bot: the opener is posted at once, later members update that one message at most every interval, and a new window opens a new message', async () => {
     const { clock, slack } = await start({ routing: groupedRouting('slack') });
     const t0 = clock.now();
@@ -132,6 +132,9 @@ describe('group windows', () => {
     expect(slack.updates()).toEqual([expect.objectContaining({ ts: usd!.ts, text: expect.stringMatching(/^Escalation: 2 refunds failed with RISK_REJECT in USD\b/) })]);
   });
 
+});
+
+describe('group windows when a receiver keeps failing', () => {
   it('a Slack group whose receiver keeps failing past the window goes to the escalation email, once', async () => {
     const { clock, slack, email, settings } = await start({ routing: groupedRouting('slack') });
     const t0 = clock.now();
