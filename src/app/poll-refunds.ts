@@ -113,11 +113,12 @@ export function createPollLoop(deps: PollLoopDeps): PollLoop {
   function startRefill(): Promise<number> {
     refill ??= deps.store
       .claimDue({ owner: deps.owner, now: deps.clock.now(), limit: claimLimit, leaseMs })
-      .then((claimed) => {
+      .then(async (claimed) => {
         stats.claims += 1;
         // Not yet started when stopping: give them back rather than strand them under a lease.
+        // Awaited: stop() waits for this claim, so it resolves only once they are given back.
         if (!running()) {
-          void Promise.allSettled(claimed.map((r) => deps.store.releaseLease(r.id, deps.owner)));
+          await Promise.allSettled(claimed.map((r) => deps.store.releaseLease(r.id, deps.owner)));
           return 0;
         }
         queue.push(...claimed);

@@ -17,7 +17,7 @@ export function createTrackRefunds(deps: { store: RefundStore; clock: Clock; fir
       now,
       firstPollAt: firstPollAt(now, deps.firstDelayMs),
       // The flavour the records were validated for: the refund is asked that way all its life.
-      ...(deps.antomApi ? { antomApi: deps.antomApi } : {}),
+      antomApi: deps.antomApi,
     });
   };
 }

@@ -65,7 +65,7 @@ export function createAdminRoutes(deps: { store: RefundStore; clock: Clock; toke
     if (req.method === 'GET' && parts[1] === 'refunds' && parts.length === 2) {
       const status = q.get('status') as TrackingStatus | null;
       if (status && !STATUSES.has(status)) return sendJson(res, 400, { error: `status must be one of ${[...STATUSES].join(', ')}` });
-      const refunds = await store.listRefunds({ ...(status ? { status } : {}), limit, ...(q.get('after') ? { after: q.get('after')! } : {}) });
+      const refunds = await store.listRefunds({ status: status || undefined, limit, after: q.get('after') || undefined });
       const last = refunds.at(-1);
       return sendJson(res, 200, { refunds: refunds.map(view), next: refunds.length === limit && last ? last.id : null });
     }
@@ -86,8 +86,8 @@ export function createAdminRoutes(deps: { store: RefundStore; clock: Clock; toke
     }
     if (req.method === 'GET' && parts[1] === 'outbox' && parts.length === 2) {
       const entries = await store.listOutbox({
-        ...(q.get('status') ? { status: q.get('status') as OutboxStatus } : {}),
-        ...(q.get('kind') ? { kind: q.get('kind') as OutboxKind } : {}),
+        status: (q.get('status') || undefined) as OutboxStatus | undefined,
+        kind: (q.get('kind') || undefined) as OutboxKind | undefined,
         limit,
       });
       return sendJson(res, 200, { entries });

@@ -8,12 +8,12 @@ import { groupMessage, outageMessage, refundMessage, reminderMessage, slackMessa
 /** The Slack Block Kit and email template renderings behind the notification use cases. */
 export function createRenderers(templates: TemplateSet, emailFrom: string): Renderers {
   return {
-    slackRefund: (subject, template, playbook) => refundMessage(subject, template, playbook ? { playbook } : {}),
+    slackRefund: (subject, template, playbook) => refundMessage(subject, template, { playbook }),
     slackGroup: (group) => groupMessage(group),
     slackReminder: (subject, info) => reminderMessage(subject, info),
     slackOutage: (items, info) => outageMessage(outageSummary(items), info),
     emailRefund: (subject, template, playbook, note) => {
-      const content = refundContent(subject, template, playbook ? { playbook } : {});
+      const content = refundContent(subject, template, { playbook });
       return renderEscalationEmail(note ? { ...content, note } : content, templates);
     },
     emailGroup: (group) => renderEscalationEmail(escalationGroupContent(group), templates),

@@ -63,7 +63,7 @@ export function refundFromRow(caps: DialectCapabilities, row: Selectable<Refunds
     givenUpAt: optionalNumber(row.given_up_at),
     finalizedAt: optionalNumber(row.finalized_at),
     version: Number(row.version),
-    ...(row.antom_api === 'v1' || row.antom_api === 'v2' ? { antomApi: row.antom_api } : {}),
+    antomApi: row.antom_api === 'v1' || row.antom_api === 'v2' ? row.antom_api : undefined,
     ...optionalJson<TrackedRefund['unconfirmedFailure']>('unconfirmedFailure', decodeJson(caps, row.unconfirmed_failure)),
     ...optionalJson<TrackedRefund['antomConfirmed']>('antomConfirmed', decodeJson(caps, row.antom_confirmed)),
   };
@@ -90,11 +90,11 @@ export function outboxFromRow(caps: DialectCapabilities, row: Selectable<OutboxT
     status: row.status as OutboxStatus,
     attempts: Number(row.attempts),
     availableAt: Number(row.next_attempt_at),
-    ...(row.last_error ? { lastError: row.last_error } : {}),
+    lastError: row.last_error || undefined,
     createdAt: Number(row.created_at),
-    ...(row.sent_at === null ? {} : { sentAt: Number(row.sent_at) }),
-    ...(row.sending_at === null || row.sending_at === undefined ? {} : { sendingAt: Number(row.sending_at) }),
-    ...(row.failing_since === null || row.failing_since === undefined ? {} : { failingSince: Number(row.failing_since) }),
+    sentAt: optionalNumber(row.sent_at),
+    sendingAt: optionalNumber(row.sending_at),
+    failingSince: optionalNumber(row.failing_since),
   };
 }
 
@@ -102,8 +102,8 @@ export function outageFromRow(row: Selectable<ChannelOutagesTable>): ChannelOuta
   return {
     channel: row.channel,
     since: Number(row.since),
-    ...(row.last_error ? { lastError: row.last_error } : {}),
-    ...(row.announced_at === null ? {} : { announcedAt: Number(row.announced_at) }),
+    lastError: row.last_error || undefined,
+    announcedAt: optionalNumber(row.announced_at),
   };
 }
 
@@ -112,15 +112,15 @@ export function groupFromRow(caps: DialectCapabilities, row: Selectable<Notifica
     id: Number(row.id),
     receiver: decodeJson<OpsReceiver>(caps, row.receiver_spec)!,
     key: { template: row.template as DeliveryTemplate, parts: decodeJson<GroupPart[]>(caps, row.key_parts) ?? [] },
-    ...(row.playbook ? { playbook: row.playbook } : {}),
+    playbook: row.playbook || undefined,
     windowStart: Number(row.window_start),
     windowEnd: Number(row.window_end),
-    ...(row.message_channel ? { messageChannel: row.message_channel } : {}),
-    ...(row.message_ts ? { messageTs: row.message_ts } : {}),
+    messageChannel: row.message_channel || undefined,
+    messageTs: row.message_ts || undefined,
     dirty: Boolean(row.dirty),
-    ...(row.flushed_at === null ? {} : { flushedAt: Number(row.flushed_at) }),
+    flushedAt: optionalNumber(row.flushed_at),
     membersSent: Number(row.members_sent),
-    ...(row.last_error ? { lastError: row.last_error } : {}),
+    lastError: row.last_error || undefined,
     closed: Boolean(row.closed),
   };
 }
@@ -133,7 +133,7 @@ export function threadFromRow(row: Selectable<SlackThreadsTable>): SlackThread {
     ts: row.ts,
     postedAt: Number(row.posted_at),
     reminders: Number(row.reminders),
-    ...(row.reminded_at === null ? {} : { remindedAt: Number(row.reminded_at) }),
+    remindedAt: optionalNumber(row.reminded_at),
   };
 }
 
@@ -197,7 +197,8 @@ export function patchJsonColumns(caps: DialectCapabilities, patch: RefundPatch):
   return out;
 }
 
-function optionalNumber(value: number | string | null): number | undefined {
+/** A nullable number column as an optional field (BIGINT arrives as a string from PostgreSQL). */
+function optionalNumber(value: number | string | null | undefined): number | undefined {
   return value === null || value === undefined ? undefined : Number(value);
 }
 
