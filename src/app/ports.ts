@@ -120,6 +120,8 @@ export interface NotificationGroup {
   /** How many members the receiver has been told about (email: the first, then the summary). */
   readonly membersSent: number;
   readonly lastError?: string;
+  /** When its receiver began failing (the opener's post or an update); cleared by a success. */
+  readonly failingSince?: number;
   readonly closed: boolean;
 }
 
@@ -184,7 +186,8 @@ export interface Renderers {
 export interface NotificationStateStore {
   /**
    * Adds a refund to the open group of this receiver and key (opening one for `windowMs` when
-   * none is open). Adding the same refund twice is a no-op.
+   * none is open). A refund that is already in a group of this receiver and key (open, past its
+   * window or closed: a retried delivery) is not added again: that group is answered.
    */
   addGroupMember(input: {
     receiver: OpsReceiver;
@@ -197,7 +200,8 @@ export interface NotificationStateStore {
   groupMembers(groupId: number): Promise<GroupMember[]>;
   /** Records that the receiver is now up to date (the message posted or updated; the email sent). */
   markGroupFlushed(groupId: number, update: { now: number; messageChannel?: string; messageTs?: string; membersSent?: number }): Promise<void>;
-  markGroupFailed(groupId: number, error: string): Promise<void>;
+  /** Keeps the error, and starts the group's run of failures (failingSince) if none is running. */
+  markGroupFailed(groupId: number, error: string, now: number): Promise<void>;
   /** Open groups with members not shown yet whose last update is older than `debounceMs`, and groups whose window ended. */
   listGroupsToFlush(now: number, debounceMs: number): Promise<NotificationGroup[]>;
   closeGroup(groupId: number): Promise<void>;

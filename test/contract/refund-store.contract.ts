@@ -595,6 +595,11 @@ export function describeRefundStoreContract(name: string, open: () => Promise<Re
         await store.markGroupFlushed(first.group.id, { now: now + 20, membersSent: 2 });
         const again = await add(1, now + 30);
         expect(again).toMatchObject({ created: false, added: false, group: { id: first.group.id, membersSent: 2, dirty: false } });
+        // A refund already in a group is answered with that group after its window and after a close
+        // (a retried delivery), never added to a new one.
+        expect(await add(1, now + 120_000)).toMatchObject({ created: false, added: false, group: { id: first.group.id } });
+        await store.closeGroup(first.group.id);
+        expect(await add(2, now + 130_000)).toMatchObject({ created: false, added: false, group: { id: first.group.id, closed: true } });
         expect(await store.groupMembers(first.group.id)).toEqual([member(1), member(2)]);
         expect(await store.groupMembers(first.group.id + 1000)).toEqual([]);
       });
@@ -633,8 +638,11 @@ export function describeRefundStoreContract(name: string, open: () => Promise<Re
         // Dirty, but updated within the debounce interval; then due. A clean group is not due.
         expect(await due(now + 999)).toEqual([]);
         expect(await due(now + 1000)).toEqual([g.id]);
-        await store.markGroupFailed(g.id, 'ratelimited');
-        expect(await openGroup(g.id)).toMatchObject({ dirty: true, lastError: 'ratelimited' });
+        await store.markGroupFailed(g.id, 'ratelimited', now + 500);
+        expect(await openGroup(g.id)).toMatchObject({ dirty: true, lastError: 'ratelimited', failingSince: now + 500 });
+        // A later failure keeps the start of the run; a flush (below) ends it.
+        await store.markGroupFailed(g.id, 'ratelimited again', now + 900);
+        expect(await openGroup(g.id)).toMatchObject({ lastError: 'ratelimited again', failingSince: now + 500 });
         expect(await due(now + 1000)).toEqual([g.id]);
         await store.markGroupFlushed(g.id, { now: now + 1000, messageChannel: 'C1', messageTs: '1.1', membersSent: 1 });
         expect(await openGroup(g.id)).toEqual({ ...g, dirty: false, flushedAt: now + 1000, messageChannel: 'C1', messageTs: '1.1', membersSent: 1 });

@@ -6,7 +6,7 @@
  * flags are all the app layer reads.
  */
 import { Writable } from 'node:stream';
-import type { RefundInquirer } from '../../src/app/poll-refunds.js';
+import type { RefundInquirer } from '../../src/app/poll-inquiry.js';
 import type { Clock, EmailPort, EventPublisher, RefundStore, SlackPort } from '../../src/app/ports.js';
 import type { RateLimiter, Sleep } from '../../src/app/rate-limiter.js';
 import { createLogger, type Logger } from '../../src/adapters/log/logger.js';

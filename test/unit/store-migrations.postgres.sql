@@ -26,4 +26,6 @@ alter table "refunds" add column "antom_confirmed" jsonb;
 -- 0005_structured_groups
 alter table "notification_groups" add column "receiver_spec" jsonb;
 alter table "notification_groups" add column "key_parts" jsonb;
+alter table "notification_groups" add column "failing_since" bigint;
+create index "notification_group_members_refund" on "notification_group_members" ("refund_key");
 select "id", "receiver", "group_key" from "notification_groups";

@@ -17,7 +17,7 @@ export function notificationStateOperations(db: Kysely<Database>, caps: DialectC
     addGroupMember: (input) => addGroupMember(db, caps, input),
     groupMembers: (groupId) => groupMembers(db, caps, groupId),
     markGroupFlushed: (groupId, update) => markGroupFlushed(db, groupId, update),
-    markGroupFailed: (groupId, error) => markGroupFailed(db, groupId, error),
+    markGroupFailed: (groupId, error, now) => markGroupFailed(db, groupId, error, now),
     listGroupsToFlush: (now, debounceMs) => listGroupsToFlush(db, caps, now, debounceMs),
     closeGroup: (groupId) => closeGroup(db, groupId),
     saveThread: (thread) => saveThread(db, thread),
@@ -35,6 +35,17 @@ async function addGroupMember(
   { receiver, key, playbook, member, windowMs, now }: AddGroupMemberInput,
 ): Promise<{ group: NotificationGroup; created: boolean; added: boolean }> {
   return db.transaction().execute(async (trx) => {
+    const holding = await trx
+      .selectFrom('notification_groups')
+      .innerJoin('notification_group_members', 'notification_group_members.group_id', 'notification_groups.id')
+      .selectAll('notification_groups')
+      .where('notification_group_members.refund_key', '=', member.refundKey)
+      .where('notification_groups.receiver', '=', receiverKey(receiver))
+      .where('notification_groups.group_key', '=', groupIdentity(key))
+      .orderBy('notification_groups.id', 'desc')
+      .limit(1)
+      .executeTakeFirst();
+    if (holding) return { group: groupFromRow(caps, holding), created: false, added: false };
     let row = await trx
       .selectFrom('notification_groups')
       .selectAll()
@@ -66,6 +77,7 @@ async function addGroupMember(
           flushed_at: now,
           members_sent: 0,
           last_error: null,
+          failing_since: null,
           closed: 0,
         })
         .returningAll()
@@ -112,6 +124,7 @@ async function markGroupFlushed(
       dirty: 0,
       flushed_at: now,
       last_error: null,
+      failing_since: null,
       ...(messageChannel ? { message_channel: messageChannel } : {}),
       ...(messageTs ? { message_ts: messageTs } : {}),
       members_sent: membersSent,
@@ -120,8 +133,12 @@ async function markGroupFlushed(
     .execute();
 }
 
-async function markGroupFailed(db: Kysely<Database>, groupId: number, error: string): Promise<void> {
-  await db.updateTable('notification_groups').set({ last_error: error.slice(0, 2000) }).where('id', '=', groupId).execute();
+async function markGroupFailed(db: Kysely<Database>, groupId: number, error: string, now: number): Promise<void> {
+  await db
+    .updateTable('notification_groups')
+    .set({ last_error: error.slice(0, 2000), failing_since: sql<number>`coalesce(failing_since, ${now})` })
+    .where('id', '=', groupId)
+    .execute();
 }
 
 async function listGroupsToFlush(db: Kysely<Database>, caps: DialectCapabilities, now: number, debounceMs: number): Promise<NotificationGroup[]> {

@@ -119,6 +119,7 @@ export function groupFromRow(caps: DialectCapabilities, row: Selectable<Notifica
     messageTs: row.message_ts || undefined,
     dirty: Boolean(row.dirty),
     flushedAt: optionalNumber(row.flushed_at),
+    failingSince: optionalNumber(row.failing_since),
     membersSent: Number(row.members_sent),
     lastError: row.last_error || undefined,
     closed: Boolean(row.closed),

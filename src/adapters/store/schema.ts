@@ -92,6 +92,7 @@ export interface NotificationGroupsTable {
   /** The receiver (OpsReceiver) and the key's parts (GroupPart[]), as written (migration 0005). */
   receiver_spec: unknown;
   key_parts: unknown;
+  failing_since: number | null;
   playbook: string | null;
   window_start: number;
   window_end: number;

@@ -34,6 +34,9 @@ export function createFallbackPlanner(deps: Pick<NotifierDeps, 'slack' | 'email'
     if (isMessagePayload(entry.payload)) return undefined; // outage notices are retried, then given up
     const { delivery: d, subject, fallbackFrom } = deliveryOf(entry);
     if (fallbackFrom) return undefined; // a fallback does not fall back again
+    // A grouped delivery falls back with its group (flush-groups.ts), so the refund is told once
+    // on each channel: the group's fallback carries it with the rest of its window.
+    if (d.group) return undefined;
     if (err instanceof LeaseLostError) return undefined;
     const inDoubt = isInDoubt(err);
     // A customer email is retried until CUSTOMER_EMAIL_GIVE_UP_AFTER (a mail server retries a 4xx

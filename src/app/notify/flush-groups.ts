@@ -98,10 +98,12 @@ export function createGroupFlusher(deps: NotifierDeps) {
       } catch (err) {
         const message = err instanceof Error ? err.message : String(err);
         log.warn({ err, group: group.key, receiver: group.receiver }, 'group update failed; will retry');
-        await store.markGroupFailed(group.id, message);
+        await store.markGroupFailed(group.id, message, now);
         // A receiver that keeps failing: once the window is over and the receiver refuses for
-        // good (or has failed for NOTIFY_STALE_AFTER), the group goes to the other channel.
-        const hopeless = !isRetriable(err) || now - group.windowEnd > settings.staleAfterMs;
+        // good, or has failed for NOTIFY_FALLBACK_AFTER (counted from the opener's first failed
+        // post), the group goes to the other channel, like any ops delivery.
+        const failingFor = now - (group.failingSince ?? now);
+        const hopeless = !isRetriable(err) || failingFor >= settings.fallbackAfterMs;
         if (group.windowEnd <= now && hopeless && (await fallBack(group, message, now))) continue;
         if (now - group.windowEnd > GIVE_UP_AFTER_MS) {
           log.error({ group: group.key, receiver: group.receiver, error: message }, 'group summary given up an hour after its window');

@@ -30,7 +30,7 @@ export function createGroupJoiner(deps: NotifierDeps) {
     await store.markGroupFlushed(group.id, { now: deps.clock.now(), messageChannel: res.channel, messageTs: res.ts, membersSent: members.length });
   }
 
-  return async function joinGroup(entry: OutboxEntry, d: Delivery & { receiver: OpsReceiver; group: GroupKey }, subject: NotificationSubject): Promise<void> {
+  async function joinGroup(entry: OutboxEntry, d: Delivery & { receiver: OpsReceiver; group: GroupKey }, subject: NotificationSubject): Promise<void> {
     const { group, created, added } = await store.addGroupMember({
       receiver: d.receiver,
       key: d.group,
@@ -40,9 +40,21 @@ export function createGroupJoiner(deps: NotifierDeps) {
       now: deps.clock.now(),
     });
     if (created) log.info({ group: d.group, receiver: d.receiver }, 'escalation group opened');
-    // The opener is told at once, also when its first attempt failed and this is the retry.
-    const retryOfOpener = !created && !added && group.membersSent === 0 && group.messageTs === undefined;
+    // The opener is told at once, also when its first attempt failed and this is the retry; a
+    // group that was closed meanwhile (its summary went, or it fell back) has told it already.
+    const retryOfOpener = !created && !added && !group.closed && group.membersSent === 0 && group.messageTs === undefined;
     if (!created && !retryOfOpener) return;
+    try {
+      await tellOpener(entry, d, subject, group);
+    } catch (err) {
+      // The group's run of failures starts here: it falls back as a whole (flush-groups.ts).
+      // (If the store refuses that too, the delivery's own failure is what counts.)
+      await store.markGroupFailed(group.id, err instanceof Error ? err.message : String(err), deps.clock.now()).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  async function tellOpener(entry: OutboxEntry, d: Delivery & { receiver: OpsReceiver }, subject: NotificationSubject, group: NotificationGroup): Promise<void> {
     const template = d.template as OpsTemplate;
     if (d.receiver.type === 'slack' && slack.mode === 'bot') return postGroupMessage(group, d.receiver.channel);
     if (d.receiver.type === 'slack') {
@@ -56,5 +68,7 @@ export function createGroupJoiner(deps: NotifierDeps) {
       });
     }
     await store.markGroupFlushed(group.id, { now: deps.clock.now(), membersSent: 1 });
-  };
+  }
+
+  return joinGroup;
 }

@@ -5,7 +5,7 @@
  * scope are per refund.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { decideAfterInquiry } from '../../../src/domain/decide.js';
+import { decideAfterInquiry } from '../../../src/domain/decide-inquiry.js';
 import { classifyInquiry } from '../../../src/domain/classify.js';
 import type { VerifiedInquiryAnswer } from '../../../src/domain/inquiry.js';
 import { HOUR, SCHEDULE, commitFor, createTestApp, refundKey, resultCodes, type TestApp } from '../../support/app-fixtures.js';

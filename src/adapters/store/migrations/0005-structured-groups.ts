@@ -3,7 +3,8 @@ import { groupKeyFromLegacy, type OpsReceiver } from '../../../domain/routing.js
 import { encodeJson, type DialectCapabilities } from '../dialects.js';
 
 /**
- * 0005_structured_groups: groups keep their receiver and key as structure (docs/notifications.md,
+ * 0005_structured_groups: groups keep their receiver and key as structure, and when their
+ * receiver began failing (docs/notifications.md,
  * "Dedupe keys and grouping"): the receiver (`{ type: 'slack', channel }` or `{ type: 'email', to }`)
  * and the key's parts (each groupBy field with its value). The text columns `receiver` and
  * `group_key` stay as the lookup identity of the open group, compared and never parsed. Rows
@@ -12,6 +13,11 @@ import { encodeJson, type DialectCapabilities } from '../dialects.js';
 export async function up(db: Kysely<any>, caps: DialectCapabilities): Promise<void> {
   await db.schema.alterTable('notification_groups').addColumn('receiver_spec', caps.json).execute();
   await db.schema.alterTable('notification_groups').addColumn('key_parts', caps.json).execute();
+  // When the group's receiver began failing (the opener's post or an update): the group falls back
+  // to the other channel after NOTIFY_FALLBACK_AFTER of failures, like any ops delivery.
+  await db.schema.alterTable('notification_groups').addColumn('failing_since', caps.bigint).execute();
+  // A refund's retried delivery finds the group that already holds it, open or not.
+  await db.schema.createIndex('notification_group_members_refund').on('notification_group_members').columns(['refund_key']).execute();
   const rows: Array<{ id: number; receiver: string; group_key: string }> = await db
     .selectFrom('notification_groups')
     .select(['id', 'receiver', 'group_key'])
