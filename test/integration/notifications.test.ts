@@ -198,8 +198,11 @@ describe('notifications when a receiver fails', () => {
     const email = fallback()!;
     expect(email.text).toMatch(/Sent here instead of slack:#refund-escalations, which failed: .*503/);
     expect(email.text).toMatch(/RISK_REJECT/);
-    const dead = await service.store.listOutbox({ status: 'dead', refundKey: 'F-RISK' });
-    expect(dead.map((e) => e.lastError)).toEqual([expect.stringMatching(/^fell back to email:finance@acme\.example/)]);
+    // The Slack delivery fell back with its group; its next attempt finds the group gone to email
+    // and is given up saying so (visible in /admin/outbox?status=dead), never sent twice.
+    const dead = async () => (await service.store.listOutbox({ status: 'dead', refundKey: 'F-RISK' })).map((e) => e.lastError);
+    await until(async () => (await dead()).length > 0, { timeoutMs: 30_000, message: 'the Slack delivery is given up' });
+    expect(await dead()).toEqual([expect.stringMatching(/^fell back to email:finance@acme\.example/)]);
   });
 
   it('after the outage, the stale backlog arrives as one summary, not a flood of stale posts', async () => {

@@ -5,7 +5,7 @@
  * came after the first. A receiver that keeps failing gets the group sent to the other channel.
  */
 import { NotSentError, isRetriable } from '../../domain/errors.js';
-import { receiverKey } from '../../domain/routing.js';
+import { receiverKey, type OpsReceiver } from '../../domain/routing.js';
 import type { GroupMember, NotificationGroup } from '../ports.js';
 import { groupContent } from './join-group.js';
 import { requireEmail, type NotifierDeps } from './vocabulary.js';
@@ -18,13 +18,25 @@ export function createGroupFlusher(deps: NotifierDeps) {
   const { store, slack, render, settings } = deps;
   const log = deps.logger.child({ component: 'notify-groups' });
 
-  /** The group, whole, to the other ops channel; true when it went. */
+  /** The other ops channel for a group's receiver, if there is one. */
+  function otherChannel(group: NotificationGroup): OpsReceiver | undefined {
+    if (group.receiver.type === 'slack' && deps.email && settings.escalationEmailTo.length > 0) return { type: 'email', to: [...settings.escalationEmailTo] };
+    if (group.receiver.type === 'email' && slack.mode !== 'off') return { type: 'slack', channel: settings.escalationChannel };
+    return undefined;
+  }
+
+  /**
+   * The group, whole, to the other ops channel; true when it went. The group is closed still
+   * failing, with where it went: a retried delivery of one of its refunds reads that (join-group.ts).
+   */
   async function fallBack(group: NotificationGroup, error: string, now: number): Promise<boolean> {
+    const other = otherChannel(group);
+    if (!other) return false;
     const members = await store.groupMembers(group.id);
     const content = groupContent(group, members.slice(group.membersSent));
     const note = `Sent here instead of ${receiverKey(group.receiver)}, which failed: ${error}`;
     try {
-      if (group.receiver.type === 'slack' && deps.email && settings.escalationEmailTo.length > 0) {
+      if (other.type === 'email' && deps.email) {
         const rendered = render.emailGroup(content);
         await deps.email.send({
           to: [...settings.escalationEmailTo],
@@ -32,18 +44,16 @@ export function createGroupFlusher(deps: NotifierDeps) {
           text: `${rendered.text}\n\n${note}`,
           messageId: render.messageId(`group:${group.id}:fallback`),
         });
-      } else if (group.receiver.type === 'email' && slack.mode !== 'off') {
+      } else {
         const message = render.slackGroup(content);
         await slack.postMessage({ channel: settings.escalationChannel, ...message, text: `${message.text}\n_${note}_` });
-      } else {
-        return false;
       }
     } catch (err) {
       log.error({ err, group: group.key }, 'group fallback failed too; will retry');
       return false;
     }
     log.error({ group: group.key, receiver: group.receiver, error }, 'receiver keeps failing: group sent to the other channel');
-    await store.markGroupFlushed(group.id, { now, membersSent: members.length });
+    await store.markGroupFailed(group.id, `fell back to ${receiverKey(other)}: ${error}`, now);
     await store.closeGroup(group.id);
     return true;
   }

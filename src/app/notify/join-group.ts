@@ -7,6 +7,7 @@
 import type { EscalationGroup } from '../../domain/notification-content.js';
 import type { Delivery, GroupKey, NotificationSubject, OpsReceiver } from '../../domain/routing.js';
 import type { GroupMember, NotificationGroup, OpsTemplate, OutboxEntry } from '../ports.js';
+import { NotSentError } from '../../domain/errors.js';
 import { requireEmail, type NotifierDeps } from './vocabulary.js';
 
 function memberOf(subject: NotificationSubject): GroupMember {
@@ -40,6 +41,9 @@ export function createGroupJoiner(deps: NotifierDeps) {
       now: deps.clock.now(),
     });
     if (created) log.info({ group: d.group, receiver: d.receiver }, 'escalation group opened');
+    // Its group ended without reaching this receiver (it fell back to the other channel, or was
+    // given up): this delivery is not sent here either, and says where the refund went.
+    if (group.closed && group.failingSince !== undefined) throw new NotSentError(group.lastError ?? 'its group was given up', 'GROUP_ENDED_FAILING');
     // The opener is told at once, also when its first attempt failed and this is the retry; a
     // group that was closed meanwhile (its summary went, or it fell back) has told it already.
     const retryOfOpener = !created && !added && !group.closed && group.membersSent === 0 && group.messageTs === undefined;
