@@ -323,6 +323,19 @@ export interface RefundStore extends NotificationStateStore {
   countOutbox(): Promise<Record<OutboxStatus, number>>;
   /** Deletes sent outbox entries older than `before`; returns how many. */
   pruneOutbox(before: number): Promise<number>;
+  /**
+   * Writes entries that belong to no decision (the digest) under `key`; an existing dedupe key is a
+   * no-op, so the same entry from two instances or two runs is written once. Returns how many were new.
+   */
+  enqueueOutbox(key: string, entries: readonly OutboxEntryInput[], now: number): Promise<number>;
+
+  /**
+   * Claims a scheduled job's run for a period (a tick of its schedule, the digest's day): true for
+   * the one caller that gets it, false for every other instance or repeat (docs/operations.md).
+   */
+  claimJobRun(run: { job: string; period: string; owner: string; now: number }): Promise<boolean>;
+  /** Deletes job-run claims older than `before`; returns how many. */
+  pruneJobRuns(before: number): Promise<number>;
 
   /** Cheap read-only probe. */
   ping(): Promise<void>;

@@ -76,6 +76,6 @@ export function wireNotifications(
     }),
     flushGroups: createGroupFlusher(deps),
     remindStalled: createStalledReminders(deps),
-    digest: createDigest({ store, slack, render, channel: v.SLACK_OPS_CHANNEL, clock }),
+    digest: createDigest({ store, slack, channel: v.SLACK_OPS_CHANNEL, timeZone: v.DIGEST_TIMEZONE, clock }),
   };
 }

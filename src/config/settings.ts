@@ -1,6 +1,7 @@
 import { createPrivateKey, createPublicKey } from 'node:crypto';
 import { z } from 'zod';
 import { parseDuration } from './duration.js';
+import { isTimeZone } from '../domain/job-periods.js';
 
 /**
  * Every setting the service reads, by the name the contract gives it. Each value arrives as a
@@ -40,6 +41,11 @@ function optional<T>(parse: (text: string, ctx: z.RefinementCtx) => T): Parser<T
 }
 
 const asText = (text: string) => text;
+
+function asTimeZone(text: string, ctx: z.RefinementCtx): string {
+  if (isTimeZone(text)) return text;
+  return fail(ctx, `must be an IANA time zone such as UTC, Europe/Berlin or Asia/Singapore, got "${text}"`);
+}
 
 function asInt(min: number, max: number) {
   return (text: string, ctx: z.RefinementCtx): number => {
@@ -224,7 +230,8 @@ export type SettingFormat =
   | 'path'
   | 'url-path'
   | 'slack-channel'
-  | 'cron';
+  | 'cron'
+  | 'time-zone';
 
 export interface SettingSpec {
   readonly format: SettingFormat;
@@ -371,7 +378,11 @@ export const SETTINGS = {
   ),
   DIGEST_CRON: setting(
     'cron', optional(asText),
-    'when the daily digest goes to the ops channel (node-cron expression, UTC); empty: no digest',
+    'when the daily digest goes to the ops channel (node-cron expression, read in DIGEST_TIMEZONE); empty: no digest',
+  ),
+  DIGEST_TIMEZONE: setting(
+    'time-zone', required(asTimeZone, 'an IANA time zone'),
+    'the time zone DIGEST_CRON is read in and the digest\'s day is counted in (one digest per day, cluster-wide)',
   ),
   HTTP_HOST: setting('text', required(asText, 'an address'), 'listen address of the HTTP server'),
   HTTP_PORT: setting('whole-number', required(asInt(0, 65535), 'a port'), 'listen port of the HTTP server (0 = any free port)'),

@@ -25,6 +25,7 @@ const LEASE_HOLDER = 'applies every mark only for the lease holder, and renews l
 const REFUND_LOOKUPS = 'gives a lease back, finds by either id, re-checks on demand, lists overdue refunds';
 const OUTAGES = 'opens, announces and closes a channel outage once each, with their notices';
 const GROUP_FLUSHES = 'lists the groups to flush, records flushes and failures, and forgets closed groups';
+const JOB_RUNS = 'gives each job run for a period to one claimer, and prunes old claims';
 const REMINDERS = 'lists reminders due for stalled refunds, oldest thread first; a reminder restarts the interval';
 
 /**
@@ -69,6 +70,7 @@ const COVERAGE = {
   listOutbox: 'claims due entries in order, by kind, under a lease',
   countOutbox: MARKS,
   pruneOutbox: MARKS,
+  enqueueOutbox: 'enqueues entries of no decision once per dedupe key',
   countWaiting: 'counts what waits on a channel and makes it due at once',
   hurryChannel: 'counts what waits on a channel and makes it due at once',
   // Channel outages
@@ -88,6 +90,9 @@ const COVERAGE = {
   getThread: 'keeps the first thread of a refund in a channel',
   listRemindersDue: REMINDERS,
   markReminded: REMINDERS,
+  // Scheduled jobs, once per cluster
+  claimJobRun: JOB_RUNS,
+  pruneJobRuns: JOB_RUNS,
 } satisfies Record<keyof RefundStore, string>;
 
 /**
@@ -698,6 +703,35 @@ export function describeRefundStoreContract(name: string, open: () => Promise<Re
         expect(await due(now + 2100)).toEqual(['R-000002 #esc', 'R-000001 #esc', 'R-000001 #other']);
         await store.markReminded('R-000002', '#esc', now + 2100);
         expect(await store.getThread('R-000002', '#esc')).toMatchObject({ reminders: 2, remindedAt: now + 2100 });
+      });
+    });
+
+    describe('scheduled jobs and entries of no decision', () => {
+      it(JOB_RUNS, async () => {
+        const run = (owner: string, period: string, job = 'digest', at = now) => store.claimJobRun({ job, period, owner, now: at });
+        // Two instances tick for the same period: one runs it; a repeat by the winner is refused too.
+        expect(await Promise.all([run('a', '2026-12-02'), run('b', '2026-12-02')]).then((r) => r.sort())).toEqual([false, true]);
+        expect(await run('a', '2026-12-02')).toBe(false);
+        // Another period, or another job in the same period, is a run of its own.
+        expect(await run('b', '2026-12-03', 'digest', now + 10)).toBe(true);
+        expect(await run('b', '2026-12-02', 'sweep-deadlines', now + 20)).toBe(true);
+        // Claims older than the cut-off are pruned; the period may then be claimed again.
+        expect(await store.pruneJobRuns(now + 10)).toBe(1);
+        expect(await run('c', '2026-12-02')).toBe(true);
+        expect(await run('c', '2026-12-03')).toBe(false);
+      });
+
+      it('enqueues entries of no decision once per dedupe key', async () => {
+        const digest = (n: number) => ({ dedupeKey: `digest:2026-12-0${n}`, kind: 'delivery' as const, channel: 'slack:#refunds', payload: { n }, availableAt: now });
+        expect(await store.enqueueOutbox('digest', [digest(1)], now)).toBe(1);
+        expect(await store.enqueueOutbox('digest', [digest(1), digest(2)], now + 5)).toBe(1);
+        expect(await store.enqueueOutbox('digest', [], now)).toBe(0);
+        const entries = await store.listOutbox({ refundKey: 'digest' });
+        expect(entries.map((e) => [e.dedupeKey, e.status, e.payload, e.createdAt])).toEqual([
+          ['digest:2026-12-01', 'pending', { n: 1 }, now],
+          ['digest:2026-12-02', 'pending', { n: 2 }, now + 5],
+        ]);
+        expect((await store.claimOutbox({ owner: 'x', now: now + 5, limit: 10, leaseMs: 1000 })).map((e) => e.dedupeKey)).toEqual(['digest:2026-12-01', 'digest:2026-12-02']);
       });
     });
 

@@ -127,6 +127,7 @@ describe('configuration', () => {
       TOPIC_REFUND_FAILED: 'refunds.completed',
       POLL_STALLED_AFTER: '31d',
       KAFKA_SASL_MECHANISM: 'plain',
+      DIGEST_TIMEZONE: 'Mars/Olympus_Mons',
     });
     const expected = [
       /^KAFKA_BROKERS must be comma-separated host:port pairs; not valid: localhost$/,
@@ -144,6 +145,7 @@ describe('configuration', () => {
       /^POLL_STALLED_AFTER \(31d\) must be shorter than POLL_GIVE_UP_AFTER \(30d\)$/,
       /^KAFKA_SASL_USERNAME is required when KAFKA_SASL_MECHANISM is plain$/,
       /^KAFKA_SASL_PASSWORD is required when KAFKA_SASL_MECHANISM is plain$/,
+      /^DIGEST_TIMEZONE must be an IANA time zone such as UTC, Europe\/Berlin or Asia\/Singapore, got "Mars\/Olympus_Mons"$/,
     ];
     for (const pattern of expected) expect(problems.some((p) => pattern.test(p)), `${pattern} in ${problems.join('\n')}`).toBe(true);
     expect(problems).toHaveLength(expected.length);

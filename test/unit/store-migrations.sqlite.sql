@@ -29,3 +29,6 @@ alter table "notification_groups" add column "key_parts" text;
 alter table "notification_groups" add column "failing_since" integer;
 create index "notification_group_members_refund" on "notification_group_members" ("refund_key");
 select "id", "receiver", "group_key" from "notification_groups";
+-- 0006_cluster_jobs
+create table "job_runs" ("job" text not null, "period" text not null, "owner" text not null, "claimed_at" integer not null, constraint "job_runs_pk" primary key ("job", "period"));
+create index "job_runs_claimed_at" on "job_runs" ("claimed_at");

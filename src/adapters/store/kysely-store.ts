@@ -1,6 +1,7 @@
 import { Migrator, sql, type Kysely } from 'kysely';
 import type { RefundStore } from '../../app/ports.js';
 import type { DialectCapabilities } from './dialects.js';
+import { jobRunOperations } from './job-runs.js';
 import { migrationProvider } from './migrations/index.js';
 import { notificationStateOperations } from './notification-state.js';
 import { outboxOperations } from './outbox.js';
@@ -10,7 +11,7 @@ import type { Database } from './schema.js';
 /**
  * The RefundStore over Kysely: one implementation for SQLite and PostgreSQL, with what differs
  * between them read from `caps`. Each aggregate lives in its own file (refunds.ts with
- * track-refunds.ts, outbox.ts, notification-state.ts); this assembles them and adds the store's
+ * track-refunds.ts, outbox.ts, notification-state.ts, job-runs.ts); this assembles them and adds the store's
  * own lifecycle: migrations, probes, close.
  */
 export function createKyselyStore(db: Kysely<Database>, caps: DialectCapabilities): RefundStore {
@@ -19,6 +20,7 @@ export function createKyselyStore(db: Kysely<Database>, caps: DialectCapabilitie
     ...refundOperations(db, caps),
     ...outboxOperations(db, caps),
     ...notificationStateOperations(db, caps),
+    ...jobRunOperations(db),
 
     async migrate() {
       const migrator = new Migrator({ db, provider: migrationProvider(caps) });

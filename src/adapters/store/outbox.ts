@@ -25,6 +25,16 @@ export function outboxOperations(db: Kysely<Database>, caps: DialectCapabilities
     listOutbox: (filter) => listOutbox(db, caps, filter),
     countOutbox: () => countOutbox(db),
     pruneOutbox: (before) => pruneOutbox(db, before),
+    enqueueOutbox: async (key, entries, now) => {
+      if (entries.length === 0) return 0;
+      const inserted = await db
+        .insertInto('outbox')
+        .values(outboxRows(caps, key, entries, now))
+        .onConflict((oc) => oc.column('dedupe_key').doNothing())
+        .returning('id')
+        .execute();
+      return inserted.length;
+    },
     countWaiting: (channel) => countWaiting(db, channel),
     hurryChannel: (channel, now) => hurryChannel(db, channel, now),
     openOutage: (channel, now, error) => openOutage(db, channel, now, error),

@@ -142,7 +142,16 @@ export interface ChannelOutagesTable {
   announced_at: number | null;
 }
 
+/** One row per scheduled job run: the job ran (or runs) for this period on `owner` (docs/operations.md). */
+export interface JobRunsTable {
+  job: string;
+  period: string;
+  owner: string;
+  claimed_at: number;
+}
+
 export interface Database {
+  job_runs: JobRunsTable;
   refunds: RefundsTable;
   timeline: TimelineTable;
   outbox: OutboxTable;

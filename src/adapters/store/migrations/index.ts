@@ -19,6 +19,7 @@ import * as notifications from './0002-notifications.js';
 import * as reliability from './0003-reliability.js';
 import * as antomBinding from './0004-antom-binding.js';
 import * as structuredGroups from './0005-structured-groups.js';
+import * as clusterJobs from './0006-cluster-jobs.js';
 
 /** One migration: the backend's capabilities decide column types (pg-boss's flags as data). */
 export interface StoreMigration {
@@ -32,6 +33,7 @@ export const MIGRATIONS: ReadonlyArray<readonly [name: string, migration: StoreM
   ['0003_reliability', reliability],
   ['0004_antom_binding', antomBinding],
   ['0005_structured_groups', structuredGroups],
+  ['0006_cluster_jobs', clusterJobs],
 ];
 
 export function migrationProvider(caps: DialectCapabilities): MigrationProvider {
