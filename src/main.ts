@@ -129,7 +129,7 @@ export function createService(config: AppConfig, deps: ServiceDeps): Service {
   });
   const decisionDeps = { routeNotice, store, clock, random, schedule, topics, logger: log, onOutbox: wakeDispatcher };
   const receiveNotification = createReceiveNotification({ ...decisionDeps, classify: (n) => classifyRefundNotification(n, resultCodes) });
-  const scheduler = createScheduler(scheduledJobs({ values: v, store, clock, notifications, sweepDeadlines: createSweepDeadlines(decisionDeps) }), log, {
+  const scheduler = createScheduler(scheduledJobs({ values: v, store, clock, notifications, sweepDeadlines: createSweepDeadlines(decisionDeps), logger: log }), log, {
     // Each job once per cluster and period (docs/operations.md).
     claim: (job, period) => store.claimJobRun({ job, period, owner, now: clock.now() }),
     now: () => clock.now(),

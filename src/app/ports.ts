@@ -337,6 +337,18 @@ export interface RefundStore extends NotificationStateStore {
   /** Deletes job-run claims older than `before`; returns how many. */
   pruneJobRuns(before: number): Promise<number>;
 
+  /**
+   * Erases customer name and email from up to `limit` refunds final before `finalBefore`, and from
+   * every outbox payload of theirs; returns how many refunds (0: none left). The refund rows stay.
+   */
+  eraseCustomerData(options: { finalBefore: number; limit: number }): Promise<number>;
+  /**
+   * Deletes the timeline and Slack thread rows of up to `limit` refunds final before
+   * `finalBefore`, and up to `limit` closed groups whose window ended before it; the refund rows
+   * stay as tombstones. Returns how many of each.
+   */
+  pruneHistory(options: { finalBefore: number; limit: number }): Promise<{ refunds: number; timeline: number; threads: number; groups: number }>;
+
   /** Cheap read-only probe. */
   ping(): Promise<void>;
   /**

@@ -1,4 +1,6 @@
+import type { Logger } from 'pino';
 import type { RefundStore, Clock } from '../app/ports.js';
+import { createRetention } from '../app/retention.js';
 import type { Job } from '../adapters/scheduler/jobs.js';
 import type { SettingValues } from '../config/settings.js';
 import { dayIn, tickPeriod } from '../domain/job-periods.js';
@@ -19,6 +21,7 @@ export function scheduledJobs(parts: {
   clock: Clock;
   notifications: Notifications;
   sweepDeadlines: () => Promise<unknown>;
+  logger: Logger;
 }): Job[] {
   const { values: v, store, clock, notifications } = parts;
   const every = (ms: number) => (now: number) => tickPeriod(now, ms);
@@ -31,6 +34,13 @@ export function scheduledJobs(parts: {
       schedule: '17 3 * * *',
       period: (now) => dayIn(now, 'UTC'),
       run: async () => ({ outbox: await store.pruneOutbox(clock.now() - v.OUTBOX_RETENTION), jobRuns: await store.pruneJobRuns(clock.now() - JOB_RUNS_KEPT_MS) }),
+    },
+    // Nightly: customer data erased after CUSTOMER_DATA_RETENTION, history after HISTORY_RETENTION.
+    {
+      name: 'retention',
+      schedule: '37 3 * * *',
+      period: (now) => dayIn(now, 'UTC'),
+      run: createRetention({ store, clock, logger: parts.logger, customerDataMs: v.CUSTOMER_DATA_RETENTION, historyMs: v.HISTORY_RETENTION }),
     },
     // Every 5 s: grouped messages brought up to date (each at most every NOTIFY_GROUP_UPDATE_INTERVAL).
     { name: 'flush-groups', schedule: '*/5 * * * * *', period: every(5 * SECOND), run: notifications.flushGroups },

@@ -336,6 +336,14 @@ export const SETTINGS = {
     'duration', required(asDuration(60_000), 'a duration'),
     'sent outbox entries (events, notifications) are kept this long for inspection, then deleted',
   ),
+  CUSTOMER_DATA_RETENTION: setting(
+    'duration', required(asDuration(60_000), 'a duration'),
+    "a refund's customer name and email are erased this long after it became final, from the refund and every outbox entry",
+  ),
+  HISTORY_RETENTION: setting(
+    'duration', required(asDuration(60_000), 'a duration'),
+    "a final refund's timeline and Slack thread, and closed notification groups, are deleted this long after; the refund row stays",
+  ),
   SLACK_BOT_TOKEN: setting('text', optional(asText), 'Slack bot token', { secret: true, fileVariant: true }),
   SLACK_API_URL: setting('url', required(asHttpUrl, 'an http(s) URL'), 'base URL of the Slack Web API'),
   SLACK_WEBHOOK_URL: setting('url', optional(asHttpUrl), 'incoming webhook, the alternative to a bot token', {

@@ -25,6 +25,7 @@ const LEASE_HOLDER = 'applies every mark only for the lease holder, and renews l
 const REFUND_LOOKUPS = 'gives a lease back, finds by either id, re-checks on demand, lists overdue refunds';
 const OUTAGES = 'opens, announces and closes a channel outage once each, with their notices';
 const GROUP_FLUSHES = 'lists the groups to flush, records flushes and failures, and forgets closed groups';
+const RETENTION = 'erases customer data and prunes the history of refunds final long enough ago, keeping the refund rows';
 const JOB_RUNS = 'gives each job run for a period to one claimer, and prunes old claims';
 const REMINDERS = 'lists reminders due for stalled refunds, oldest thread first; a reminder restarts the interval';
 
@@ -93,6 +94,9 @@ const COVERAGE = {
   // Scheduled jobs, once per cluster
   claimJobRun: JOB_RUNS,
   pruneJobRuns: JOB_RUNS,
+  // Retention
+  eraseCustomerData: RETENTION,
+  pruneHistory: RETENTION,
 } satisfies Record<keyof RefundStore, string>;
 
 /**
@@ -704,6 +708,58 @@ export function describeRefundStoreContract(name: string, open: () => Promise<Re
         await store.markReminded('R-000002', '#esc', now + 2100);
         expect(await store.getThread('R-000002', '#esc')).toMatchObject({ reminders: 2, remindedAt: now + 2100 });
       });
+    });
+
+    it(RETENTION, async () => {
+      const customer = { email: 'jane@example.com', name: 'Jane Doe', locale: 'de' };
+      await store.trackRefunds([1, 2, 3].map((n) => newRefund(n, { customer })), ctx);
+      const subject = { refundKey: 'R-000001', customer };
+      const payloads = { notice: { event: 'refund.completed', customer }, delivery: { delivery: { template: 'customer-completed' }, subject } };
+      const entry = (key: string, kind: 'notice' | 'delivery'): OutboxEntryInput => ({ dedupeKey: `${kind}:${key}`, kind, channel: 'customer', payload: payloads[kind], availableAt: now });
+      // R-1 final at now, R-2 final an hour later, R-3 still pending.
+      await decide('R-000001', { status: 'completed', finalizedAt: now }, [entry('R-000001', 'notice'), entry('R-000001', 'delivery')]);
+      await decide('R-000002', { status: 'failed', finalizedAt: now + 3_600_000 }, [entry('R-000002', 'delivery')]);
+      await store.appendTimeline('R-000001', [{ kind: 'status', message: 'completed' }], now);
+      await store.appendTimeline('R-000002', [{ kind: 'status', message: 'failed' }], now + 3_600_000);
+      await store.saveThread({ refundKey: 'R-000001', channel: '#esc', channelId: 'C1', ts: '1.1', now });
+
+      // Only what became final before the cut-off, in batches of `limit`, until nothing is left.
+      expect(await store.eraseCustomerData({ finalBefore: now + 1, limit: 10 })).toBe(1);
+      expect(await store.eraseCustomerData({ finalBefore: now + 1, limit: 10 })).toBe(0);
+      const erased = (await store.getRefund('R-000001'))!;
+      expect(erased.customer?.email).toBeUndefined();
+      expect(erased.customer?.name).toBeUndefined();
+      expect(erased).toMatchObject({ status: 'completed', paymentId: 'P-1' });
+      for (const e of await store.listOutbox({ refundKey: 'R-000001' })) expect(JSON.stringify(e.payload)).not.toMatch(/jane|Jane/);
+      expect((await store.listOutbox({ refundKey: 'R-000001', kind: 'delivery' }))[0]!.payload).toEqual({ delivery: { template: 'customer-completed' }, subject: { refundKey: 'R-000001' } });
+      expect((await store.getRefund('R-000002'))?.customer?.email).toBe('jane@example.com');
+      expect(JSON.stringify((await store.listOutbox({ refundKey: 'R-000002' }))[0]!.payload)).toMatch(/jane@example.com/);
+      expect((await store.getRefund('R-000003'))?.customer?.email).toBe('jane@example.com');
+
+      // The history of R-1 goes; its row stays, so a replayed record tracks nothing.
+      const history = await store.pruneHistory({ finalBefore: now + 1, limit: 10 });
+      expect(history).toMatchObject({ refunds: 1, threads: 1 });
+      expect(history.timeline).toBeGreaterThan(0);
+      // (The `tracked` entry is derived from the refund row, which stays.)
+      expect((await store.timeline('R-000001')).map((e) => e.kind)).toEqual(['tracked']);
+      expect(await store.getThread('R-000001', '#esc')).toBeUndefined();
+      expect((await store.timeline('R-000002')).length).toBeGreaterThan(1);
+      expect(await store.pruneHistory({ finalBefore: now + 1, limit: 10 })).toEqual({ refunds: 0, timeline: 0, threads: 0, groups: 0 });
+      const replay = await store.trackRefunds([newRefund(1, { customer })], { now: now + 10, firstPollAt: now + 10 });
+      expect(replay).toMatchObject({ inserted: [], duplicates: 1 });
+      expect((await store.getRefund('R-000001'))?.customer?.email).toBeUndefined();
+    });
+
+    it('prunes closed groups whose window ended before the cut-off, with their members', async () => {
+      const key = { template: 'escalation' as const, parts: [{ field: 'reasonCode' as const, value: 'RISK_REJECT' }] };
+      const add = (n: number, at: number) =>
+        store.addGroupMember({ receiver: { type: 'slack', channel: '#esc' }, key, member: { refundKey: `R-${n}`, paymentId: `P-${n}`, detectedAt: at }, windowMs: 1000, now: at });
+      const old = (await add(1, now)).group;
+      const open = (await add(2, now + 5000)).group;
+      await store.closeGroup(old.id);
+      expect(await store.pruneHistory({ finalBefore: now + 2000, limit: 10 })).toMatchObject({ groups: 1 });
+      expect(await store.groupMembers(old.id)).toEqual([]);
+      expect(await store.groupMembers(open.id)).toHaveLength(1);
     });
 
     describe('scheduled jobs and entries of no decision', () => {

@@ -32,3 +32,5 @@ select "id", "receiver", "group_key" from "notification_groups";
 -- 0006_cluster_jobs
 create table "job_runs" ("job" text not null, "period" text not null, "owner" text not null, "claimed_at" bigint not null, constraint "job_runs_pk" primary key ("job", "period"));
 create index "job_runs_claimed_at" on "job_runs" ("claimed_at");
+-- 0007_retention
+create index "refunds_finalized" on "refunds" ("finalized_at") where "finalized_at" is not null;

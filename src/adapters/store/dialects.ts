@@ -20,6 +20,8 @@ export interface DialectCapabilities {
   readonly placeholder: 'question' | 'dollar';
   /** Whether JSON parameters in raw statements need an explicit `::jsonb` cast. */
   readonly jsonColumnsCast: boolean;
+  /** How a path is removed from a JSON column: SQLite's json_remove, or PostgreSQL's jsonb `#-`. */
+  readonly jsonRemove: 'json_remove' | 'jsonb-path-minus';
   /** Bound parameters one statement may carry (SQLite ≥ 3.32: 32,766; PostgreSQL wire protocol: 65,535). */
   readonly maxParameters: number;
 }
@@ -33,6 +35,7 @@ export const SQLITE: DialectCapabilities = {
   skipLocked: false,
   placeholder: 'question',
   jsonColumnsCast: false,
+  jsonRemove: 'json_remove',
   maxParameters: 32_766,
 };
 
@@ -45,6 +48,7 @@ export const POSTGRES: DialectCapabilities = {
   skipLocked: true,
   placeholder: 'dollar',
   jsonColumnsCast: true,
+  jsonRemove: 'jsonb-path-minus',
   maxParameters: 65_535,
 };
 

@@ -20,6 +20,7 @@ import * as reliability from './0003-reliability.js';
 import * as antomBinding from './0004-antom-binding.js';
 import * as structuredGroups from './0005-structured-groups.js';
 import * as clusterJobs from './0006-cluster-jobs.js';
+import * as retention from './0007-retention.js';
 
 /** One migration: the backend's capabilities decide column types (pg-boss's flags as data). */
 export interface StoreMigration {
@@ -34,6 +35,7 @@ export const MIGRATIONS: ReadonlyArray<readonly [name: string, migration: StoreM
   ['0004_antom_binding', antomBinding],
   ['0005_structured_groups', structuredGroups],
   ['0006_cluster_jobs', clusterJobs],
+  ['0007_retention', retention],
 ];
 
 export function migrationProvider(caps: DialectCapabilities): MigrationProvider {
