@@ -8,6 +8,7 @@ import type { RefundInquirer } from './app/poll-inquiry.js';
 import { createPollLoop, type PollLoop } from './app/poll-refunds.js';
 import { systemClock, type Clock, type RefundStore } from './app/ports.js';
 import { createRateLimiter } from './app/rate-limiter.js';
+import { createSharedRateLimiter } from './app/shared-rate-limiter.js';
 import { createReceiveNotification } from './app/receive-notification.js';
 import { createSweepDeadlines } from './app/sweep-deadlines.js';
 import { createTrackRefunds } from './app/track-refunds.js';
@@ -102,7 +103,12 @@ export function createService(config: AppConfig, deps: ServiceDeps): Service {
     store,
     antom,
     classify: (outcome) => classifyInquiry(outcome, resultCodes),
-    limiter: createRateLimiter({ ratePerSecond: v.ANTOM_RATE_LIMIT, clock, sleep }),
+    // One budget per Antom client id for every instance on a shared PostgreSQL store; on SQLite
+    // one instance owns the store, and its own bucket is the budget (docs/operations.md).
+    limiter:
+      config.database.kind === 'postgres'
+        ? createSharedRateLimiter({ store, bucket: `antom:${v.ANTOM_CLIENT_ID ?? ''}`, ratePerSecond: v.ANTOM_RATE_LIMIT, clock, sleep, logger: log })
+        : createRateLimiter({ ratePerSecond: v.ANTOM_RATE_LIMIT, clock, sleep }),
     clock,
     random,
     sleep,

@@ -10,6 +10,16 @@ export interface Clock {
 
 export const systemClock: Clock = { now: () => Date.now() };
 
+/** What a take from a shared token bucket got (RefundStore.takeRateTokens). */
+export interface RateBucketGrant {
+  /** Tokens granted, 0 to `want`. */
+  readonly granted: number;
+  /** The rate in force, requests per second (lower while the cluster is slowed down). */
+  readonly rate: number;
+  /** Tokens left in the bucket after this take (fractional: they accrue continuously). */
+  readonly tokensLeft: number;
+}
+
 export interface TrackResult {
   /** Tracking keys that were new and are now durable. */
   readonly inserted: readonly string[];
@@ -336,6 +346,15 @@ export interface RefundStore extends NotificationStateStore {
   claimJobRun(run: { job: string; period: string; owner: string; now: number }): Promise<boolean>;
   /** Deletes job-run claims older than `before`; returns how many. */
   pruneJobRuns(before: number): Promise<number>;
+
+  /**
+   * Takes up to `want` tokens from the shared bucket (created full on first use), refilled at
+   * `ratePerSecond` since its last take and holding at most `burst`: one Antom budget for every
+   * instance on the store (docs/operations.md).
+   */
+  takeRateTokens(input: { bucket: string; want: number; ratePerSecond: number; burst: number; now: number }): Promise<RateBucketGrant>;
+  /** Slows the shared bucket to `factor` of its rate until `until` (a later call extends it). */
+  slowRateBucket(input: { bucket: string; until: number; factor: number; burst: number; now: number }): Promise<void>;
 
   /**
    * Erases customer name and email from up to `limit` refunds final before `finalBefore`, and from

@@ -314,7 +314,7 @@ export const SETTINGS = {
   ),
   ANTOM_KEY_VERSION: setting('text', required(asText, 'a key version'), 'keyVersion in the Signature header'),
   ANTOM_TIMEOUT: setting('duration', required(asDuration(100), 'a duration'), 'per request'),
-  ANTOM_RATE_LIMIT: setting('whole-number', required(asInt(1, 100_000), 'requests per second'), 'inquiry requests per second, at most'),
+  ANTOM_RATE_LIMIT: setting('whole-number', required(asInt(1, 100_000), 'requests per second'), 'inquiry requests per second, at most (for the whole cluster on a shared PostgreSQL store)'),
   ANTOM_CONCURRENCY: setting('whole-number', required(asInt(1, 1024), 'requests in flight'), 'inquiries in flight, at most'),
   POLL_FIRST_DELAY: setting('duration', required(asDuration(0), 'a duration'), 'first inquiry after the refund is recorded'),
   POLL_MAX_INTERVAL: setting('duration', required(asDuration(1000), 'a duration'), 'ceiling of the backoff'),
@@ -330,7 +330,7 @@ export const SETTINGS = {
   ),
   ANTOM_SLOWDOWN: setting(
     'duration', required(asDuration(1000), 'a duration'),
-    'after a traffic-limit answer the whole instance inquires at a quarter of ANTOM_RATE_LIMIT for this long',
+    'after a traffic-limit answer the whole cluster inquires at a quarter of ANTOM_RATE_LIMIT for this long',
   ),
   OUTBOX_RETENTION: setting(
     'duration', required(asDuration(60_000), 'a duration'),

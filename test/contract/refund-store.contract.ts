@@ -25,6 +25,7 @@ const LEASE_HOLDER = 'applies every mark only for the lease holder, and renews l
 const REFUND_LOOKUPS = 'gives a lease back, finds by either id, re-checks on demand, lists overdue refunds';
 const OUTAGES = 'opens, announces and closes a channel outage once each, with their notices';
 const GROUP_FLUSHES = 'lists the groups to flush, records flushes and failures, and forgets closed groups';
+const RATE_BUCKET = 'shares one token bucket between takers: never more than it holds, refilled by time, slowed for everyone';
 const RETENTION = 'erases customer data and prunes the history of refunds final long enough ago, keeping the refund rows';
 const JOB_RUNS = 'gives each job run for a period to one claimer, and prunes old claims';
 const REMINDERS = 'lists reminders due for stalled refunds, oldest thread first; a reminder restarts the interval';
@@ -97,6 +98,9 @@ const COVERAGE = {
   // Retention
   eraseCustomerData: RETENTION,
   pruneHistory: RETENTION,
+  // One Antom budget for the cluster
+  takeRateTokens: RATE_BUCKET,
+  slowRateBucket: RATE_BUCKET,
 } satisfies Record<keyof RefundStore, string>;
 
 /**
@@ -708,6 +712,26 @@ export function describeRefundStoreContract(name: string, open: () => Promise<Re
         await store.markReminded('R-000002', '#esc', now + 2100);
         expect(await store.getThread('R-000002', '#esc')).toMatchObject({ reminders: 2, remindedAt: now + 2100 });
       });
+    });
+
+    it(RATE_BUCKET, async () => {
+      const take = (want: number, at: number, bucket = 'antom:SANDBOX_X') => store.takeRateTokens({ bucket, want, ratePerSecond: 20, burst: 10, now: at });
+      // A new bucket starts full (burst 10); five takers at once share those ten, never more.
+      const first = await Promise.all([4, 4, 4, 4, 4].map((want) => take(want, now)));
+      expect(first.reduce((n, g) => n + g.granted, 0)).toBe(10);
+      expect((await take(4, now)).granted).toBe(0);
+      // 20 tokens a second, at most 10 saved up: 250 ms later 5 have accrued.
+      const later = await take(8, now + 250);
+      expect(later).toMatchObject({ granted: 5, rate: 20 });
+      expect(later.tokensLeft).toBeCloseTo(0, 5);
+      expect((await take(20, now + 10_250)).granted).toBe(10);
+      // Another client id is another budget.
+      expect((await take(4, now + 10_250, 'antom:OTHER')).granted).toBe(4);
+      // A traffic-limit answer slows the bucket for every taker: a quarter of the rate until then.
+      await store.slowRateBucket({ bucket: 'antom:SANDBOX_X', until: now + 20_000, factor: 0.25, burst: 10, now: now + 10_250 });
+      const slowed = await take(10, now + 11_250);
+      expect(slowed).toMatchObject({ granted: 5, rate: 5 });
+      expect((await take(10, now + 21_250)).rate).toBe(20);
     });
 
     it(RETENTION, async () => {

@@ -34,3 +34,5 @@ create table "job_runs" ("job" text not null, "period" text not null, "owner" te
 create index "job_runs_claimed_at" on "job_runs" ("claimed_at");
 -- 0007_retention
 create index "refunds_finalized" on "refunds" ("finalized_at") where "finalized_at" is not null;
+-- 0008_rate_buckets
+create table "rate_buckets" ("bucket" text primary key, "tokens" double precision not null, "refilled_at" integer not null, "slow_until" integer default 0 not null, "slow_factor" double precision default 1 not null);

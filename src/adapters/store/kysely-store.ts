@@ -5,6 +5,7 @@ import { jobRunOperations } from './job-runs.js';
 import { migrationProvider } from './migrations/index.js';
 import { notificationStateOperations } from './notification-state.js';
 import { outboxOperations } from './outbox.js';
+import { rateBucketOperations } from './rate-buckets.js';
 import { refundOperations } from './refunds.js';
 import { retentionOperations } from './retention.js';
 import type { Database } from './schema.js';
@@ -12,7 +13,7 @@ import type { Database } from './schema.js';
 /**
  * The RefundStore over Kysely: one implementation for SQLite and PostgreSQL, with what differs
  * between them read from `caps`. Each aggregate lives in its own file (refunds.ts with
- * track-refunds.ts, outbox.ts, notification-state.ts, job-runs.ts, retention.ts); this assembles them and adds the store's
+ * track-refunds.ts, outbox.ts, notification-state.ts, job-runs.ts, retention.ts, rate-buckets.ts); this assembles them and adds the store's
  * own lifecycle: migrations, probes, close.
  */
 export function createKyselyStore(db: Kysely<Database>, caps: DialectCapabilities): RefundStore {
@@ -23,6 +24,7 @@ export function createKyselyStore(db: Kysely<Database>, caps: DialectCapabilitie
     ...notificationStateOperations(db, caps),
     ...jobRunOperations(db),
     ...retentionOperations(db, caps),
+    ...rateBucketOperations(db),
 
     async migrate() {
       const migrator = new Migrator({ db, provider: migrationProvider(caps) });

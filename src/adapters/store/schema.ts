@@ -150,8 +150,18 @@ export interface JobRunsTable {
   claimed_at: number;
 }
 
+/** A token bucket shared by the instances (docs/operations.md, "One Antom budget"). */
+export interface RateBucketsTable {
+  bucket: string;
+  tokens: number;
+  refilled_at: number;
+  slow_until: number;
+  slow_factor: number;
+}
+
 export interface Database {
   job_runs: JobRunsTable;
+  rate_buckets: RateBucketsTable;
   refunds: RefundsTable;
   timeline: TimelineTable;
   outbox: OutboxTable;

@@ -21,6 +21,7 @@ import * as antomBinding from './0004-antom-binding.js';
 import * as structuredGroups from './0005-structured-groups.js';
 import * as clusterJobs from './0006-cluster-jobs.js';
 import * as retention from './0007-retention.js';
+import * as rateBuckets from './0008-rate-buckets.js';
 
 /** One migration: the backend's capabilities decide column types (pg-boss's flags as data). */
 export interface StoreMigration {
@@ -36,6 +37,7 @@ export const MIGRATIONS: ReadonlyArray<readonly [name: string, migration: StoreM
   ['0005_structured_groups', structuredGroups],
   ['0006_cluster_jobs', clusterJobs],
   ['0007_retention', retention],
+  ['0008_rate_buckets', rateBuckets],
 ];
 
 export function migrationProvider(caps: DialectCapabilities): MigrationProvider {
