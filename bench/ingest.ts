@@ -162,13 +162,15 @@ async function minimalDurableConsumer(brokers: string, topic: string): Promise<S
 async function trackingService(brokers: string, topic: string): Promise<Stage & { rssMb: number }> {
   const dir = mkdtempSync(join(tmpdir(), 'bench-ingest-'));
   // Credentials that point nowhere, and a first inquiry an hour away: this measures the ingest alone.
+  // Our key pair, and Antom's (a separate pair: the service refuses our own public key as Antom's).
   const keys = generateAntomKeyPair();
+  const antom = generateAntomKeyPair();
   const config = loadConfig({
     cwd: REPO,
     env: {
       ANTOM_CLIENT_ID: 'SANDBOX_BENCH',
       ANTOM_PRIVATE_KEY: keys.privateKey,
-      ANTOM_PUBLIC_KEY: keys.publicKey,
+      ANTOM_PUBLIC_KEY: antom.publicKey,
       ANTOM_BASE_URL: 'http://127.0.0.1:9',
       POLL_FIRST_DELAY: '1h',
       POLL_MAX_INTERVAL: '2h',
@@ -241,6 +243,10 @@ async function main(): Promise<void> {
       ['ratio minimal / bare', `${((minimalRate / bareRate) * 100).toFixed(1)} %`],
       ['tracked durably (ingest)', `${trackedRate.toFixed(0)} records/s (${tracked.seconds.toFixed(2)} s)`],
       ['ratio ingest / bare', `${((trackedRate / bareRate) * 100).toFixed(1)} %`],
+      // The targets (docs/performance.md): at least 60 % of the minimal durable consumer measured
+      // in the same run, and at least 20,000 tracked records/s.
+      ['ratio ingest / minimal durable (target ≥ 60 %)', `${((trackedRate / minimalRate) * 100).toFixed(1)} % ${trackedRate / minimalRate >= 0.6 ? 'met' : 'NOT met'}`],
+      ['tracked records/s (target ≥ 20,000)', `${trackedRate.toFixed(0)} ${trackedRate >= 20_000 ? 'met' : 'NOT met'}`],
       ['CPU of this process while tracking', `${tracked.cpuUsPerRecord.toFixed(1)} µs/record`],
       ['peak RSS of this process', `${tracked.rssMb.toFixed(0)} MB`],
     ];
