@@ -100,6 +100,7 @@ export function createRefundWorld(options: RefundWorldOptions): RefundWorld {
     const fault = outage ?? pickFault(refund.scenario.faults, n, (index) => random.unit('fault', refund.refundId, n, index));
     const reply = fault ? faultReply(api, refund, fault, now) : signed(statusAnswer(api, refund, now));
     const label = fault?.kind ?? (reply.kind === 'json' && isFailureBody(reply.body) ? resultCodeOf(reply.body) : refund.status);
+    const timing = timingFor(random, refund, n, fault);
     refund.inquiries.push({
       n,
       at: isoTime(now()),
@@ -108,9 +109,10 @@ export function createRefundWorld(options: RefundWorldOptions): RefundWorld {
       clientId,
       answer: label,
       httpStatus: reply.kind === 'http-error' ? reply.status : 200,
-      ...(reply.kind === 'json' ? { resultCode: resultCodeOf(reply.body) } : {}),
+      resultCode: reply.kind === 'json' ? resultCodeOf(reply.body) : undefined,
+      answeredAfterMs: timing.kind === 'now' ? 0 : timing.kind === 'after' ? timing.ms : undefined,
     });
-    return { label, reply, timing: timingFor(random, refund, n, fault) };
+    return { label, reply, timing };
   }
 
   function answerUnknown(inquiry: Inquiry): InquiryOutcome {

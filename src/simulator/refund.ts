@@ -50,6 +50,8 @@ export interface InquiryRecord {
   readonly answer: string;
   readonly httpStatus: number;
   readonly resultCode?: string;
+  /** How long after `at` the answer was sent (the scenario's latency); absent when it never was. */
+  readonly answeredAfterMs?: number;
 }
 
 export function isoTime(ms: number): string {
