@@ -109,9 +109,9 @@ export async function antomSandboxCommand(args: string[], io: CommandIo, deps: A
       notifyRetries: notifyRetries as 'antom' | 'none',
       logger,
       sandboxPrivateKey,
-      ...(values['notify-url'] === undefined ? {} : { notifyUrl: values['notify-url'] }),
+      notifyUrl: values['notify-url'],
       defaultScenario,
-      ...(values['client-id'] === undefined ? {} : { clientId: values['client-id'] }),
+      clientId: values['client-id'],
     });
   } catch (err) {
     if (err instanceof SandboxInputError) {

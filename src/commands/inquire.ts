@@ -75,8 +75,8 @@ function parse(args: string[]): { query: InquiryQuery; json: boolean; help: bool
   const refundId = positionals[0];
   const query: InquiryQuery = {
     refundId,
-    ...(values['request-id'] === undefined ? {} : { refundRequestId: values['request-id'] }),
-    ...(values['merchant-account-id'] === undefined ? {} : { merchantAccountId: values['merchant-account-id'] }),
+    refundRequestId: values['request-id'],
+    merchantAccountId: values['merchant-account-id'],
   };
   return { query, json: values.json ?? false, help: values.help ?? false };
 }

@@ -286,7 +286,7 @@ function retry(
     reason,
     slowDown: rule?.slowDown ?? false,
     alert: rule === undefined,
-    ...(rule === undefined ? { unknownCode: code } : {}),
+    unknownCode: rule === undefined ? code : undefined,
     resultCode,
     resultMessage,
   };

@@ -34,7 +34,7 @@ export function digestContent(input: DigestInput): NotificationContent {
               items: input.stalled.map(
                 (s) => `${refundLabel(s)} — ${s.lastRefundStatus ?? 'no answer'} since ${s.stalledAt ? formatInstant(s.stalledAt) : '?'}`,
               ),
-              ...(r.stalled > input.stalled.length ? { more: r.stalled - input.stalled.length } : {}),
+              more: r.stalled > input.stalled.length ? r.stalled - input.stalled.length : undefined,
             },
           ],
         }

@@ -325,7 +325,7 @@ export function escalationGroupContent(group: EscalationGroup, options: { maxLis
       {
         heading: summary.count === 1 ? 'Refund' : 'Refunds',
         items: summary.listed.map((r) => refundLine(r, locale)),
-        ...(summary.more > 0 ? { more: summary.more } : {}),
+        more: summary.more > 0 ? summary.more : undefined,
       },
     ],
   };
@@ -411,7 +411,7 @@ export function outageSummaryContent(
   const section = (heading: string, counted: readonly CountedKey[]): ContentSection => ({
     heading,
     items: counted.slice(0, maxListed).map((c) => `${c.key}: ${c.count}`),
-    ...(counted.length > maxListed ? { more: counted.length - maxListed } : {}),
+    more: counted.length > maxListed ? counted.length - maxListed : undefined,
   });
   const where = info.channel ? ` for ${info.channel}` : '';
   const noun = summary.total === 1 ? 'notification' : 'notifications';

@@ -91,12 +91,19 @@ export function createRefundStore(options: RefundStoreOptions): RefundStore {
     byRefundId.set(refundId, refund);
     byRequestId.set(refundRequestId, refund);
     // A refund pending for time only ends by itself (and notifies) without being asked about.
-    if ((scenario.pendingInquiries ?? 0) === 0 && (scenario.final ?? 'SUCCESS') !== 'PENDING') {
-      const wait = refund.finalNotBefore - createdAt;
-      if (wait <= 0) settle(refund, 0);
-      else refund.cancelSettle = options.later(wait, () => settle(refund, 0));
-    }
+    if ((scenario.pendingInquiries ?? 0) === 0 && (scenario.final ?? 'SUCCESS') !== 'PENDING') settleWhenDue(refund);
     return refund;
+  }
+
+  /**
+   * Settles the refund at its time, by itself. A timer may fire a millisecond before the clock
+   * reads its time (timers and Date.now() round differently): then it is set again for the rest,
+   * rather than leaving the refund pending for ever.
+   */
+  function settleWhenDue(refund: SimRefund): void {
+    const wait = refund.finalNotBefore - now();
+    if (wait <= 0) settle(refund, 0);
+    else refund.cancelSettle = options.later(wait, () => settleWhenDue(refund));
   }
 
   function settle(refund: SimRefund, inquiries: number): void {

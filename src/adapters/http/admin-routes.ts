@@ -32,8 +32,8 @@ export function adminRefundView<T extends { customer?: { email?: string }; refun
   // Spread first and override, so the fields keep their order in the JSON answer.
   return {
     ...r,
-    ...(r.customer?.email ? { customer: { ...r.customer, email: maskEmail(r.customer.email) } } : {}),
-    ...(r.refundAmount ? { refundAmount: { ...r.refundAmount, formatted: formatMinorUnits(r.refundAmount, OPS_LOCALE) } } : {}),
+    customer: r.customer?.email ? { ...r.customer, email: maskEmail(r.customer.email) } : r.customer,
+    refundAmount: r.refundAmount ? { ...r.refundAmount, formatted: formatMinorUnits(r.refundAmount, OPS_LOCALE) } : undefined,
   };
 }
 

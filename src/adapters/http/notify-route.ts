@@ -26,7 +26,7 @@ export function createNotifyRoute(deps: {
       headers: req.headers,
       rawBody: body,
       antomPublicKey: deps.antomPublicKey,
-      ...(deps.clientId ? { clientId: deps.clientId } : {}),
+      clientId: deps.clientId || undefined,
     });
     if (!verified.ok) {
       if (deps.counters) deps.counters.rejected += 1;

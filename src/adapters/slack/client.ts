@@ -183,7 +183,7 @@ function createBotNotifier(token: string, apiUrl: string, limits: Limits): Slack
           channel: input.channel,
           text: input.text,
           ...(input.blocks ? { blocks: input.blocks as unknown as KnownBlock[] } : {}),
-          ...(input.threadTs ? { thread_ts: input.threadTs } : {}),
+          thread_ts: input.threadTs || undefined,
           // Refund messages carry no links worth a preview; a preview of a hostile URL in an
           // event value would be worse than none.
           unfurl_links: false,
