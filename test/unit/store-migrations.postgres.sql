@@ -36,3 +36,6 @@ create index "job_runs_claimed_at" on "job_runs" ("claimed_at");
 create index "refunds_finalized" on "refunds" ("finalized_at") where "finalized_at" is not null;
 -- 0008_rate_buckets
 create table "rate_buckets" ("bucket" text primary key, "tokens" double precision not null, "refilled_at" bigint not null, "slow_until" bigint default 0 not null, "slow_factor" double precision default 1 not null);
+-- 0009_overdue_indexes
+create index "refunds_open_recorded" on "refunds" ("recorded_at") where status in ('pending', 'stalled') and given_up_at is null;
+create index "refunds_unstalled_recorded" on "refunds" ("recorded_at") where status in ('pending', 'stalled') and given_up_at is null and stalled_at is null;

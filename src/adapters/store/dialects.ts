@@ -20,6 +20,11 @@ export interface DialectCapabilities {
   readonly placeholder: 'question' | 'dollar';
   /** Whether JSON parameters in raw statements need an explicit `::jsonb` cast. */
   readonly jsonColumnsCast: boolean;
+  /**
+   * Whether a query names the index it must use (SQLite's `INDEXED BY`): without statistics,
+   * SQLite prefers an index on `status` to a partial index that fits the query exactly.
+   */
+  readonly indexedBy: boolean;
   /** How a path is removed from a JSON column: SQLite's json_remove, or PostgreSQL's jsonb `#-`. */
   readonly jsonRemove: 'json_remove' | 'jsonb-path-minus';
   /** Bound parameters one statement may carry (SQLite ≥ 3.32: 32,766; PostgreSQL wire protocol: 65,535). */
@@ -36,6 +41,7 @@ export const SQLITE: DialectCapabilities = {
   placeholder: 'question',
   jsonColumnsCast: false,
   jsonRemove: 'json_remove',
+  indexedBy: true,
   maxParameters: 32_766,
 };
 
@@ -49,6 +55,7 @@ export const POSTGRES: DialectCapabilities = {
   placeholder: 'dollar',
   jsonColumnsCast: true,
   jsonRemove: 'jsonb-path-minus',
+  indexedBy: false,
   maxParameters: 65_535,
 };
 

@@ -1,4 +1,4 @@
-import { sql, type Kysely } from 'kysely';
+import { sql, type Kysely, type Selectable } from 'kysely';
 import type { ApplyInput, RefundFilter, RefundStore } from '../../app/ports.js';
 import type { DecisionTimelineEntry } from '../../domain/decide.js';
 import type { NewRefund, TimelineEntry, TrackedRefund, TrackingStatus } from '../../domain/refund.js';
@@ -6,7 +6,8 @@ import { claimDueStatement, leaseIsFree } from './claims.js';
 import { decodeJson, type DialectCapabilities } from './dialects.js';
 import { insertOutbox } from './outbox.js';
 import { outboxRows, patchColumns, patchJsonColumns, refundFromRow, timelineFromRow, timelineRows, type OutboxRow, type TimelineRow } from './rows.js';
-import type { Database } from './schema.js';
+import { OPEN } from './migrations/0009-overdue-indexes.js';
+import type { Database, RefundsTable } from './schema.js';
 import { trackRefunds } from './track-refunds.js';
 
 /**
@@ -184,21 +185,22 @@ async function listOverdue(
   caps: DialectCapabilities,
   { stalledBefore, giveUpBefore, limit }: { stalledBefore: number; giveUpBefore: number; limit: number },
 ): Promise<TrackedRefund[]> {
-  const rows = await db
-    .selectFrom('refunds')
-    .selectAll()
-    .where('status', 'in', ['pending', 'stalled'])
-    .where('given_up_at', 'is', null)
-    .where((eb) =>
-      eb.or([
-        eb.and([eb('stalled_at', 'is', null), eb('recorded_at', '<=', stalledBefore)]),
-        eb('recorded_at', '<=', giveUpBefore),
-      ]),
-    )
-    .orderBy('recorded_at')
-    .limit(limit)
-    .execute();
-  return rows.map((row) => refundFromRow(caps, row));
+  // Two index ranges (migration 0009) instead of one scan of every open refund: those not yet
+  // stalled past their stall point, and any past its give-up point; merged, oldest first.
+  const overdue = async (index: string, extra: string, before: number) => {
+    const from = sql.raw(caps.indexedBy ? `refunds indexed by ${index}` : 'refunds');
+    const query = sql<Selectable<RefundsTable>>`select * from ${from} where ${sql.raw(`${OPEN}${extra}`)} and recorded_at <= ${before} order by recorded_at limit ${limit}`;
+    return (await query.execute(db)).rows;
+  };
+  const [unstalled, givingUp] = await Promise.all([
+    overdue('refunds_unstalled_recorded', ' and stalled_at is null', stalledBefore),
+    overdue('refunds_open_recorded', '', giveUpBefore),
+  ]);
+  const byKey = new Map([...unstalled, ...givingUp].map((row) => [row.key, row]));
+  return [...byKey.values()]
+    .sort((a, b) => Number(a.recorded_at) - Number(b.recorded_at))
+    .slice(0, limit)
+    .map((row) => refundFromRow(caps, row));
 }
 
 async function recheckNow(db: Kysely<Database>, key: string, now: number): Promise<boolean> {

@@ -22,6 +22,7 @@ import * as structuredGroups from './0005-structured-groups.js';
 import * as clusterJobs from './0006-cluster-jobs.js';
 import * as retention from './0007-retention.js';
 import * as rateBuckets from './0008-rate-buckets.js';
+import * as overdueIndexes from './0009-overdue-indexes.js';
 
 /** One migration: the backend's capabilities decide column types (pg-boss's flags as data). */
 export interface StoreMigration {
@@ -38,6 +39,7 @@ export const MIGRATIONS: ReadonlyArray<readonly [name: string, migration: StoreM
   ['0006_cluster_jobs', clusterJobs],
   ['0007_retention', retention],
   ['0008_rate_buckets', rateBuckets],
+  ['0009_overdue_indexes', overdueIndexes],
 ];
 
 export function migrationProvider(caps: DialectCapabilities): MigrationProvider {
