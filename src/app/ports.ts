@@ -210,7 +210,10 @@ export interface NotificationStateStore {
   groupMembers(groupId: number): Promise<GroupMember[]>;
   /** Records that the receiver is now up to date (the message posted or updated; the email sent). */
   markGroupFlushed(groupId: number, update: { now: number; messageChannel?: string; messageTs?: string; membersSent?: number }): Promise<void>;
-  /** Keeps the error, and starts the group's run of failures (failingSince) if none is running. */
+  /**
+   * Keeps the error, and starts the group's run of failures (failingSince) if none is running.
+   * A closed group is left as it ended.
+   */
   markGroupFailed(groupId: number, error: string, now: number): Promise<void>;
   /** Open groups with members not shown yet whose last update is older than `debounceMs`, and groups whose window ended. */
   listGroupsToFlush(now: number, debounceMs: number): Promise<NotificationGroup[]>;

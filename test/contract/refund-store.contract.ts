@@ -671,6 +671,13 @@ export function describeRefundStoreContract(name: string, open: () => Promise<Re
         expect(await due(now + 60_000)).toEqual([g.id, quiet.id]);
         await store.closeGroup(g.id);
         expect(await due(now + 60_000)).toEqual([quiet.id]);
+        // A closed group keeps what it ended with: a late failure does not overwrite it.
+        const ended = (await add(7, now + 100, { key: keyOf('ENDED') })).group;
+        await store.markGroupFailed(ended.id, 'fell back to email:x@example.com: 503', now + 100);
+        await store.closeGroup(ended.id);
+        await store.markGroupFailed(ended.id, 'late 503', now + 101);
+        const again = await add(7, now + 102, { key: keyOf('ENDED') });
+        expect(again.group).toMatchObject({ id: ended.id, closed: true, lastError: 'fell back to email:x@example.com: 503', failingSince: now + 100 });
       });
     });
 

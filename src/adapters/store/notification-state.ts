@@ -138,6 +138,9 @@ async function markGroupFailed(db: Kysely<Database>, groupId: number, error: str
     .updateTable('notification_groups')
     .set({ last_error: error.slice(0, 2000), failing_since: sql<number>`coalesce(failing_since, ${now})` })
     .where('id', '=', groupId)
+    // A closed group keeps what it ended with (where it fell back to): a late failure of one of its
+    // deliveries must not overwrite it.
+    .where('closed', '=', 0)
     .execute();
 }
 
