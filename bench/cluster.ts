@@ -15,13 +15,14 @@
  * Kafka broker unless KAFKA_BROKERS is set. Prints figures; asserts nothing.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Kafka, logLevel } from 'kafkajs';
 import pg from 'pg';
 import { generateAntomKeyPair } from '../src/adapters/antom/keys.js';
+import { freePort } from '../src/devtools/free-port.js';
 import { createTopics, startLocalKafka, type LocalKafka } from '../src/devtools/local-kafka.js';
+import { createScratchDatabase } from '../src/devtools/scratch-postgres.js';
 import { startAntomSandbox, type AntomSandbox } from '../src/simulator/sandbox.js';
 
 const { values: args } = parseArgs({
@@ -36,7 +37,6 @@ const RATE = Number(args.rate);
 const WINDOW_S = Number(args.window);
 const PUSHES = Number(args.pushes);
 const REPO = join(import.meta.dirname, '..');
-const ADMIN_URL = process.env.PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 // Far more due than the budget: every refund pending forever, re-asked every second at most.
 const BUDGET_REFUNDS = RATE * 20;
 
@@ -165,11 +165,7 @@ async function startCluster(
   over: Record<string, string>,
   run = `bench-cluster-${name}-${Date.now()}`,
 ): Promise<Cluster> {
-  const dbName = `rn_bench_${name}_${process.pid}`;
-  await admin(`drop database if exists "${dbName}" with (force)`);
-  await admin(`create database "${dbName}"`);
-  const dbUrl = new URL(ADMIN_URL);
-  dbUrl.pathname = `/${dbName}`;
+  const database = await createScratchDatabase(`rn_bench_${name}_${process.pid}`);
   const topics = ['initiated', 'completed', 'failed', 'stalled', 'dlq'].map((t) => `${run}.${t}`);
   await createTopics(brokers, topics.map((topic) => ({ topic, numPartitions: 3 })));
   const ports = await Promise.all(Array.from({ length: size }, () => freePort()));
@@ -185,7 +181,7 @@ async function startCluster(
     TOPIC_REFUND_FAILED: topics[2]!,
     TOPIC_REFUND_STALLED: topics[3]!,
     TOPIC_DEAD_LETTER: topics[4]!,
-    DATABASE_URL: dbUrl.toString(),
+    DATABASE_URL: database.url,
     HTTP_HOST: '127.0.0.1',
     LOG_LEVEL: 'warn',
     DIGEST_CRON: '',
@@ -205,7 +201,7 @@ async function startCluster(
     });
   }
   await producer.disconnect();
-  const db = new pg.Pool({ connectionString: dbUrl.toString(), max: 1 });
+  const db = new pg.Pool({ connectionString: database.url, max: 1 });
   try {
     for (;;) {
       const tracked = await db.query<{ n: string }>('select count(*) as n from refunds').catch(() => ({ rows: [{ n: '0' }] }));
@@ -219,31 +215,12 @@ async function startCluster(
     urls: ports.map((p) => `http://127.0.0.1:${p}`),
     async stop() {
       await Promise.all(children.map((c) => new Promise((resolve) => (c.exitCode !== null ? resolve(null) : (c.once('exit', resolve), c.kill('SIGTERM'))))));
-      await admin(`drop database if exists "${dbName}" with (force)`);
+      await database.drop();
     },
   };
 }
 
-async function admin(sql: string): Promise<void> {
-  const client = new pg.Client({ connectionString: ADMIN_URL });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
-}
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 

@@ -24,6 +24,7 @@ import pg from 'pg';
 import type { RefundStore } from '../src/app/ports.js';
 import { createPostgresStore } from '../src/adapters/store/postgres.js';
 import { createSqliteStore } from '../src/adapters/store/sqlite.js';
+import { createScratchDatabase } from '../src/devtools/scratch-postgres.js';
 import type { NewRefund } from '../src/domain/refund.js';
 
 const { values: args } = parseArgs({
@@ -33,7 +34,6 @@ const { values: args } = parseArgs({
   },
 });
 const SIZES = args.sizes!.split(',').map(Number);
-const ADMIN_URL = process.env.PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const NOW = Date.parse('2026-12-02T00:00:00Z');
 const HOUR = 3_600_000;
 const RUNS = 7;
@@ -83,14 +83,10 @@ async function sqliteBackend(): Promise<Backend> {
 }
 
 async function postgresBackend(): Promise<Backend> {
-  const name = `rn_store_scale_${process.pid}`;
-  await admin(`drop database if exists "${name}" with (force)`);
-  await admin(`create database "${name}"`);
-  const url = new URL(ADMIN_URL);
-  url.pathname = `/${name}`;
-  const store = createPostgresStore({ url: url.toString() });
+  const database = await createScratchDatabase(`rn_store_scale_${process.pid}`);
+  const store = createPostgresStore({ url: database.url });
   await store.migrate();
-  const pool = new pg.Pool({ connectionString: url.toString(), max: 1 });
+  const pool = new pg.Pool({ connectionString: database.url, max: 1 });
   return {
     name: 'postgres',
     store,
@@ -103,7 +99,7 @@ async function postgresBackend(): Promise<Backend> {
     async close() {
       await pool.end();
       await store.close();
-      await admin(`drop database if exists "${name}" with (force)`);
+      await database.drop();
     },
   };
 }
@@ -180,15 +176,6 @@ async function main(): Promise<void> {
   }
 }
 
-async function admin(sql: string): Promise<void> {
-  const client = new pg.Client({ connectionString: ADMIN_URL });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
-}
 
 main().catch((err: unknown) => {
   console.error(err);

@@ -136,8 +136,9 @@ export function createService(config: AppConfig, deps: ServiceDeps): Service {
   const decisionDeps = { routeNotice, store, clock, random, schedule, topics, logger: log, onOutbox: wakeDispatcher };
   const receiveNotification = createReceiveNotification({ ...decisionDeps, classify: (n) => classifyRefundNotification(n, resultCodes) });
   const scheduler = createScheduler(scheduledJobs({ values: v, store, clock, notifications, sweepDeadlines: createSweepDeadlines(decisionDeps), logger: log }), log, {
-    // Each job once per cluster and period (docs/operations.md).
-    claim: (job, period) => store.claimJobRun({ job, period, owner, now: clock.now() }),
+    // Each job once per cluster and period (docs/operations.md). On SQLite one instance owns the
+    // store, so there is nobody to share with and no claim row to write every 5 s.
+    claim: config.database.kind === 'postgres' ? (job, period) => store.claimJobRun({ job, period, owner, now: clock.now() }) : undefined,
     now: () => clock.now(),
   });
   let producerConnected = false;

@@ -1,6 +1,7 @@
 import type { Message } from 'kafkajs';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
+import { createScratchDatabase } from '../../src/devtools/scratch-postgres.js';
 import type { AntomSandbox } from '../../src/simulator/sandbox.js';
 import { collectMessages, until } from '../support/kafka.js';
 import { spawnService, type ServiceProcess } from '../support/process.js';
@@ -24,7 +25,6 @@ const RATE = 150;
 // Over any window this long, the cluster asks at most RATE a second plus what the bucket holds
 // (a tenth of a second) and the slice each instance may still hold: +5 % at 5 s.
 const WINDOW_MS = 5_000;
-const adminUrl = process.env.PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const refundId = (i: number) => `RF-${String(i).padStart(7, '0')}`;
 type Outcome = 'refund.completed' | 'refund.failed';
 
@@ -41,12 +41,9 @@ describe('a cluster of three instances on one PostgreSQL database', () => {
 
   it('gives every refund its one true outcome, inquires none twice at once, keeps to one budget and posts one digest, through a SIGKILL', async () => {
     const started = Date.now();
-    const dbName = `rn_cluster_${process.pid}_${Date.now().toString(36)}`;
-    await adminQuery(`create database "${dbName}"`);
-    cleanups.push(() => adminQuery(`drop database if exists "${dbName}" with (force)`));
-    const dbUrl = new URL(adminUrl);
-    dbUrl.pathname = `/${dbName}`;
-    const db = new pg.Pool({ connectionString: dbUrl.toString(), max: 2 });
+    const database = await createScratchDatabase(`rn_cluster_${process.pid}_${Date.now().toString(36)}`);
+    cleanups.push(() => database.drop());
+    const db = new pg.Pool({ connectionString: database.url, max: 2 });
     cleanups.push(() => db.end());
     const sandbox: AntomSandbox = await testSandbox();
     cleanups.push(() => sandbox.close());
@@ -55,7 +52,7 @@ describe('a cluster of three instances on one PostgreSQL database', () => {
 
     const env = isolatedEnv('cluster', {
       ...sandbox.serviceEnv('v2'),
-      DATABASE_URL: dbUrl.toString(),
+      DATABASE_URL: database.url,
       POLL_FIRST_DELAY: '100ms',
       POLL_MAX_INTERVAL: '1s',
       ANTOM_RATE_LIMIT: String(RATE),
@@ -170,13 +167,3 @@ describe('a cluster of three instances on one PostgreSQL database', () => {
     expect(instances.filter((i) => !i.killed && i.proc.child.exitCode !== null).map((i) => i.name)).toEqual([]);
   }, 360_000);
 });
-
-async function adminQuery(sql: string): Promise<void> {
-  const client = new pg.Client({ connectionString: adminUrl });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
-}

@@ -1,5 +1,5 @@
-import { createServer } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
+import { freePort } from '../../src/devtools/free-port.js';
 import type { AntomSandbox } from '../../src/simulator/sandbox.js';
 import type { Scenario } from '../../src/simulator/scenario.js';
 import { collectMessages, until, type MessageCollector } from '../support/kafka.js';
@@ -7,16 +7,6 @@ import { spawnService, type ServiceProcess } from '../support/process.js';
 import { configFrom, createServiceTopics, isolatedEnv, produce, refundRecord, testSandbox } from '../support/service.js';
 import { testRandom } from '../support/seed.js';
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 const TOTAL = 2_000;
 

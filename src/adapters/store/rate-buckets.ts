@@ -14,13 +14,17 @@ const TRIES = 10;
  * and PostgreSQL.
  */
 export function rateBucketOperations(db: Kysely<Database>) {
+  /** The bucket's row, created full the first time anyone asks for it. */
   async function read(bucket: string, burst: number, now: number) {
+    const select = () => db.selectFrom('rate_buckets').selectAll().where('bucket', '=', bucket).executeTakeFirst();
+    const row = await select();
+    if (row) return row;
     await db
       .insertInto('rate_buckets')
       .values({ bucket, tokens: burst, refilled_at: now, slow_until: 0, slow_factor: 1 })
       .onConflict((oc) => oc.column('bucket').doNothing())
       .execute();
-    return db.selectFrom('rate_buckets').selectAll().where('bucket', '=', bucket).executeTakeFirstOrThrow();
+    return (await select())!;
   }
 
   return {
@@ -44,8 +48,7 @@ export function rateBucketOperations(db: Kysely<Database>) {
       return { granted: 0, rate: ratePerSecond, tokensLeft: 0 };
     },
     slowRateBucket: async ({ bucket, until, factor, burst, now }) => {
-      await read(bucket, burst, now);
-      const row = await db.selectFrom('rate_buckets').select(['slow_until']).where('bucket', '=', bucket).executeTakeFirstOrThrow();
+      const row = await read(bucket, burst, now);
       await db
         .updateTable('rate_buckets')
         .set({ slow_until: Math.max(Number(row.slow_until), until), slow_factor: factor })

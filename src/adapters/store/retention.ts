@@ -1,4 +1,4 @@
-import { sql, type Kysely, type RawBuilder } from 'kysely';
+import { sql, type Expression, type ExpressionBuilder, type Kysely, type RawBuilder, type SqlBool } from 'kysely';
 import type { RefundStore } from '../../app/ports.js';
 import type { DialectCapabilities } from './dialects.js';
 import type { Database } from './schema.js';
@@ -14,16 +14,7 @@ export function retentionOperations(db: Kysely<Database>, caps: DialectCapabilit
   return {
     eraseCustomerData: ({ finalBefore, limit }) =>
       db.transaction().execute(async (trx) => {
-        const keys = (
-          await trx
-            .selectFrom('refunds')
-            .select('key')
-            .where('finalized_at', '<', finalBefore)
-            .where((eb) => eb.or([eb('customer_email', 'is not', null), eb('customer_name', 'is not', null)]))
-            .orderBy('finalized_at')
-            .limit(limit)
-            .execute()
-        ).map((r) => r.key);
+        const keys = await finalRefunds(trx, finalBefore, limit, (eb) => eb.or([eb('customer_email', 'is not', null), eb('customer_name', 'is not', null)]));
         if (keys.length === 0) return 0;
         // Notices carry the customer at the top; deliveries in their subject.
         await trx.updateTable('outbox').set({ payload: withoutPaths(caps, [['customer'], ['subject', 'customer']]) }).where('refund_key', 'in', keys).execute();
@@ -33,21 +24,12 @@ export function retentionOperations(db: Kysely<Database>, caps: DialectCapabilit
 
     pruneHistory: ({ finalBefore, limit }) =>
       db.transaction().execute(async (trx) => {
-        const keys = (
-          await trx
-            .selectFrom('refunds')
-            .select('key')
-            .where('finalized_at', '<', finalBefore)
-            .where((eb) =>
-              eb.or([
-                eb.exists(eb.selectFrom('timeline').select('id').whereRef('timeline.refund_key', '=', 'refunds.key')),
-                eb.exists(eb.selectFrom('slack_threads').select('ts').whereRef('slack_threads.refund_key', '=', 'refunds.key')),
-              ]),
-            )
-            .orderBy('finalized_at')
-            .limit(limit)
-            .execute()
-        ).map((r) => r.key);
+        const keys = await finalRefunds(trx, finalBefore, limit, (eb) =>
+          eb.or([
+            eb.exists(eb.selectFrom('timeline').select('id').whereRef('timeline.refund_key', '=', 'refunds.key')),
+            eb.exists(eb.selectFrom('slack_threads').select('ts').whereRef('slack_threads.refund_key', '=', 'refunds.key')),
+          ]),
+        );
         const timeline = keys.length === 0 ? 0 : Number((await trx.deleteFrom('timeline').where('refund_key', 'in', keys).executeTakeFirst()).numDeletedRows);
         const threads = keys.length === 0 ? 0 : Number((await trx.deleteFrom('slack_threads').where('refund_key', 'in', keys).executeTakeFirst()).numDeletedRows);
         const groupIds = (
@@ -60,6 +42,20 @@ export function retentionOperations(db: Kysely<Database>, caps: DialectCapabilit
         return { refunds: keys.length, timeline, threads, groups: groupIds.length };
       }),
   } satisfies Partial<RefundStore>;
+}
+
+/**
+ * Up to `limit` keys of refunds final before `before` that still hold what `holding` asks about,
+ * oldest final first (the partial index refunds_finalized).
+ */
+async function finalRefunds(
+  db: Kysely<Database>,
+  before: number,
+  limit: number,
+  holding: (eb: ExpressionBuilder<Database, 'refunds'>) => Expression<SqlBool>,
+): Promise<string[]> {
+  const rows = await db.selectFrom('refunds').select('key').where('finalized_at', '<', before).where(holding).orderBy('finalized_at').limit(limit).execute();
+  return rows.map((r) => r.key);
 }
 
 /** The payload column without the given paths (each a list of keys), in the dialect's own terms. */

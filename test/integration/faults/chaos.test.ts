@@ -4,6 +4,7 @@ import { Kafka, Partitioners, logLevel, type Message, type Producer } from 'kafk
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startLocalKafka, type LocalKafka } from '../../../src/devtools/local-kafka.js';
+import { createScratchDatabase } from '../../../src/devtools/scratch-postgres.js';
 import type { AntomSandbox } from '../../../src/simulator/sandbox.js';
 import type { Scenario } from '../../../src/simulator/scenario.js';
 import { collectMessages, until, type CollectedMessage } from '../../support/kafka.js';
@@ -47,7 +48,6 @@ const ANTOM_OUTAGE_MS = 10_000;
 const SETTLE_TIMEOUT_MS = 120_000;
 // SHUTDOWN_TIMEOUT of the instances: a drain with nothing left to do takes 1–2 s.
 const SHUTDOWN_TIMEOUT_MS = 10_000;
-const adminUrl = process.env.PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
 type Outcome = 'refund.completed' | 'refund.failed';
 
@@ -92,12 +92,9 @@ describe('fault suite: several instances on one PostgreSQL database, with faults
     const brokers = broker.brokers;
     mark('broker up');
 
-    const dbName = `rn_chaos_${process.pid}_${Date.now().toString(36)}`;
-    await adminQuery(`create database "${dbName}"`);
-    cleanups.push(() => adminQuery(`drop database if exists "${dbName}" with (force)`));
-    const dbUrl = new URL(adminUrl);
-    dbUrl.pathname = `/${dbName}`;
-    const db = new pg.Pool({ connectionString: dbUrl.toString(), max: 2 });
+    const database = await createScratchDatabase(`rn_chaos_${process.pid}_${Date.now().toString(36)}`);
+    cleanups.push(() => database.drop());
+    const db = new pg.Pool({ connectionString: database.url, max: 2 });
     cleanups.push(() => db.end());
 
     const sandbox: AntomSandbox = await testSandbox();
@@ -110,7 +107,7 @@ describe('fault suite: several instances on one PostgreSQL database, with faults
     const env = isolatedEnv('chaos', {
       ...sandbox.serviceEnv('v2'),
       KAFKA_BROKERS: brokers,
-      DATABASE_URL: dbUrl.toString(),
+      DATABASE_URL: database.url,
       KAFKA_SESSION_TIMEOUT: '6s',
       POLL_FIRST_DELAY: '100ms',
       POLL_MAX_INTERVAL: '2s',
@@ -389,15 +386,6 @@ describe('fault suite: several instances on one PostgreSQL database, with faults
   }, SHUTDOWN_TIMEOUT_MS + 20_000);
 });
 
-async function adminQuery(sql: string): Promise<void> {
-  const client = new pg.Client({ connectionString: adminUrl });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
-}
 
 /**
  * A producer that rides out the broker crash: never gives up, also not on reconnecting (kafkajs
