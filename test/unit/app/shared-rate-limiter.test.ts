@@ -8,11 +8,15 @@ import type { RefundStore } from '../../../src/app/ports.js';
 import type { RateLimiter } from '../../../src/app/rate-limiter.js';
 import { createSharedRateLimiter } from '../../../src/app/shared-rate-limiter.js';
 import { createFakeClock, createMemoryStore, quietLogger, type FakeClock } from '../../support/fakes.js';
+import { until } from '../../support/until.js';
 
 const RATE = 100;
+const BUCKET = 'antom:SANDBOX_TEST';
 
 describe('the shared Antom budget', () => {
   let store: RefundStore;
+  // Takes from the shared bucket not yet answered by the store.
+  let inFlight = 0;
   afterEach(async () => {
     await store?.close();
   });
@@ -26,8 +30,9 @@ describe('the shared Antom budget', () => {
     });
     for (let t = 0; t < ms; t += 5) {
       clock.advance(5);
-      // Real time for the store's worker thread to answer the takes this step woke.
-      await new Promise((resolve) => setTimeout(resolve, 1));
+      // The takes this step woke are answered by the store's worker thread before time moves on.
+      await new Promise((resolve) => setImmediate(resolve));
+      await until(() => inFlight === 0, { timeoutMs: 5_000, intervalMs: 1, message: 'the takes of this step answered' });
     }
     stop.abort();
     clock.advance(60_000);
@@ -37,9 +42,20 @@ describe('the shared Antom budget', () => {
 
   it('holds three instances together to the budget, each with a share, and slows them all at once', async () => {
     store = await createMemoryStore();
+    const counted: Pick<RefundStore, 'takeRateTokens' | 'slowRateBucket'> = {
+      takeRateTokens: async (input) => {
+        inFlight += 1;
+        try {
+          return await store.takeRateTokens(input);
+        } finally {
+          inFlight -= 1;
+        }
+      },
+      slowRateBucket: (input) => store.slowRateBucket(input),
+    };
     const clock = createFakeClock();
     const limiters = [0, 1, 2].map(() =>
-      createSharedRateLimiter({ store, bucket: 'antom:SANDBOX_TEST', ratePerSecond: RATE, clock, sleep: clock.sleep, logger: quietLogger }),
+      createSharedRateLimiter({ store: counted, bucket: BUCKET, ratePerSecond: RATE, clock, sleep: clock.sleep, logger: quietLogger }),
     );
     const got = await drive(clock, limiters, 2000);
     const total = got.reduce((a, b) => a + b, 0);
@@ -51,7 +67,9 @@ describe('the shared Antom budget', () => {
 
     // One instance hears REQUEST_TRAFFIC_EXCEED_LIMIT: all three run at a quarter of the rate.
     limiters[0]!.slowDown(clock.now() + 10_000, 0.25);
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await until(async () => (await store.takeRateTokens({ bucket: BUCKET, want: 0, ratePerSecond: RATE, burst: RATE / 10, now: clock.now() })).rate === RATE * 0.25, {
+      message: 'the bucket slowed down',
+    });
     const slowed = await drive(clock, limiters, 2000);
     expect(slowed.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(2 * RATE * 0.25 + RATE / 10 + 3 * Math.ceil(RATE / 40));
     expect(limiters[2]!.currentRate()).toBe(RATE * 0.25);
