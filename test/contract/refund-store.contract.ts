@@ -230,6 +230,62 @@ export function describeRefundStoreContract(name: string, open: () => Promise<Re
       expect(await store.countByStatus()).toEqual({ pending: 2, stalled: 1, completed: 1, failed: 1 });
     });
 
+    it('keeps its counts by status equal to its rows through every write path', async () => {
+      /** What the rows say, counted one by one through the listings. */
+      async function tally() {
+        const refunds = { pending: 0, stalled: 0, completed: 0, failed: 0 };
+        for (const status of Object.keys(refunds) as Array<keyof typeof refunds>) refunds[status] = (await store.listRefunds({ status, limit: 1000 })).length;
+        const outbox = { pending: 0, sent: 0, dead: 0 };
+        for (const status of Object.keys(outbox) as Array<keyof typeof outbox>) outbox[status] = (await store.listOutbox({ status, limit: 1000 })).length;
+        return { refunds, outbox };
+      }
+      async function expectCountsTrue(expected: Awaited<ReturnType<typeof tally>>) {
+        expect(await tally()).toEqual(expected);
+        expect({ refunds: await store.countByStatus(), outbox: await store.countOutbox() }).toEqual(expected);
+      }
+      const effect = (key: string): OutboxEntryInput => ({ dedupeKey: key, kind: 'delivery', channel: 'slack:#c', payload: {}, availableAt: now });
+
+      // Ingest in two statements, with duplicates and a replay.
+      await store.trackRefunds(Array.from({ length: 1_200 }, (_, i) => newRefund(i % 600)), ctx);
+      await store.trackRefunds([newRefund(5), newRefund(600)], ctx);
+      await expectCountsTrue({ refunds: { pending: 601, stalled: 0, completed: 0, failed: 0 }, outbox: { pending: 0, sent: 0, dead: 0 } });
+
+      // Claims and lease releases change no status; decisions do, each once.
+      const claimed = await store.claimDue({ owner: 'a', now: now + 10 ** 6, limit: 4, leaseMs: 30_000 });
+      await store.releaseLease(claimed[3]!.id, 'a');
+      const decisions = [
+        { key: claimed[0]!.id, version: claimed[0]!.version, patch: { status: 'completed' as const }, timeline: [], outbox: [effect('e1'), effect('e2')], now },
+        { key: claimed[1]!.id, version: claimed[1]!.version, patch: { status: 'failed' as const }, timeline: [], outbox: [effect('e3')], now },
+        { key: claimed[2]!.id, version: claimed[2]!.version, patch: { inquiries: 1 }, timeline: [], outbox: [], now },
+      ];
+      expect(await store.applyDecisions(decisions)).toEqual([true, true, true]);
+      // A stale decision (the version moved on) changes nothing.
+      expect(await store.applyDecisions([{ ...decisions[0]!, patch: { status: 'failed' } }])).toEqual([false]);
+      const [a, b, c] = ['R-000100', 'R-000101', 'R-000102', 'R-000103'].filter((key) => !claimed.some((r) => r.id === key));
+      await decide(a!, { status: 'stalled' });
+      await decide(b!, { status: 'stalled' });
+      await decide(b!, { status: 'pending' });
+      expect(await store.recheckNow(a!, now)).toBe(true);
+      await expectCountsTrue({ refunds: { pending: 598, stalled: 1, completed: 1, failed: 1 }, outbox: { pending: 3, sent: 0, dead: 0 } });
+
+      // The outbox: entries of no decision, marks, expansion, requeue, prune.
+      await store.enqueueOutbox('digest', [effect('digest:1'), effect('e1')], now);
+      const entries = await store.claimOutbox({ owner: 'a', now: now + 10, limit: 10, leaseMs: 1000 });
+      expect(await store.markOutboxSent([entries[0]!.id], now + 10, 'a')).toBe(1);
+      expect(await store.markOutboxDead(entries[1]!.id, { error: 'x', now: now + 10, owner: 'a' })).toBe(true);
+      await store.expandOutbox([{ doneId: entries[2]!.id, refundKey: 'R-000001', entries: [effect('x1'), effect('x2')] }], now + 10, 'a');
+      await expectCountsTrue({ refunds: { pending: 598, stalled: 1, completed: 1, failed: 1 }, outbox: { pending: 3, sent: 2, dead: 1 } });
+      expect(await store.requeueOutbox(entries[1]!.id, now + 20)).toBe(true);
+      expect(await store.pruneOutbox(now + 11)).toBe(2);
+      await expectCountsTrue({ refunds: { pending: 598, stalled: 1, completed: 1, failed: 1 }, outbox: { pending: 4, sent: 0, dead: 0 } });
+
+      // Retention keeps the rows: the counts stay.
+      await decide(c!, { status: 'completed', finalizedAt: now });
+      await store.eraseCustomerData({ finalBefore: now + 1, limit: 10 });
+      await store.pruneHistory({ finalBefore: now + 1, limit: 10 });
+      await expectCountsTrue({ refunds: { pending: 597, stalled: 1, completed: 2, failed: 1 }, outbox: { pending: 4, sent: 0, dead: 0 } });
+    });
+
     it('appends timeline entries after the tracked one, in order, at the given time', async () => {
       await store.trackRefunds([newRefund(1), newRefund(2)], ctx);
       await store.appendTimeline('R-000001', [], now + 1);

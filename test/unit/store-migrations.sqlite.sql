@@ -39,3 +39,13 @@ create table "rate_buckets" ("bucket" text primary key, "tokens" double precisio
 -- 0009_overdue_indexes
 create index "refunds_open_recorded" on "refunds" ("recorded_at") where status in ('pending', 'stalled') and given_up_at is null;
 create index "refunds_unstalled_recorded" on "refunds" ("recorded_at") where status in ('pending', 'stalled') and given_up_at is null and stalled_at is null;
+-- 0010_status_counts
+create table "status_counts" ("tbl" text not null, "status" text not null, "shard" integer not null, "n" integer not null, constraint "status_counts_pk" primary key ("tbl", "status", "shard"));
+create trigger refunds_count_inserted after insert on refunds begin insert into status_counts (tbl, status, shard, n) values ('refunds', new.status, 0, 1) on conflict (tbl, status, shard) do update set n = n + (1); end;
+create trigger refunds_count_deleted after delete on refunds begin insert into status_counts (tbl, status, shard, n) values ('refunds', old.status, 0, -1) on conflict (tbl, status, shard) do update set n = n + (-1); end;
+create trigger refunds_count_changed after update of status on refunds when old.status is not new.status begin insert into status_counts (tbl, status, shard, n) values ('refunds', old.status, 0, -1) on conflict (tbl, status, shard) do update set n = n + (-1); insert into status_counts (tbl, status, shard, n) values ('refunds', new.status, 0, 1) on conflict (tbl, status, shard) do update set n = n + (1); end;
+insert into status_counts (tbl, status, shard, n) select ?, status, 0, count(*) from "refunds" group by status; -- ["refunds"]
+create trigger outbox_count_inserted after insert on outbox begin insert into status_counts (tbl, status, shard, n) values ('outbox', new.status, 0, 1) on conflict (tbl, status, shard) do update set n = n + (1); end;
+create trigger outbox_count_deleted after delete on outbox begin insert into status_counts (tbl, status, shard, n) values ('outbox', old.status, 0, -1) on conflict (tbl, status, shard) do update set n = n + (-1); end;
+create trigger outbox_count_changed after update of status on outbox when old.status is not new.status begin insert into status_counts (tbl, status, shard, n) values ('outbox', old.status, 0, -1) on conflict (tbl, status, shard) do update set n = n + (-1); insert into status_counts (tbl, status, shard, n) values ('outbox', new.status, 0, 1) on conflict (tbl, status, shard) do update set n = n + (1); end;
+insert into status_counts (tbl, status, shard, n) select ?, status, 0, count(*) from "outbox" group by status; -- ["outbox"]

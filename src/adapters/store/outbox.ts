@@ -4,6 +4,9 @@ import { claimBacklogStatement, claimOutboxStatement } from './claims.js';
 import type { DialectCapabilities } from './dialects.js';
 import { outageFromRow, outboxFromRow, outboxRows, type OutboxRow } from './rows.js';
 import type { Database } from './schema.js';
+import { readStatusCounts } from './status-counts.js';
+
+const OUTBOX_STATUSES: readonly OutboxStatus[] = ['pending', 'sent', 'dead'];
 
 /**
  * The outbox (effects of a state change, delivered by a dispatcher under a lease) and the channel
@@ -23,7 +26,7 @@ export function outboxOperations(db: Kysely<Database>, caps: DialectCapabilities
     expandOutbox: (items, now, owner) => expandOutbox(db, caps, items, now, owner),
     requeueOutbox: (id, now) => requeueOutbox(db, id, now),
     listOutbox: (filter) => listOutbox(db, caps, filter),
-    countOutbox: () => countOutbox(db),
+    countOutbox: () => readStatusCounts(db, caps, 'outbox', OUTBOX_STATUSES),
     pruneOutbox: (before) => pruneOutbox(db, before),
     enqueueOutbox: async (key, entries, now) => {
       if (entries.length === 0) return 0;
@@ -170,17 +173,6 @@ async function listOutbox(db: Kysely<Database>, caps: DialectCapabilities, { sta
   if (kind) query = query.where('kind', '=', kind);
   if (refundKey) query = query.where('refund_key', '=', refundKey);
   return (await query.execute()).map((row) => outboxFromRow(caps, row));
-}
-
-async function countOutbox(db: Kysely<Database>): Promise<Record<OutboxStatus, number>> {
-  const rows = await db
-    .selectFrom('outbox')
-    .select(['status', sql<number>`count(*)`.as('n')])
-    .groupBy('status')
-    .execute();
-  const counts: Record<OutboxStatus, number> = { pending: 0, sent: 0, dead: 0 };
-  for (const row of rows) counts[row.status as OutboxStatus] = Number(row.n);
-  return counts;
 }
 
 async function pruneOutbox(db: Kysely<Database>, before: number): Promise<number> {

@@ -8,7 +8,10 @@ import { insertOutbox } from './outbox.js';
 import { outboxRows, patchColumns, patchJsonColumns, refundFromRow, timelineFromRow, timelineRows, type OutboxRow, type TimelineRow } from './rows.js';
 import { OPEN } from './migrations/0009-overdue-indexes.js';
 import type { Database, RefundsTable } from './schema.js';
+import { readStatusCounts } from './status-counts.js';
 import { trackRefunds } from './track-refunds.js';
+
+const TRACKING_STATUSES: readonly TrackingStatus[] = ['pending', 'stalled', 'completed', 'failed'];
 
 /**
  * Tracked refunds once they are durable: reading and listing them, their timelines, and the
@@ -23,7 +26,7 @@ export function refundOperations(db: Kysely<Database>, caps: DialectCapabilities
     getRefund: (key) => getRefund(db, caps, key),
     findRefund: (ids) => findRefund(db, caps, ids),
     listRefunds: (filter) => listRefunds(db, caps, filter),
-    countByStatus: () => countByStatus(db),
+    countByStatus: () => readStatusCounts(db, caps, 'refunds', TRACKING_STATUSES),
     timeline: (key) => timeline(db, caps, key),
     appendTimeline: (key, entries, now) => appendTimeline(db, caps, key, entries, now),
     claimDue: async (options) =>
@@ -66,17 +69,6 @@ async function listRefunds(db: Kysely<Database>, caps: DialectCapabilities, filt
   if (filter.status) query = query.where('status', '=', filter.status);
   if (filter.after) query = query.where('key', '>', filter.after);
   return (await query.execute()).map((row) => refundFromRow(caps, row));
-}
-
-async function countByStatus(db: Kysely<Database>): Promise<Record<TrackingStatus, number>> {
-  const rows = await db
-    .selectFrom('refunds')
-    .select(['status', sql<number>`count(*)`.as('n')])
-    .groupBy('status')
-    .execute();
-  const counts: Record<TrackingStatus, number> = { pending: 0, stalled: 0, completed: 0, failed: 0 };
-  for (const row of rows) counts[row.status as TrackingStatus] = Number(row.n);
-  return counts;
 }
 
 async function timeline(db: Kysely<Database>, caps: DialectCapabilities, key: string): Promise<TimelineEntry[]> {

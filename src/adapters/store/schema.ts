@@ -159,8 +159,20 @@ export interface RateBucketsTable {
   slow_factor: number;
 }
 
+/**
+ * Rows and outbox entries by status, kept by triggers (migration 0010): a count is the sum of
+ * `n` over its rows; `shard` is the PostgreSQL server process that added them, or 0.
+ */
+export interface StatusCountsTable {
+  tbl: string;
+  status: string;
+  shard: number;
+  n: number;
+}
+
 export interface Database {
   job_runs: JobRunsTable;
+  status_counts: StatusCountsTable;
   rate_buckets: RateBucketsTable;
   refunds: RefundsTable;
   timeline: TimelineTable;
