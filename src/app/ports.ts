@@ -267,7 +267,14 @@ export interface RefundStore extends NotificationStateStore {
   /** By Antom's refundId or the merchant's refundRequestId (the notify receiver's lookup). */
   findRefund(ids: { refundId?: string; refundRequestId?: string }): Promise<TrackedRefund | undefined>;
   listRefunds(filter: RefundFilter): Promise<TrackedRefund[]>;
+  /** Refunds by status, every status present; kept by the store as rows change, not counted on each call. */
   countByStatus(): Promise<Record<TrackingStatus, number>>;
+  /**
+   * Folds the rows the counts by status are kept in (countByStatus, countOutbox) into one per
+   * status, without changing a count; returns the rows removed. Run every minute: on PostgreSQL
+   * every change appends rows (docs/store.md, "Counts by status").
+   */
+  foldCounts(): Promise<number>;
   timeline(key: string): Promise<TimelineEntry[]>;
   appendTimeline(key: string, entries: readonly DecisionTimelineEntry[], now: number): Promise<void>;
 

@@ -46,6 +46,8 @@ export function scheduledJobs(parts: {
     { name: 'flush-groups', schedule: '*/5 * * * * *', period: every(5 * SECOND), run: notifications.flushGroups },
     // Every 5 s: a customer-email outage that has lasted NOTIFY_FALLBACK_AFTER is announced.
     { name: 'customer-email-outage', schedule: '*/5 * * * * *', period: every(5 * SECOND), run: () => notifications.customerEmailOutage.check() },
+    // Every minute: the rows the counts by status are kept in folded (docs/store.md, "Counts by status").
+    { name: 'fold-counts', schedule: '* * * * *', period: every(MINUTE), run: async () => ({ folded: await store.foldCounts() }) },
     // Every minute: reminders for stalled refunds whose STALLED_REMINDER_INTERVAL has passed.
     { name: 'stalled-reminders', schedule: '* * * * *', period: every(MINUTE), run: notifications.remindStalled },
   ];

@@ -40,33 +40,27 @@ create table "rate_buckets" ("bucket" text primary key, "tokens" double precisio
 create index "refunds_open_recorded" on "refunds" ("recorded_at") where status in ('pending', 'stalled') and given_up_at is null;
 create index "refunds_unstalled_recorded" on "refunds" ("recorded_at") where status in ('pending', 'stalled') and given_up_at is null and stalled_at is null;
 -- 0010_status_counts
-create table "status_counts" ("tbl" text not null, "status" text not null, "shard" bigint not null, "n" bigint not null, constraint "status_counts_pk" primary key ("tbl", "status", "shard"));
+create table "status_counts" ("tbl" text not null, "status" text not null, "n" bigint not null);
 create function status_counts_inserted() returns trigger language plpgsql as $$
     begin
-      insert into status_counts (tbl, status, shard, n)
-        select tg_table_name, status, pg_backend_pid(), count(*) from changed_rows group by status order by status
-        on conflict (tbl, status, shard) do update set n = status_counts.n + excluded.n;
+      insert into status_counts (tbl, status, n) select tg_table_name, status, count(*) from changed_rows group by status;
       return null;
     end$$;
 create function status_counts_deleted() returns trigger language plpgsql as $$
     begin
-      insert into status_counts (tbl, status, shard, n)
-        select tg_table_name, status, pg_backend_pid(), -count(*) from changed_rows group by status order by status
-        on conflict (tbl, status, shard) do update set n = status_counts.n + excluded.n;
+      insert into status_counts (tbl, status, n) select tg_table_name, status, -count(*) from changed_rows group by status;
       return null;
     end$$;
 create function status_counts_changed() returns trigger language plpgsql as $$
     begin
-      insert into status_counts (tbl, status, shard, n)
-        values (tg_table_name, old.status, pg_backend_pid(), -1), (tg_table_name, new.status, pg_backend_pid(), 1)
-        on conflict (tbl, status, shard) do update set n = status_counts.n + excluded.n;
+      insert into status_counts (tbl, status, n) values (tg_table_name, old.status, -1), (tg_table_name, new.status, 1);
       return null;
     end$$;
 create trigger refunds_count_inserted after insert on refunds referencing new table as changed_rows for each statement execute function status_counts_inserted();
 create trigger refunds_count_deleted after delete on refunds referencing old table as changed_rows for each statement execute function status_counts_deleted();
 create trigger refunds_count_changed after update of status on refunds for each row when (old.status is distinct from new.status) execute function status_counts_changed();
-insert into status_counts (tbl, status, shard, n) select $1, status, 0, count(*) from "refunds" group by status; -- ["refunds"]
+insert into status_counts (tbl, status, n) select $1, status, count(*) from "refunds" group by status; -- ["refunds"]
 create trigger outbox_count_inserted after insert on outbox referencing new table as changed_rows for each statement execute function status_counts_inserted();
 create trigger outbox_count_deleted after delete on outbox referencing old table as changed_rows for each statement execute function status_counts_deleted();
 create trigger outbox_count_changed after update of status on outbox for each row when (old.status is distinct from new.status) execute function status_counts_changed();
-insert into status_counts (tbl, status, shard, n) select $1, status, 0, count(*) from "outbox" group by status; -- ["outbox"]
+insert into status_counts (tbl, status, n) select $1, status, count(*) from "outbox" group by status; -- ["outbox"]

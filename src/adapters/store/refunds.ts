@@ -8,7 +8,7 @@ import { insertOutbox } from './outbox.js';
 import { outboxRows, patchColumns, patchJsonColumns, refundFromRow, timelineFromRow, timelineRows, type OutboxRow, type TimelineRow } from './rows.js';
 import { OPEN } from './migrations/0009-overdue-indexes.js';
 import type { Database, RefundsTable } from './schema.js';
-import { readStatusCounts } from './status-counts.js';
+import { foldStatusCounts, readStatusCounts } from './status-counts.js';
 import { trackRefunds } from './track-refunds.js';
 
 const TRACKING_STATUSES: readonly TrackingStatus[] = ['pending', 'stalled', 'completed', 'failed'];
@@ -27,6 +27,7 @@ export function refundOperations(db: Kysely<Database>, caps: DialectCapabilities
     findRefund: (ids) => findRefund(db, caps, ids),
     listRefunds: (filter) => listRefunds(db, caps, filter),
     countByStatus: () => readStatusCounts(db, caps, 'refunds', TRACKING_STATUSES),
+    foldCounts: () => foldStatusCounts(db, caps),
     timeline: (key) => timeline(db, caps, key),
     appendTimeline: (key, entries, now) => appendTimeline(db, caps, key, entries, now),
     claimDue: async (options) =>

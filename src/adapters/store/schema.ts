@@ -160,13 +160,12 @@ export interface RateBucketsTable {
 }
 
 /**
- * Rows and outbox entries by status, kept by triggers (migration 0010): a count is the sum of
- * `n` over its rows; `shard` is the PostgreSQL server process that added them, or 0.
+ * Refunds and outbox entries by status, kept by triggers (migration 0010): a count is the sum of
+ * `n` over the rows of its table and status (one row each on SQLite; appended on PostgreSQL).
  */
 export interface StatusCountsTable {
   tbl: string;
   status: string;
-  shard: number;
   n: number;
 }
 

@@ -1,6 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 import type { DialectCapabilities } from './dialects.js';
-import type { COUNTED } from './migrations/0010-status-counts.js';
+import { COUNTED } from './migrations/0010-status-counts.js';
 import type { Database } from './schema.js';
 
 /**
@@ -20,35 +20,40 @@ export async function readStatusCounts<S extends string>(
     .groupBy('status')
     .execute();
   const counts = Object.fromEntries(statuses.map((s) => [s, 0])) as Record<S, number>;
-  let shards = 0;
+  let spread = 0;
   for (const row of rows) {
     counts[row.status as S] = Number(row.n);
-    shards += Number(row.rows);
+    spread += Number(row.rows);
   }
-  if (caps.name === 'postgres' && shards > FOLD_ABOVE) await foldStatusCounts(db, table);
+  if (spread > FOLD_ABOVE) await foldStatusCounts(db, caps);
   return counts;
 }
 
 /**
- * Rows a table's counts may spread over before the reader folds them: on PostgreSQL each server
- * process that changed a status has its own rows, and a process that has gone leaves them behind.
+ * Rows a table's counts may spread over before a reader folds them (on PostgreSQL, where every
+ * change appends rows; the `fold-counts` job folds them every minute as well).
  */
-const FOLD_ABOVE = 256;
+const FOLD_ABOVE = 2_000;
 
 /**
- * Folds the rows of server processes that have gone into shard 0, in one statement, so the sums
- * never change. It never waits: rows a transaction holds (a process id reused) are skipped, and
- * shard 0 is written in status order, the same in every folder.
+ * Folds each table's rows into one per status, in one statement per table, so no sum changes:
+ * the rows a fold deletes are exactly those it adds up. Writers only append, so a fold never waits
+ * for them, and the rows of a transaction still open are not yet visible to it and stay. A fold
+ * never waits for another either: rows another fold holds are skipped. Returns the rows removed.
+ * On SQLite there is one row per status already.
  */
-export async function foldStatusCounts(db: Kysely<Database>, table: string): Promise<void> {
-  await sql`
-    with gone as (
-      delete from status_counts where ctid in (
-        select ctid from status_counts s
-        where s.tbl = ${table} and s.shard <> 0 and not exists (select 1 from pg_stat_activity a where a.pid = s.shard)
-        for update skip locked)
-      returning status, n)
-    insert into status_counts (tbl, status, shard, n)
-    select ${table}, status, 0, sum(n) from gone group by status order by status
-    on conflict (tbl, status, shard) do update set n = status_counts.n + excluded.n`.execute(db);
+export async function foldStatusCounts(db: Kysely<Database>, caps: DialectCapabilities): Promise<number> {
+  if (caps.name !== 'postgres') return 0;
+  let removed = 0;
+  for (const table of COUNTED) {
+    const result = await sql<{ removed: string }>`
+      with gone as (
+        delete from status_counts where ctid in (select ctid from status_counts where tbl = ${table} for update skip locked)
+        returning status, n),
+      folded as (
+        insert into status_counts (tbl, status, n) select ${table}, status, sum(n) from gone group by status returning 1)
+      select (select count(*) from gone) - (select count(*) from folded) as removed`.execute(db);
+    removed += Number(result.rows[0]?.removed ?? 0);
+  }
+  return removed;
 }
