@@ -1,16 +1,11 @@
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { OutboxDispatcher } from '../../src/app/dispatch-outbox.js';
-import type { PollLoop } from '../../src/app/poll-refunds.js';
-import type { RefundStore } from '../../src/app/ports.js';
 import { generateAntomKeyPair } from '../../src/adapters/antom/keys.js';
-import { antomClientSettings } from '../../src/adapters/antom/settings.js';
 import { sendJson } from '../../src/adapters/http/server.js';
-import type { IngestConsumer } from '../../src/adapters/kafka/ingest-consumer.js';
 import { wireHttp, type HttpListeners, type HttpParts } from '../../src/composition/http.js';
 import { loadConfig } from '../../src/config/load.js';
-import { systemClock } from '../../src/app/ports.js';
-import { createMemoryStore, quietLogger } from '../support/fakes.js';
+import { createMemoryStore } from '../support/fakes.js';
+import { standingHttpParts } from '../support/http-parts.js';
 
 /**
  * The two listeners (docs/operations.md, "Two listeners"): the notify listener faces Antom on the
@@ -37,23 +32,6 @@ const config = loadConfig({
   },
 });
 
-/** The parts /readyz and /metrics read, standing still: this test is about routing, not about them. */
-function parts(store: RefundStore, over: Partial<HttpParts> = {}): HttpParts {
-  return {
-    logger: quietLogger,
-    clock: systemClock,
-    owner: 'listener-test',
-    store,
-    ingest: { stats: {}, health: () => ({ ok: true, problems: [] }) } as unknown as IngestConsumer,
-    poller: { stats: { byKind: {} }, isRunning: () => true, wake: () => undefined } as unknown as PollLoop,
-    dispatcher: { stats: {} } as unknown as OutboxDispatcher,
-    antom: antomClientSettings(config),
-    receiveNotification: async () => ({ status: 'unknown-refund' as const }),
-    producerConnected: () => true,
-    ...over,
-  };
-}
-
 const bearer = { authorization: `Bearer ${ADMIN}` };
 
 describe('the notify and admin listeners', () => {
@@ -65,7 +43,7 @@ describe('the notify and admin listeners', () => {
   async function started(over: Partial<HttpParts> = {}): Promise<{ http: HttpListeners; httpUrl: string; adminUrl: string }> {
     const store = await createMemoryStore();
     cleanups.push(() => store.close());
-    const http = wireHttp(config, parts(store, over));
+    const http = wireHttp(config, standingHttpParts(config, store, over));
     cleanups.push(() => http.close());
     return { http, ...(await http.start()) };
   }
