@@ -19,7 +19,9 @@ COPY bin ./bin
 COPY config ./config
 RUN mkdir -p /app/data && chown node:node /app/data
 USER node
-EXPOSE 8080
-HEALTHCHECK --interval=10s --timeout=3s --retries=6 CMD node -e "fetch('http://127.0.0.1:'+(process.env.HTTP_PORT||8080)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
+# 8080: the notify listener (HTTP_PORT), for Antom; 8081: the admin listener (ADMIN_PORT), for
+# operators, probes and Prometheus, never to be exposed to the internet.
+EXPOSE 8080 8081
+HEALTHCHECK --interval=10s --timeout=3s --retries=6 CMD node -e "fetch('http://127.0.0.1:'+(process.env.ADMIN_PORT||8081)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
 ENTRYPOINT ["node", "bin/refund-notifier.js"]
 CMD ["start"]

@@ -183,6 +183,8 @@ async function startCluster(
     TOPIC_DEAD_LETTER: topics[4]!,
     DATABASE_URL: database.url,
     HTTP_HOST: '127.0.0.1',
+    // The instances share this host: each takes any free admin port (the bench reads no metrics).
+    ADMIN_PORT: '0',
     LOG_LEVEL: 'warn',
     DIGEST_CRON: '',
     ...over,

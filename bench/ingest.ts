@@ -185,6 +185,7 @@ async function trackingService(brokers: string, topic: string): Promise<Stage & 
       INGEST_BATCH_SIZE: args.batch!,
       HTTP_HOST: '127.0.0.1',
       HTTP_PORT: '0',
+      ADMIN_PORT: '0',
       LOG_LEVEL: 'warn',
     },
   });

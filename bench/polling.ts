@@ -96,6 +96,7 @@ async function main(): Promise<void> {
         POLL_FIRST_DELAY: '0s',
         HTTP_HOST: '127.0.0.1',
         HTTP_PORT: '0',
+        ADMIN_PORT: '0',
         LOG_LEVEL: 'warn',
       },
     });

@@ -14,7 +14,6 @@ import { createSweepDeadlines } from './app/sweep-deadlines.js';
 import { createTrackRefunds } from './app/track-refunds.js';
 import { createAntomClient, type AntomClient } from './adapters/antom/client.js';
 import { antomClientSettings } from './adapters/antom/settings.js';
-import type { HttpServer } from './adapters/http/server.js';
 import { createKafka } from './adapters/kafka/client.js';
 import { createIngestConsumer, type IngestConsumer } from './adapters/kafka/ingest-consumer.js';
 import { createOutcomePublisher } from './adapters/kafka/outcome-publisher.js';
@@ -23,7 +22,7 @@ import { ensureTopics } from './adapters/kafka/topics.js';
 import { createScheduler, type Scheduler } from './adapters/scheduler/jobs.js';
 import { createStore } from './adapters/store/create-store.js';
 import { sleep } from './adapters/timers.js';
-import { wireHttp } from './composition/http.js';
+import { wireHttp, type HttpListeners } from './composition/http.js';
 import { scheduledJobs } from './composition/jobs.js';
 import { wireNotifications } from './composition/notifications.js';
 import { allTopics, ingestSettings, kafkaSettings, outcomeTopics, pollSettings, scheduleSettings, storeTarget } from './composition/settings.js';
@@ -33,7 +32,8 @@ import { classifyInquiry, classifyRefundNotification } from './domain/classify.j
 import type { Random } from './domain/schedule.js';
 
 export interface Service {
-  start(): Promise<{ httpUrl: string }>;
+  /** `httpUrl`: the notify listener (HTTP_PORT); `adminUrl`: the admin listener (ADMIN_PORT). */
+  start(): Promise<{ httpUrl: string; adminUrl: string }>;
   /** Drains and closes everything; the same promise when called again. */
   stop(): Promise<void>;
   readonly store: RefundStore;
@@ -142,7 +142,7 @@ export function createService(config: AppConfig, deps: ServiceDeps): Service {
     now: () => clock.now(),
   });
   let producerConnected = false;
-  const http: HttpServer = wireHttp(config, {
+  const http: HttpListeners = wireHttp(config, {
     logger: log,
     clock,
     owner,
@@ -176,7 +176,7 @@ export function createService(config: AppConfig, deps: ServiceDeps): Service {
 function lifecycle(
   c: Pick<Service, 'store' | 'ingest' | 'poller' | 'dispatcher' | 'scheduler'> & {
     log: Logger;
-    http: HttpServer;
+    http: HttpListeners;
     producer: SafeProducer;
     mailer: { close(): Promise<void> } | undefined;
     antom: { close?(): Promise<void> };
@@ -191,14 +191,14 @@ function lifecycle(
     async start() {
       started = true;
       await c.store.migrate();
-      const { url } = await c.http.start();
+      const { httpUrl, adminUrl } = await c.http.start();
       await how.connectKafka();
       c.dispatcher.start();
       c.poller.start();
       c.scheduler.start();
       await c.ingest.start();
-      log.info({ httpUrl: url, ...how.about }, 'refund-notifier started');
-      return { httpUrl: url };
+      log.info({ httpUrl, adminUrl, ...how.about }, 'refund-notifier started');
+      return { httpUrl, adminUrl };
     },
     stop() {
       stopping ??= (async () => {

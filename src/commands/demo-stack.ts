@@ -93,6 +93,7 @@ export async function createDemoService(p: {
       DATABASE_URL: `sqlite:${join(p.outDir, 'refund-notifier.db')}`,
       HTTP_HOST: '127.0.0.1',
       HTTP_PORT: io.env.HTTP_PORT ?? '0',
+      ADMIN_PORT: io.env.ADMIN_PORT ?? '0',
       // Compressed for a demo: first inquiry after 1 s, backoff capped at 5 s, stalled after 15 s,
       // a failure result confirmed 1 s after it was first seen.
       POLL_FIRST_DELAY: '1s',

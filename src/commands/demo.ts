@@ -49,8 +49,8 @@ export async function demoCommand(args: string[], io: CommandIo): Promise<number
     const { service, config } = await createDemoService({ io, stack, brokers, runId, outDir, logFile, ...standIns });
 
     out.step('starting refund-notifier');
-    const { httpUrl } = await service.start();
-    out.say(`health ${httpUrl}/healthz · metrics ${httpUrl}/metrics · admin ${httpUrl}/admin/refunds (Bearer ${config.values.ADMIN_TOKEN}) · logs ${logFile}`);
+    const { httpUrl, adminUrl } = await service.start();
+    out.say(`notify ${httpUrl}${config.values.ANTOM_NOTIFY_PATH} · health ${adminUrl}/healthz · metrics ${adminUrl}/metrics · admin ${adminUrl}/admin/refunds (Bearer ${config.values.ADMIN_TOKEN}) · logs ${logFile}`);
 
     const kafka = new Kafka({ clientId: 'refund-notifier-demo', brokers: [brokers], logLevel: logLevel.NOTHING });
     const results = await watchResults({ kafka, consumers, runId, config, out });
@@ -63,7 +63,7 @@ export async function demoCommand(args: string[], io: CommandIo): Promise<number
     await printSummary({ service, results, slack: standIns.slack, smtp: standIns.smtp, emailDir, out });
 
     if (keep) {
-      out.step(`running; try: curl -H 'Authorization: Bearer ${config.values.ADMIN_TOKEN}' ${httpUrl}/admin/summary — Ctrl-C to stop`);
+      out.step(`running; try: curl -H 'Authorization: Bearer ${config.values.ADMIN_TOKEN}' ${adminUrl}/admin/summary — Ctrl-C to stop`);
       await untilSignal();
     }
     return 0;

@@ -6,75 +6,60 @@ import type { NotificationResult } from '../app/receive-notification.js';
 import { loadPublicKey } from '../adapters/antom/keys.js';
 import type { AntomClientSettings } from '../adapters/antom/client.js';
 import { createAdminRoutes } from '../adapters/http/admin-routes.js';
+import { healthRoute, metricsRoute, readinessRoute, type ReadinessCheck } from '../adapters/http/health-routes.js';
 import { createServiceMetrics } from '../adapters/http/metrics.js';
 import { createNotifyRoute } from '../adapters/http/notify-route.js';
-import { createHttpServer, type HttpServer } from '../adapters/http/server.js';
+import { createHttpServer, type HttpRoute } from '../adapters/http/server.js';
 import type { IngestConsumer } from '../adapters/kafka/ingest-consumer.js';
 import { withDeadline } from '../adapters/timers.js';
 import type { AppConfig } from '../config/load.js';
 import type { RefundNotification } from '../domain/inquiry.js';
 import { httpSettings } from './settings.js';
 
-/**
- * The HTTP side (docs/polling.md, "Operations"): health and readiness, Prometheus metrics, Antom's
- * notifyRefund, and the admin API when ADMIN_TOKEN is set.
- */
-export function wireHttp(
-  config: AppConfig,
-  parts: {
-    logger: Logger;
-    clock: Clock;
-    owner: string;
-    store: RefundStore;
-    ingest: IngestConsumer;
-    poller: PollLoop;
-    dispatcher: OutboxDispatcher;
-    antom: AntomClientSettings;
-    receiveNotification: (n: RefundNotification) => Promise<NotificationResult>;
-    /** Whether the Kafka producer has connected once (readiness). */
-    producerConnected: () => boolean;
-  },
-): HttpServer {
-  const { logger, clock, owner, store, ingest, poller, dispatcher, antom } = parts;
-  const { host, port, notifyPath, adminToken } = httpSettings(config.values);
+export interface HttpParts {
+  logger: Logger;
+  clock: Clock;
+  owner: string;
+  store: RefundStore;
+  ingest: IngestConsumer;
+  poller: PollLoop;
+  dispatcher: OutboxDispatcher;
+  antom: AntomClientSettings;
+  receiveNotification: (n: RefundNotification) => Promise<NotificationResult>;
+  /** Whether the Kafka producer has connected once (readiness). */
+  producerConnected: () => boolean;
+  /**
+   * More routes for the admin listener (the operations console, say), after the built-in ones:
+   * `{ method: 'GET', path: '/console', prefix: true, handler }`. Never served on the notify port.
+   */
+  adminRoutes?: readonly HttpRoute[];
+}
 
-  // One probe in flight at a time, and an answer within 3 s: while SQLite waits out its
-  // busy_timeout, or PostgreSQL hangs, probes must neither pile up in front of the real work nor
-  // keep the orchestrator waiting.
-  let storeProbe: Promise<void> | undefined;
-  const probeStore = (): Promise<void> => {
-    storeProbe ??= store.heartbeat(owner, clock.now()).finally(() => {
-      storeProbe = undefined;
-    });
-    return withDeadline(storeProbe, 3_000, 'the store did not take the probe write within 3 s');
-  };
+/** Both listeners, started and closed together. */
+export interface HttpListeners {
+  start(): Promise<{ httpUrl: string; adminUrl: string }>;
+  /** Closes both; the same promise when called again. */
+  close(): Promise<void>;
+}
+
+/**
+ * The HTTP side (docs/operations.md, "Two listeners"): the notify listener on HTTP_PORT faces
+ * Antom on the internet and serves Antom's notifyRefund and /healthz, nothing else; the admin
+ * listener on ADMIN_PORT serves health, readiness, Prometheus metrics, the admin API (when
+ * ADMIN_TOKEN is set) and whatever `adminRoutes` adds. Anything not in a listener's table is 404.
+ */
+export function wireHttp(config: AppConfig, parts: HttpParts): HttpListeners {
+  const { logger, store, ingest, poller, dispatcher, antom } = parts;
+  const { host, port, adminPort, notifyPath, adminToken } = httpSettings(config.values);
 
   const notifyCounters = { received: 0, rejected: 0 };
-  const metrics = createServiceMetrics({ ingest: () => ingest.stats, store, poll: () => poller.stats, outbox: () => dispatcher.stats, notify: () => notifyCounters });
-  return createHttpServer({
+  const notify = createHttpServer({
+    name: 'notify',
     host,
     port,
     logger,
-    metrics,
-    readiness: [
-      // A write, not a read: a store that answers reads but refuses writes is not ready.
-      { name: 'store', check: probeStore },
-      {
-        name: 'kafka',
-        check: async () => {
-          if (!parts.producerConnected()) throw new Error('producer not connected');
-          const health = ingest.health();
-          if (!health.ok) throw new Error(health.problems.join('; '));
-        },
-      },
-      {
-        name: 'antom',
-        check: async () => {
-          if (!poller.isRunning()) throw new Error('poll loop not running');
-        },
-      },
-    ],
     routes: [
+      healthRoute,
       {
         method: 'POST',
         path: notifyPath,
@@ -87,14 +72,73 @@ export function wireHttp(
           counters: notifyCounters,
         }),
       },
-      ...(adminToken !== undefined
-        ? (['GET', 'POST'] as const).map((method) => ({
-            method,
-            path: '/admin/',
-            prefix: true,
-            handler: createAdminRoutes({ store, clock, token: adminToken, onRecheck: () => poller.wake() }),
-          }))
-        : []),
     ],
   });
+
+  const metrics = createServiceMetrics({ ingest: () => ingest.stats, store, poll: () => poller.stats, outbox: () => dispatcher.stats, notify: () => notifyCounters });
+  const admin = createHttpServer({
+    name: 'admin',
+    host,
+    port: adminPort,
+    logger,
+    routes: [
+      healthRoute,
+      readinessRoute(readinessChecks(parts)),
+      metricsRoute(metrics),
+      ...adminApiRoutes(parts, adminToken),
+      ...(parts.adminRoutes ?? []),
+    ],
+  });
+
+  let closing: Promise<void> | undefined;
+  return {
+    async start() {
+      const [n, a] = await Promise.all([notify.start(), admin.start()]);
+      return { httpUrl: n.url, adminUrl: a.url };
+    },
+    close() {
+      closing ??= Promise.all([notify.close(), admin.close()]).then(() => undefined);
+      return closing;
+    },
+  };
+}
+
+/** The admin API under /admin/, off without ADMIN_TOKEN. */
+function adminApiRoutes(parts: HttpParts, token: string | undefined): HttpRoute[] {
+  if (token === undefined) return [];
+  const handler = createAdminRoutes({ store: parts.store, clock: parts.clock, token, onRecheck: () => parts.poller.wake() });
+  return ['GET', 'POST'].map((method) => ({ method, path: '/admin/', prefix: true, handler }));
+}
+
+/** What /readyz asks: the store takes a write, Kafka is usable, the poll loop runs. */
+function readinessChecks(parts: HttpParts): ReadinessCheck[] {
+  const { clock, owner, store, ingest, poller } = parts;
+  // One probe in flight at a time, and an answer within 3 s: while SQLite waits out its
+  // busy_timeout, or PostgreSQL hangs, probes must neither pile up in front of the real work nor
+  // keep the orchestrator waiting.
+  let storeProbe: Promise<void> | undefined;
+  const probeStore = (): Promise<void> => {
+    storeProbe ??= store.heartbeat(owner, clock.now()).finally(() => {
+      storeProbe = undefined;
+    });
+    return withDeadline(storeProbe, 3_000, 'the store did not take the probe write within 3 s');
+  };
+  return [
+    // A write, not a read: a store that answers reads but refuses writes is not ready.
+    { name: 'store', check: probeStore },
+    {
+      name: 'kafka',
+      check: async () => {
+        if (!parts.producerConnected()) throw new Error('producer not connected');
+        const health = ingest.health();
+        if (!health.ok) throw new Error(health.problems.join('; '));
+      },
+    },
+    {
+      name: 'antom',
+      check: async () => {
+        if (!poller.isRunning()) throw new Error('poll loop not running');
+      },
+    },
+  ];
 }

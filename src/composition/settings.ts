@@ -110,5 +110,5 @@ export function mailerSettings(v: SettingValues): MailerSettings | undefined {
 }
 
 export function httpSettings(v: SettingValues) {
-  return { host: v.HTTP_HOST, port: v.HTTP_PORT, notifyPath: v.ANTOM_NOTIFY_PATH, adminToken: v.ADMIN_TOKEN };
+  return { host: v.HTTP_HOST, port: v.HTTP_PORT, adminPort: v.ADMIN_PORT, notifyPath: v.ANTOM_NOTIFY_PATH, adminToken: v.ADMIN_TOKEN };
 }

@@ -117,6 +117,9 @@ function crossCheck(v: SettingValues, options: LoadOptions, problems: string[]):
   if (topics.every((t) => t !== undefined) && new Set(topics).size !== topics.length) {
     problems.push('TOPIC_*: the input, output and dead-letter topics must all be different');
   }
+  if (both(v.HTTP_PORT, v.ADMIN_PORT) && v.HTTP_PORT === v.ADMIN_PORT && v.HTTP_PORT !== 0) {
+    problems.push(`ADMIN_PORT (${v.ADMIN_PORT}) must differ from HTTP_PORT: the admin listener must not share the port Antom's notifications come in on`);
+  }
   checkAntomEndpoint(v, problems);
   if (options.requireAntomCredentials && v.ANTOM_API === 'v2' && v.ANTOM_BASE_URL === undefined) {
     problems.push('ANTOM_BASE_URL is required to poll with ANTOM_API v2: Antom gives each merchant its omnichannel host (the path /openapi/v2/payments/inquiryRefund is added)');

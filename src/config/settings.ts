@@ -283,7 +283,7 @@ export const SETTINGS = {
   DATABASE_URL: setting(
     'url-with-credentials', required(asDatabaseUrl, 'sqlite:PATH or postgres://…'),
     'sqlite:PATH (embedded default) or postgres://… (several instances)',
-    { secret: true },
+    { secret: true, fileVariant: true },
   ),
   SQLITE_SYNCHRONOUS: setting(
     'choice', required(asEnum(['full', 'normal'] as const), 'full or normal'),
@@ -392,8 +392,15 @@ export const SETTINGS = {
     'time-zone', required(asTimeZone, 'an IANA time zone'),
     'the time zone DIGEST_CRON is read in and the digest\'s day is counted in (one digest per day, cluster-wide)',
   ),
-  HTTP_HOST: setting('text', required(asText, 'an address'), 'listen address of the HTTP server'),
-  HTTP_PORT: setting('whole-number', required(asInt(0, 65535), 'a port'), 'listen port of the HTTP server (0 = any free port)'),
+  HTTP_HOST: setting('text', required(asText, 'an address'), 'listen address of both HTTP listeners (notify and admin)'),
+  HTTP_PORT: setting(
+    'whole-number', required(asInt(0, 65535), 'a port'),
+    "port of the notify listener, the one Antom reaches: Antom's notifyRefund and /healthz only (0 = any free port)",
+  ),
+  ADMIN_PORT: setting(
+    'whole-number', required(asInt(0, 65535), 'a port'),
+    'port of the admin listener, never exposed to the internet: /admin/*, /metrics, /healthz, /readyz (0 = any free port)',
+  ),
   ANTOM_NOTIFY_PATH: setting('url-path', required(asHttpPath, 'a path'), "where Antom's notifyRefund is received"),
   ADMIN_TOKEN: setting('text', optional(asText), 'bearer token for /admin/*', { secret: true, fileVariant: true }),
   CONFIG_DIR: setting('path', required(asPath, 'a directory'), 'routing rules, result-code table, templates'),

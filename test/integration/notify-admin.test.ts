@@ -16,6 +16,7 @@ describe('notifyRefund receiver and admin API', () => {
   const ADMIN = 'admin-token-for-tests';
   let service: Service;
   let url: string;
+  let adminUrl: string;
   let config: ReturnType<typeof configFrom>;
 
   beforeAll(async () => {
@@ -24,7 +25,7 @@ describe('notifyRefund receiver and admin API', () => {
     config = configFrom(env);
     await createServiceTopics(config, 1);
     service = inProcessService(config);
-    ({ httpUrl: url } = await service.start());
+    ({ httpUrl: url, adminUrl } = await service.start());
     await produce(env.KAFKA_BROKERS!, config.values.TOPIC_REFUND_INITIATED, [
       refundRecord(1, { refundId: 'N-1', refundRequestId: 'NQ-1' }),
       refundRecord(2, { refundId: 'N-2', refundRequestId: 'NQ-2' }),
@@ -64,13 +65,13 @@ describe('notifyRefund receiver and admin API', () => {
     return (await service.store.listOutbox({ refundKey, kind: 'delivery' })).map((e) => e.dedupeKey).filter((k) => k.startsWith(`delivery:${scope}:`));
   }
 
-  async function post(body: string, signWith: ReturnType<typeof generateAntomKeyPair> | undefined, path = config.values.ANTOM_NOTIFY_PATH, clientId = 'SANDBOX_TEST') {
+  async function post(body: string, signWith: ReturnType<typeof generateAntomKeyPair> | undefined, path = config.values.ANTOM_NOTIFY_PATH, clientId = 'SANDBOX_TEST', base = url) {
     const time = '2026-11-25T10:00:01Z';
     const headers: Record<string, string> = { 'content-type': 'application/json', 'client-id': clientId, 'request-time': time };
     if (signWith) {
       headers.signature = signatureHeaderFor({ path, clientId, time, body, privateKey: loadPrivateKey(signWith.privateKey), keyVersion: '1' });
     }
-    const res = await fetch(`${url}${path}`, { method: 'POST', headers, body });
+    const res = await fetch(`${base}${path}`, { method: 'POST', headers, body });
     return { status: res.status, body: await res.text() };
   }
 
@@ -152,7 +153,7 @@ describe('notifyRefund receiver and admin API', () => {
 
   it('admin: off without the token, lists and inspects refunds with masked emails, re-checks, shows the outbox', async () => {
     const get = (path: string, token: string | null = ADMIN) =>
-      fetch(`${url}${path}`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
+      fetch(`${adminUrl}${path}`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
     expect((await get('/admin/summary', null)).status).toBe(401);
     expect((await get('/admin/summary', 'wrong')).status).toBe(401);
 
@@ -168,10 +169,10 @@ describe('notifyRefund receiver and admin API', () => {
     expect(detail.outbox.map((e) => e.kind)).toContain('event');
     expect((await get('/admin/refunds/none')).status).toBe(404);
 
-    const recheck = await fetch(`${url}/admin/refunds/N-3/recheck`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN}` } });
+    const recheck = await fetch(`${adminUrl}/admin/refunds/N-3/recheck`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN}` } });
     expect(recheck.status).toBe(202);
     expect((await service.store.getRefund('N-3'))!.nextPollAt!).toBeLessThanOrEqual(Date.now());
-    expect((await fetch(`${url}/admin/refunds/N-1/recheck`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN}` } })).status).toBe(409);
+    expect((await fetch(`${adminUrl}/admin/refunds/N-1/recheck`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN}` } })).status).toBe(409);
 
     await until(async () => (await service.store.countOutbox()).pending === 0 || (await service.store.listOutbox({ kind: 'event', status: 'pending' })).length === 0);
     const sent = (await (await get('/admin/outbox?kind=event')).json()) as { entries: Array<{ dedupeKey: string; status: string }> };
@@ -181,13 +182,28 @@ describe('notifyRefund receiver and admin API', () => {
     ]);
   });
 
-  it('health, readiness and metrics answer', async () => {
-    expect(await (await fetch(`${url}/healthz`)).json()).toEqual({ status: 'ok' });
-    const ready = await fetch(`${url}/readyz`);
+  it('health, readiness and metrics answer on the admin listener', async () => {
+    expect(await (await fetch(`${adminUrl}/healthz`)).json()).toEqual({ status: 'ok' });
+    const ready = await fetch(`${adminUrl}/readyz`);
     expect(ready.status).toBe(200);
-    const metrics = await (await fetch(`${url}/metrics`)).text();
+    const metrics = await (await fetch(`${adminUrl}/metrics`)).text();
     expect(metrics).toMatch(/refund_notifier_notify_received_total \d+/);
     expect(metrics).toMatch(/refund_notifier_notify_rejected_total [1-9]/);
     expect(metrics).toMatch(/refund_notifier_refunds\{status="completed"\} 1/);
+  });
+
+  it('the notify listener (facing Antom) serves notifyRefund and /healthz only; the admin listener never the notify route', async () => {
+    expect(url).not.toBe(adminUrl);
+    const bearer = { authorization: `Bearer ${ADMIN}` };
+    for (const path of ['/admin/summary', '/admin/refunds/N-1', '/metrics', '/readyz']) {
+      expect((await fetch(`${url}${path}`, { headers: bearer })).status, path).toBe(404);
+    }
+    expect((await fetch(`${url}/admin/refunds/N-3/recheck`, { method: 'POST', headers: bearer })).status).toBe(404);
+    expect((await fetch(`${url}/healthz`)).status).toBe(200);
+
+    // A well-signed notification sent to the admin port is not received there, and changes nothing.
+    const res = await post(notification('N-3', 'SUCCESS'), antom, config.values.ANTOM_NOTIFY_PATH, 'SANDBOX_TEST', adminUrl);
+    expect(res.status).toBe(404);
+    expect((await service.store.getRefund('N-3'))?.status).toBe('pending');
   });
 });

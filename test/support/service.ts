@@ -51,6 +51,7 @@ export function isolatedEnv(prefix: string, over: Record<string, string> = {}): 
     KAFKA_SESSION_TIMEOUT: '6s',
     HTTP_HOST: '127.0.0.1',
     HTTP_PORT: '0',
+    ADMIN_PORT: '0',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     ANTOM_CLIENT_ID: 'SANDBOX_TEST',
     ANTOM_PRIVATE_KEY: testMerchantKeys().privateKey,

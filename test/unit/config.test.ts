@@ -65,7 +65,7 @@ describe('configuration', () => {
     expect(notifySettings(v)).toMatchObject({ escalationChannel: '#refund-escalations', escalationEmailTo: [], fallbackAfterMs: 5 * 60_000 });
     expect(mailerSettings(v)).toBeUndefined();
     expect(v.EMAIL_FROM).toBe('Refunds <refunds@example.com>');
-    expect(httpSettings(v)).toEqual({ host: '0.0.0.0', port: 8080, notifyPath: '/antom/notify/refund', adminToken: undefined });
+    expect(httpSettings(v)).toEqual({ host: '0.0.0.0', port: 8080, adminPort: 8081, notifyPath: '/antom/notify/refund', adminToken: undefined });
     expect(ingestSettings(v)).toEqual({
       groupId: 'refund-notifier',
       topic: 'refunds.initiated',
@@ -108,6 +108,9 @@ describe('configuration', () => {
     expect(config.values.ANTOM_PRIVATE_KEY).toBe(privateDer);
     expect(config.values.SLACK_BOT_TOKEN).toBe('xoxb-secret-token');
     expect(config.sources.ANTOM_PRIVATE_KEY).toBe('file');
+    // A PostgreSQL URL carries its password: a mounted secret file (Kubernetes), not the environment.
+    writeFileSync(join(dir, 'db'), 'postgres://app:pw@db:5432/refunds\n');
+    expect(configOf({ DATABASE_URL_FILE: join(dir, 'db') }).database).toEqual({ kind: 'postgres', url: 'postgres://app:pw@db:5432/refunds' });
   });
 
   it('lists every problem at once, each naming the setting and what is wrong', () => {
@@ -149,6 +152,18 @@ describe('configuration', () => {
     ];
     for (const pattern of expected) expect(problems.some((p) => pattern.test(p)), `${pattern} in ${problems.join('\n')}`).toBe(true);
     expect(problems).toHaveLength(expected.length);
+  });
+
+  it('ADMIN_PORT: a port of its own, validated like HTTP_PORT', () => {
+    expect(problemsOf({ ADMIN_PORT: '70000' })).toEqual(['ADMIN_PORT must be between 0 and 65535, got 70000']);
+    expect(problemsOf({ ADMIN_PORT: 'eighty' })).toEqual(['ADMIN_PORT must be a whole number, got "eighty"']);
+    expect(problemsOf({ ADMIN_PORT: '' })).toEqual(['ADMIN_PORT is required (a port)']);
+    expect(problemsOf({ HTTP_PORT: '9000', ADMIN_PORT: '9000' })).toEqual([
+      "ADMIN_PORT (9000) must differ from HTTP_PORT: the admin listener must not share the port Antom's notifications come in on",
+    ]);
+    // 0 is "any free port" for each: two different ports, so both may say so (the tests do).
+    expect(problemsOf({ HTTP_PORT: '0', ADMIN_PORT: '0' })).toEqual([]);
+    expect(configOf({ ADMIN_PORT: '9090' }).values.ADMIN_PORT).toBe(9090);
   });
 
   it('the ConfigError message is one block an operator can read', () => {

@@ -42,6 +42,14 @@ describe('docker-compose.yml', () => {
     expect(notify).toBe(`http://refund-notifier:${compose.services['refund-notifier']!.environment!.HTTP_PORT}/antom/notify/refund`);
   });
 
+  it('publishes the admin listener on this machine only, apart from the notify port', () => {
+    const service = compose.services['refund-notifier']! as { environment: Record<string, unknown>; ports: string[] };
+    const { HTTP_PORT: http, ADMIN_PORT: admin } = service.environment;
+    expect(admin).not.toBe(http);
+    expect(service.ports).toContain(`${http}:${http}`);
+    expect(service.ports).toContain(`127.0.0.1:${admin}:${admin}`);
+  });
+
   it('starts the service after the broker, the database and the sandbox (its keys) are healthy', () => {
     expect(compose.services['refund-notifier']!.depends_on).toMatchObject({
       kafka: { condition: 'service_healthy' },

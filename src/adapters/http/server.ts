@@ -1,23 +1,28 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
-import type { ServiceMetrics } from './metrics.js';
-
-export interface ReadinessCheck {
-  readonly name: string;
-  check(): Promise<void>;
-}
 
 export type RouteHandler = (req: IncomingMessage, res: ServerResponse, body: Buffer) => Promise<void> | void;
 
+/**
+ * One entry of a listener's route table: `method` and an exact `path`, or with `prefix` every
+ * path that starts with it (`/admin/` takes `/admin/refunds/R-1`). The first match answers.
+ */
+export interface HttpRoute {
+  readonly method: string;
+  readonly path: string;
+  readonly prefix?: boolean;
+  readonly handler: RouteHandler;
+}
+
 export interface HttpServerOptions {
+  /** Which listener this is (`notify`, `admin`): in its log lines. */
+  name: string;
   host: string;
   port: number;
   logger: Logger;
-  metrics: ServiceMetrics;
-  readiness: ReadinessCheck[];
-  /** Extra routes by `METHOD path` prefix match on the path, e.g. `POST /antom/notify/refund`. */
-  routes?: Array<{ method: string; path: string; prefix?: boolean; handler: RouteHandler }>;
+  /** Everything this listener serves; any other request gets 404. */
+  routes: readonly HttpRoute[];
   /** Largest request body accepted; Antom notifications are a few KiB. */
   maxBodyBytes?: number;
 }
@@ -33,9 +38,12 @@ export function sendJson(res: ServerResponse, status: number, body: unknown): vo
   res.end(text);
 }
 
-/** Health, readiness and metrics, plus whatever routes the service adds (notify receiver, admin). */
+/**
+ * One HTTP listener serving a route table and nothing else. The service runs two (src/composition/
+ * http.ts): the notify listener that faces Antom, and the admin listener for operators and probes.
+ */
 export function createHttpServer(options: HttpServerOptions): HttpServer {
-  const log = options.logger.child({ component: 'http' });
+  const log = options.logger.child({ component: 'http', listener: options.name });
   const maxBody = options.maxBodyBytes ?? 1_048_576;
   let server: Server | undefined;
   let closing: Promise<void> | undefined;
@@ -52,32 +60,8 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://localhost');
-    const path = url.pathname;
-    if (req.method === 'GET' && path === '/healthz') return sendJson(res, 200, { status: 'ok' });
-    if (req.method === 'GET' && path === '/readyz') {
-      const results = await Promise.all(
-        options.readiness.map(async (c) => {
-          try {
-            await c.check();
-            return { name: c.name, ok: true };
-          } catch (err) {
-            return { name: c.name, ok: false, error: (err as Error).message };
-          }
-        }),
-      );
-      const ready = results.every((r) => r.ok);
-      return sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'not ready', checks: results });
-    }
-    if (req.method === 'GET' && path === '/metrics') {
-      const text = await options.metrics.registry.metrics();
-      res.writeHead(200, { 'content-type': options.metrics.registry.contentType });
-      res.end(text);
-      return;
-    }
-    const route = options.routes?.find(
-      (r) => r.method === req.method && (r.prefix ? path.startsWith(r.path) : path === r.path),
-    );
+    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    const route = options.routes.find((r) => r.method === req.method && (r.prefix ? path.startsWith(r.path) : path === r.path));
     if (!route) return sendJson(res, 404, { error: 'not found' });
     const body = await readBody(req);
     if (body === undefined) return sendJson(res, 413, { error: `body larger than ${maxBody} bytes` });

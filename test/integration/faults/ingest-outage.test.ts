@@ -43,9 +43,9 @@ describe('fault suite: the ingest cannot write or crashes', () => {
     ]);
     const service: Service = inProcessService(config);
     cleanups.push(() => service.stop());
-    const { httpUrl } = await service.start();
+    const { adminUrl } = await service.start();
     const started = Date.now();
-    const readiness = async () => (await (await fetch(`${httpUrl}/readyz`)).json()) as { status: string; checks: Array<{ name: string; error?: string }> };
+    const readiness = async () => (await (await fetch(`${adminUrl}/readyz`)).json()) as { status: string; checks: Array<{ name: string; error?: string }> };
 
     const report = await until(
       async () => {

@@ -39,16 +39,16 @@ describe('fault suite: the store refuses writes', () => {
     cleanups.push(() => dlq.stop());
     const service: Service = inProcessService(config);
     cleanups.push(() => service.stop());
-    const { httpUrl } = await service.start();
-    return { config, brokers, dlq, service, httpUrl };
+    const { adminUrl } = await service.start();
+    return { config, brokers, dlq, service, adminUrl };
   }
 
   /** Starts the service, breaks the store, produces, checks readiness, mends the store, checks the outcome. */
   async function outage(prefix: string, over: Record<string, string>, faultFor: (config: ReturnType<typeof configFrom>) => Fault): Promise<void> {
-    const { config, brokers, dlq, service, httpUrl } = await watched(prefix, over, 3);
+    const { config, brokers, dlq, service, adminUrl } = await watched(prefix, over, 3);
     const fault = faultFor(config);
     const ready = async () => {
-      const res = await fetch(`${httpUrl}/readyz`);
+      const res = await fetch(`${adminUrl}/readyz`);
       return { status: res.status, body: (await res.json()) as { checks: Array<{ name: string; ok: boolean; error?: string }> } };
     };
 
@@ -137,7 +137,7 @@ describe('fault suite: the store refuses writes', () => {
 
   it('PostgreSQL refuses one record\'s data: only that record is dead-lettered; twenty refusals in a row are an outage', async () => {
     const db = await pgDatabase();
-    const { config, brokers, dlq, service, httpUrl } = await watched('store-refuses', { DATABASE_URL: db.url }, 1);
+    const { config, brokers, dlq, service, adminUrl } = await watched('store-refuses', { DATABASE_URL: db.url }, 1);
     // A rule of the database the records know nothing of (a trigger or a check an operator added).
     await db.admin(`alter table refunds add constraint no_poison check (payment_id <> 'P-POISON') not valid`);
     const poison = (n: number) => refundRecord(500 + n, { paymentId: 'P-POISON' });
@@ -155,7 +155,7 @@ describe('fault suite: the store refuses writes', () => {
     await produce(brokers, config.values.TOPIC_REFUND_INITIATED, [...Array.from({ length: 25 }, (_, i) => poison(1 + i)), ...Array.from({ length: 10 }, (_, i) => refundRecord(100 + i))]);
     await until(
       async () => {
-        const body = (await (await fetch(`${httpUrl}/readyz`)).json()) as { checks: Array<{ name: string; error?: string }> };
+        const body = (await (await fetch(`${adminUrl}/readyz`)).json()) as { checks: Array<{ name: string; error?: string }> };
         return /refused 2\d records in a row/.test(body.checks.find((c) => c.name === 'kafka')?.error ?? '');
       },
       { timeoutMs: 30_000, intervalMs: 250, message: 'readiness reports the refusals as an outage' },

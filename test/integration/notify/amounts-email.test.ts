@@ -35,7 +35,7 @@ describe('customer emails over SMTP carry ISO 4217 amounts (IDR, HUF, IQD)', () 
   let slack: SlackStub;
   let smtp: SmtpCapture;
   let service: Service;
-  let httpUrl: string;
+  let adminUrl: string;
 
   beforeAll(async () => {
     sandbox = await testSandbox();
@@ -56,7 +56,7 @@ describe('customer emails over SMTP carry ISO 4217 amounts (IDR, HUF, IQD)', () 
     // Antom confirms the same amount the refund was initiated with.
     sandbox.createRefunds(CUSTOMERS.map((c) => ({ refundId: c.id, refundRequestId: `RQ-${c.id}`, paymentId: `P-${c.id}`, notify: false, refundAmount: c.amount })));
     service = inProcessService(config);
-    ({ httpUrl } = await service.start());
+    ({ adminUrl } = await service.start());
     await produce(
       env.KAFKA_BROKERS!,
       config.values.TOPIC_REFUND_INITIATED,
@@ -91,7 +91,7 @@ describe('customer emails over SMTP carry ISO 4217 amounts (IDR, HUF, IQD)', () 
     await until(() => CUSTOMERS.every((c) => ops().some((m) => m.text.includes(c.id))), { timeoutMs: 30_000, message: 'three ops lines' });
     for (const c of CUSTOMERS) {
       expect(ops().find((m) => m.text.includes(c.id))!.text).toBe(`Refund ${c.id} completed (${c.ops}), payment P-${c.id}`);
-      const res = await fetch(`${httpUrl}/admin/refunds/${c.id}`, { headers: { authorization: `Bearer ${ADMIN}` } });
+      const res = await fetch(`${adminUrl}/admin/refunds/${c.id}`, { headers: { authorization: `Bearer ${ADMIN}` } });
       const body = (await res.json()) as { refund: { refundAmount: unknown } };
       expect(body.refund.refundAmount).toEqual({ ...c.amount, formatted: c.ops });
     }
