@@ -39,3 +39,7 @@ create table "rate_buckets" ("bucket" text primary key, "tokens" double precisio
 -- 0009_overdue_indexes
 create index "refunds_open_recorded" on "refunds" ("recorded_at") where status in ('pending', 'stalled') and given_up_at is null;
 create index "refunds_unstalled_recorded" on "refunds" ("recorded_at") where status in ('pending', 'stalled') and given_up_at is null and stalled_at is null;
+-- 0011_console_lookups
+create index "refunds_payment_id" on "refunds" ("payment_id");
+create index "refunds_customer_email" on "refunds" ("customer_email") where "customer_email" is not null;
+create index "refunds_failed_reason" on "refunds" ("reason_code", "key") where status = 'failed';
