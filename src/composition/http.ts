@@ -5,6 +5,7 @@ import type { Clock, RefundStore } from '../app/ports.js';
 import type { NotificationResult } from '../app/receive-notification.js';
 import { loadPublicKey } from '../adapters/antom/keys.js';
 import type { AntomClientSettings } from '../adapters/antom/client.js';
+import type { AntomHealthWindow } from '../app/antom-health.js';
 import { createAdminRoutes } from '../adapters/http/admin-routes.js';
 import { createServiceMetrics } from '../adapters/http/metrics.js';
 import { createNotifyRoute } from '../adapters/http/notify-route.js';
@@ -13,11 +14,12 @@ import type { IngestConsumer } from '../adapters/kafka/ingest-consumer.js';
 import { withDeadline } from '../adapters/timers.js';
 import type { AppConfig } from '../config/load.js';
 import type { RefundNotification } from '../domain/inquiry.js';
+import { consoleRoutes } from './console.js';
 import { httpSettings } from './settings.js';
 
 /**
  * The HTTP side (docs/polling.md, "Operations"): health and readiness, Prometheus metrics, Antom's
- * notifyRefund, and the admin API when ADMIN_TOKEN is set.
+ * notifyRefund, and the admin API and the operations console when ADMIN_TOKEN is set.
  */
 export function wireHttp(
   config: AppConfig,
@@ -33,6 +35,8 @@ export function wireHttp(
     receiveNotification: (n: RefundNotification) => Promise<NotificationResult>;
     /** Whether the Kafka producer has connected once (readiness). */
     producerConnected: () => boolean;
+    /** Antom's answers over the last hour, for the console. */
+    antomHealth: AntomHealthWindow;
   },
 ): HttpServer {
   const { logger, clock, owner, store, ingest, poller, dispatcher, antom } = parts;
@@ -95,6 +99,8 @@ export function wireHttp(
             handler: createAdminRoutes({ store, clock, token: adminToken, onRecheck: () => poller.wake() }),
           }))
         : []),
+      // The operations console, beside the admin API (src/composition/console.ts).
+      ...consoleRoutes(adminToken, { logger, clock, store, poller, dispatcher, ingest, antomHealth: parts.antomHealth }),
     ],
   });
 }
