@@ -121,7 +121,7 @@ export function createConsoleRoutes(deps: ConsoleDeps): RouteHandler {
     const form = formOf(body);
     if (!sameOrigin(req) || !verifyCsrf(key, 'session', session.id, form.get('csrf'))) {
       log.warn({ path: url.pathname }, 'console: form refused (missing or wrong CSRF token, or another origin)');
-      return { status: 403, body: messagePage(ctx, 'overview', 'Refused', 'The form was refused: its CSRF token is missing or wrong. Reload the page and try again.') };
+      return { status: 403, body: messagePage(ctx, 'other', 'Refused', 'The form was refused: its CSRF token is missing or wrong. Reload the page and try again.') };
     }
     return post(req, parts, form, ctx);
   }

@@ -2,7 +2,8 @@ import { html, type Html } from './html.js';
 
 /** The page around every console view: head, navigation, the log-out form (it needs the CSRF token). */
 
-export type Section = 'overview' | 'search' | 'stalled' | 'failed' | 'dead' | 'refund';
+/** Which navigation item is current; 'refund' and 'other' mark none. */
+export type Section = 'overview' | 'search' | 'stalled' | 'failed' | 'dead' | 'refund' | 'other';
 
 const NAV: ReadonlyArray<[Section, string, string]> = [
   ['overview', '/console', 'Overview'],
@@ -23,7 +24,6 @@ export function document(title: string, body: Html): Html {
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="no-referrer">
 <title>${title} · refund-notifier</title>
 <link rel="stylesheet" href="/console/assets/console.css">
 </head>

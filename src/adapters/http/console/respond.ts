@@ -4,8 +4,8 @@ import type { Html } from './html.js';
 /**
  * How every console answer goes out, with the headers that make a page safe to show: a strict
  * Content-Security-Policy (no script at all, styles from our own stylesheet only, no framing,
- * forms post only to us), no caching of pages (they carry customer data), no referrer (a URL
- * never leaves for another site), no MIME sniffing.
+ * forms post only to us), no caching of pages (they carry customer data), no referrer to other
+ * sites (a URL never leaves us), no MIME sniffing.
  */
 export const CONTENT_SECURITY_POLICY = [
   "default-src 'none'",
@@ -20,7 +20,9 @@ const SECURITY_HEADERS: Readonly<Record<string, string>> = {
   'content-security-policy': CONTENT_SECURITY_POLICY,
   'x-frame-options': 'DENY',
   'x-content-type-options': 'nosniff',
-  'referrer-policy': 'no-referrer',
+  // Not no-referrer: under it a browser sends `Origin: null` with every POST, even to us, and
+  // sameOrigin() below could no longer tell our forms from another site's.
+  'referrer-policy': 'same-origin',
   'cross-origin-opener-policy': 'same-origin',
   'cross-origin-resource-policy': 'same-origin',
 };

@@ -28,7 +28,7 @@ const ok = (body: Answer['body']): Answer => ({ status: 200, body });
 const seeOther = (location: string): Answer => ({ status: 303, location });
 
 export function notFound(ctx: PageContext, what = 'No such page.'): Answer {
-  return { status: 404, body: messagePage(ctx, 'overview', 'Not found', what) };
+  return { status: 404, body: messagePage(ctx, 'other', 'Not found', what) };
 }
 
 export async function overview(s: ConsoleSources, ctx: PageContext): Promise<Answer> {
