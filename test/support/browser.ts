@@ -2,7 +2,7 @@
  * A real browser for tests: Debian's chromium (scripts/browser-setup.sh installs it), driven by
  * playwright-core, which never downloads a browser of its own. Each launch gets a fresh profile.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -32,6 +32,7 @@ export interface TestBrowser {
 
 /** Chromium with a fresh profile directory (playwright's persistent context takes it as userDataDir). */
 export async function launchBrowser(): Promise<TestBrowser> {
+  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: run \`bash scripts/browser-setup.sh\` (as root) first`);
   const profile = mkdtempSync(join(tmpdir(), 'rn-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,

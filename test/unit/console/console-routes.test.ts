@@ -135,6 +135,7 @@ describe('operations console routes', () => {
     expect((await post('/console/refunds/R-000001/recheck', {}, cookie)).res.status).toBe(403);
     expect((await post('/console/refunds/R-000001/recheck', { csrf: other.csrf }, cookie)).res.status).toBe(403);
     expect((await post('/console/refunds/R-000001/recheck', { csrf }, cookie, { origin: 'https://evil.example' })).res.status).toBe(403);
+    expect((await post('/console/refunds/R-000001/recheck', { csrf }, cookie, { origin: 'null' })).res.status).toBe(403);
     expect((await post('/console/refunds/R-000001/recheck', { csrf })).res.status).toBe(403); // no session
     expect(rechecks).toBe(0);
   });
@@ -174,6 +175,30 @@ describe('operations console routes', () => {
     expect((await store.getRefund('R-000001'))!.nextPollAt).toBe(clock.now());
     expect((await store.timeline('R-000001')).at(-1)).toMatchObject({ kind: 'recheck', message: 're-check requested in the console' });
     expect(rechecks).toBe(1);
+    // Behind a proxy that rewrites Host, the browser's host comes as X-Forwarded-Host.
+    const proxied = await post('/console/refunds/R-000001/recheck', { csrf: csrfOf(confirm.text)! }, cookie, { origin: 'https://ops.example.com', 'x-forwarded-host': 'ops.example.com' });
+    expect(proxied.res.status).toBe(303);
+  });
+
+  it('pages a list by key: 50 rows, then the rest after the last key shown', async () => {
+    const { cookie } = await logIn();
+    const now = clock.now();
+    const more = Array.from({ length: 51 }, (_, i) => newRefund(100 + i));
+    await store.trackRefunds(more, { now, firstPollAt: now + HOUR });
+    for (const r of more) {
+      const tracked = (await store.getRefund(r.id))!;
+      await store.applyDecision({ key: r.id, version: tracked.version, patch: { status: 'stalled', stalledAt: now }, timeline: [], outbox: [], now });
+    }
+    const rows = (page: string) => [...page.matchAll(/<tr><td><a href="\/console\/refunds\/([^"]+)"/g)].map((m) => m[1]);
+    const first = await get('/console/stalled', cookie);
+    const firstRows = rows(first.text);
+    expect(firstRows).toHaveLength(50);
+    const next = /<a href="(\/console\/stalled\?after=[^"]+)">Next page<\/a>/.exec(first.text)?.[1];
+    expect(next).toBe(`/console/stalled?after=${firstRows.at(-1)}`);
+    const second = await get(next!, cookie);
+    expect(rows(second.text)).toEqual(['R-000149', 'R-000150']);
+    expect(second.text).not.toContain('Next page');
+    expect(second.text).toContain('First page');
   });
 
   it('ends a session after its expiry: back to the log-in form', async () => {

@@ -71,13 +71,18 @@ export function overTls(req: IncomingMessage): boolean {
 /**
  * A POST from another origin is refused before its CSRF token is even read: browsers send
  * Origin on every cross-site POST. No Origin (an old client, curl) leaves the decision to the token.
+ * Behind a proxy that rewrites Host, the host the browser used is X-Forwarded-Host: a page of
+ * another site cannot set that header on a form it submits, so trusting it here opens nothing.
  */
 export function sameOrigin(req: IncomingMessage): boolean {
   const origin = req.headers.origin;
   if (!origin) return true;
   if (origin === 'null') return false;
+  const forwarded = req.headers['x-forwarded-host'];
+  const forwardedHost = (Array.isArray(forwarded) ? forwarded[0] : forwarded)?.split(',')[0]?.trim();
   try {
-    return new URL(origin).host === req.headers.host;
+    const host = new URL(origin).host;
+    return host === req.headers.host || (forwardedHost !== undefined && host === forwardedHost);
   } catch {
     return false;
   }
