@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Kafka } from 'kafkajs';
 import type { Logger } from 'pino';
+import { createAntomHealthWindow } from './app/antom-health.js';
 import { createOutboxDispatcher, type OutboxDispatcher } from './app/dispatch-outbox.js';
 import { CUSTOMER_CHANNEL } from './app/notify/vocabulary.js';
 import type { RefundInquirer } from './app/poll-inquiry.js';
@@ -98,8 +99,11 @@ export function createService(config: AppConfig, deps: ServiceDeps): Service {
     now: () => clock.now(),
     onFatal: (err) => deps.onFatal?.(err),
   });
+  // Antom's answers over the last hour, as the operations console shows them.
+  const antomHealth = createAntomHealthWindow({ clock });
   const poller = createPollLoop({
     routeNotice,
+    answers: antomHealth,
     store,
     antom,
     classify: (outcome) => classifyInquiry(outcome, resultCodes),
@@ -153,6 +157,7 @@ export function createService(config: AppConfig, deps: ServiceDeps): Service {
     antom: antomSettings,
     receiveNotification,
     producerConnected: () => producerConnected,
+    antomHealth,
   });
   const mailer = notifications.mailer;
   const components = { store, ingest, poller, dispatcher, scheduler };

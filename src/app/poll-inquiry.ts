@@ -5,6 +5,7 @@ import type { InquiryOutcome, InquiryQuery } from '../domain/inquiry.js';
 import { nonEmpty, type TrackedRefund } from '../domain/refund.js';
 import type { Random, ScheduleSettings } from '../domain/schedule.js';
 import type { CommitDecision } from './commit-decision.js';
+import type { AnswerSample } from './antom-health.js';
 import type { Clock } from './ports.js';
 import type { RateLimiter } from './rate-limiter.js';
 
@@ -17,6 +18,10 @@ import type { RateLimiter } from './rate-limiter.js';
 /** The Antom side as the poll loop sees it. */
 export interface RefundInquirer {
   inquireRefund(query: InquiryQuery): Promise<InquiryOutcome>;
+}
+
+export interface AnswerRecorder {
+  record(sample: AnswerSample): void;
 }
 
 /** What the inquiries count (the poll loop adds its claims). */
@@ -56,6 +61,8 @@ export function createInquireOne(deps: {
   slowDownFactor: number;
   commit: CommitDecision;
   stats: InquiryCounters;
+  /** Each answer's classification and latency (the console's window on Antom's health). */
+  answers?: AnswerRecorder;
   log: Logger;
 }): (refund: TrackedRefund) => Promise<void> {
   const { stats, log } = deps;
@@ -71,11 +78,13 @@ export function createInquireOne(deps: {
 
   return async (refund) => {
     try {
+      const asked = deps.clock.now();
       const outcome = await deps.antom.inquireRefund(inquiryQuery(refund, deps.api));
       stats.inquiries += 1;
       const classification = deps.classify(outcome);
       stats.byKind[classification.kind] += 1;
       const now = deps.clock.now();
+      deps.answers?.record({ kind: classification.kind, trafficLimited: classification.kind === 'retry' && classification.slowDown, latencyMs: now - asked });
       const decision = decideAfterInquiry(refund, classification, { now, schedule: deps.schedule, random: deps.random });
       if (decision.slowDown) slowDown(now, decision.slowDown.retryAfterMs);
       if (!(await deps.commit(refund, decision, now))) {

@@ -7,7 +7,7 @@ import { createBackgroundLoop, type BackgroundLoop } from './background-loop.js'
 import { createCommitDecision } from './commit-decision.js';
 import { createGroupCommit } from './group-commit.js';
 import type { NoticeRouter, OutcomeTopics } from './outbox-entries.js';
-import { createInquireOne, type InquiryCounters, type RefundInquirer } from './poll-inquiry.js';
+import { createInquireOne, type AnswerRecorder, type InquiryCounters, type RefundInquirer } from './poll-inquiry.js';
 import type { Clock, RefundStore } from './ports.js';
 import type { RateLimiter, Sleep } from './rate-limiter.js';
 
@@ -51,6 +51,8 @@ export interface PollLoopDeps {
   slowDownFactor?: number;
   /** Called after a decision queued outbox entries, so the dispatcher wakes at once. */
   onOutbox?: () => void;
+  /** Each answer's classification and latency (antom-health.ts). */
+  answers?: AnswerRecorder;
 }
 
 // When nothing is due, sleep until the next due time but never longer than this, so a refund
@@ -90,6 +92,7 @@ export function createPollLoop(deps: PollLoopDeps): PollLoop {
     slowDownFactor: deps.slowDownFactor ?? 0.25,
     commit: createCommitDecision({ apply: createGroupCommit(deps.store), topics: deps.topics, routeNotice: deps.routeNotice, onOutbox: deps.onOutbox }),
     stats,
+    answers: deps.answers,
     log,
   });
   let stopping: Promise<void> | undefined;

@@ -5,6 +5,7 @@ import type { Clock, RefundStore } from '../app/ports.js';
 import type { NotificationResult } from '../app/receive-notification.js';
 import { loadPublicKey } from '../adapters/antom/keys.js';
 import type { AntomClientSettings } from '../adapters/antom/client.js';
+import type { AntomHealthWindow } from '../app/antom-health.js';
 import { createAdminRoutes } from '../adapters/http/admin-routes.js';
 import { healthRoute, metricsRoute, readinessRoute, type ReadinessCheck } from '../adapters/http/health-routes.js';
 import { createServiceMetrics } from '../adapters/http/metrics.js';
@@ -14,6 +15,7 @@ import type { IngestConsumer } from '../adapters/kafka/ingest-consumer.js';
 import { withDeadline } from '../adapters/timers.js';
 import type { AppConfig } from '../config/load.js';
 import type { RefundNotification } from '../domain/inquiry.js';
+import { consoleRoutes } from './console.js';
 import { httpSettings } from './settings.js';
 
 export interface HttpParts {
@@ -33,6 +35,8 @@ export interface HttpParts {
    * `{ method: 'GET', path: '/console', prefix: true, handler }`. Never served on the notify port.
    */
   adminRoutes?: readonly HttpRoute[];
+  /** Antom's answers over the last hour, for the console. */
+  antomHealth: AntomHealthWindow;
 }
 
 /** Both listeners, started and closed together. */
@@ -86,6 +90,8 @@ export function wireHttp(config: AppConfig, parts: HttpParts): HttpListeners {
       readinessRoute(readinessChecks(parts)),
       metricsRoute(metrics),
       ...adminApiRoutes(parts, adminToken),
+      // The operations console, beside the admin API (src/composition/console.ts).
+      ...consoleRoutes(adminToken, { logger, clock: parts.clock, store, poller, dispatcher, ingest, antomHealth: parts.antomHealth }),
       ...(parts.adminRoutes ?? []),
     ],
   });

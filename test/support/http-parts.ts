@@ -1,4 +1,5 @@
 import type { OutboxDispatcher } from '../../src/app/dispatch-outbox.js';
+import { createAntomHealthWindow } from '../../src/app/antom-health.js';
 import type { PollLoop } from '../../src/app/poll-refunds.js';
 import { systemClock, type RefundStore } from '../../src/app/ports.js';
 import { antomClientSettings } from '../../src/adapters/antom/settings.js';
@@ -24,6 +25,7 @@ export function standingHttpParts(config: AppConfig, store: RefundStore, over: P
     antom: antomClientSettings(config),
     receiveNotification: async () => ({ status: 'unknown-refund' as const }),
     producerConnected: () => true,
+    antomHealth: createAntomHealthWindow({ clock: systemClock }),
     ...over,
   };
 }
