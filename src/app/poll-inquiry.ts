@@ -5,6 +5,7 @@ import type { InquiryOutcome, InquiryQuery } from '../domain/inquiry.js';
 import { nonEmpty, type TrackedRefund } from '../domain/refund.js';
 import type { Random, ScheduleSettings } from '../domain/schedule.js';
 import type { CommitDecision } from './commit-decision.js';
+import { observeInquiry, type Observations } from './observations.js';
 import type { Clock } from './ports.js';
 import type { RateLimiter } from './rate-limiter.js';
 
@@ -23,6 +24,8 @@ export interface RefundInquirer {
 export interface InquiryCounters {
   inquiries: number;
   byKind: Record<Classification['kind'], number>;
+  /** Answers that asked us to slow down (a traffic limit: REQUEST_TRAFFIC_EXCEED_LIMIT, HTTP 429). */
+  trafficLimited: number;
   applied: number;
   /** Decisions not applied because the refund changed meanwhile (a notification won the race). */
   superseded: number;
@@ -56,6 +59,8 @@ export function createInquireOne(deps: {
   slowDownFactor: number;
   commit: CommitDecision;
   stats: InquiryCounters;
+  /** Each inquiry's latency (the dashboard's). */
+  observations?: Observations;
   log: Logger;
 }): (refund: TrackedRefund) => Promise<void> {
   const { stats, log } = deps;
@@ -71,11 +76,15 @@ export function createInquireOne(deps: {
 
   return async (refund) => {
     try {
-      const outcome = await deps.antom.inquireRefund(inquiryQuery(refund, deps.api));
+      const query = inquiryQuery(refund, deps.api);
+      const askedAt = deps.clock.now();
+      const outcome = await deps.antom.inquireRefund(query);
       stats.inquiries += 1;
       const classification = deps.classify(outcome);
       stats.byKind[classification.kind] += 1;
+      if (classification.kind === 'retry' && classification.slowDown) stats.trafficLimited += 1;
       const now = deps.clock.now();
+      if (deps.observations) observeInquiry(deps.observations, query.api ?? deps.api, classification.kind, askedAt, now);
       const decision = decideAfterInquiry(refund, classification, { now, schedule: deps.schedule, random: deps.random });
       if (decision.slowDown) slowDown(now, decision.slowDown.retryAfterMs);
       if (!(await deps.commit(refund, decision, now))) {

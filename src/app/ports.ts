@@ -341,6 +341,11 @@ export interface RefundStore extends NotificationStateStore {
   requeueOutbox(id: number, now: number): Promise<boolean>;
   listOutbox(filter: OutboxFilter): Promise<OutboxEntry[]>;
   countOutbox(): Promise<Record<OutboxStatus, number>>;
+  /**
+   * When the pending outbox entry due first is (or was) due, leased or not; undefined when none is
+   * pending. Long past means no dispatcher is keeping up (/metrics). One index probe.
+   */
+  earliestOutboxDue(): Promise<number | undefined>;
   /** Deletes sent outbox entries older than `before`; returns how many. */
   pruneOutbox(before: number): Promise<number>;
   /**

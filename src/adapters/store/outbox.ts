@@ -27,6 +27,7 @@ export function outboxOperations(db: Kysely<Database>, caps: DialectCapabilities
     requeueOutbox: (id, now) => requeueOutbox(db, id, now),
     listOutbox: (filter) => listOutbox(db, caps, filter),
     countOutbox: () => readStatusCounts(db, caps, 'outbox', OUTBOX_STATUSES),
+    earliestOutboxDue: () => earliestOutboxDue(db),
     pruneOutbox: (before) => pruneOutbox(db, before),
     enqueueOutbox: async (key, entries, now) => {
       if (entries.length === 0) return 0;
@@ -173,6 +174,13 @@ async function listOutbox(db: Kysely<Database>, caps: DialectCapabilities, { sta
   if (kind) query = query.where('kind', '=', kind);
   if (refundKey) query = query.where('refund_key', '=', refundKey);
   return (await query.execute()).map((row) => outboxFromRow(caps, row));
+}
+
+async function earliestOutboxDue(db: Kysely<Database>): Promise<number | undefined> {
+  // ORDER BY … LIMIT 1 rather than min(): both SQLite and PostgreSQL answer it from the first
+  // entry of the partial index outbox_due (pending entries by next_attempt_at).
+  const row = await db.selectFrom('outbox').select('next_attempt_at').where('status', '=', 'pending').orderBy('next_attempt_at').limit(1).executeTakeFirst();
+  return row ? Number(row.next_attempt_at) : undefined;
 }
 
 async function pruneOutbox(db: Kysely<Database>, before: number): Promise<number> {
