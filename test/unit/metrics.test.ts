@@ -10,17 +10,7 @@ import type { RefundStore } from '../../src/app/ports.js';
 import { createServiceMetrics } from '../../src/adapters/http/metrics.js';
 import type { PartitionLag } from '../../src/adapters/kafka/consumer-lag.js';
 import { createMemoryStore } from '../support/fakes.js';
-
-/** Sample lines as `name{labels}` → value. */
-function samples(text: string): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const line of text.split('\n')) {
-    if (line === '' || line.startsWith('#')) continue;
-    const at = line.lastIndexOf(' ');
-    out.set(line.slice(0, at), Number(line.slice(at + 1)));
-  }
-  return out;
-}
+import { sampleValues as samples } from '../support/promql.js';
 
 describe('/metrics', () => {
   let store: RefundStore | undefined;
