@@ -6,6 +6,7 @@ import { nonEmpty, type TrackedRefund } from '../domain/refund.js';
 import type { Random, ScheduleSettings } from '../domain/schedule.js';
 import type { CommitDecision } from './commit-decision.js';
 import type { AnswerSample } from './antom-health.js';
+import { observeInquiry, type Observations } from './observations.js';
 import type { Clock } from './ports.js';
 import type { RateLimiter } from './rate-limiter.js';
 
@@ -28,6 +29,8 @@ export interface AnswerRecorder {
 export interface InquiryCounters {
   inquiries: number;
   byKind: Record<Classification['kind'], number>;
+  /** Answers that asked us to slow down (a traffic limit: REQUEST_TRAFFIC_EXCEED_LIMIT, HTTP 429). */
+  trafficLimited: number;
   applied: number;
   /** Decisions not applied because the refund changed meanwhile (a notification won the race). */
   superseded: number;
@@ -63,6 +66,8 @@ export function createInquireOne(deps: {
   stats: InquiryCounters;
   /** Each answer's classification and latency (the console's window on Antom's health). */
   answers?: AnswerRecorder;
+  /** Each inquiry's latency (the dashboard's). */
+  observations?: Observations;
   log: Logger;
 }): (refund: TrackedRefund) => Promise<void> {
   const { stats, log } = deps;
@@ -78,13 +83,16 @@ export function createInquireOne(deps: {
 
   return async (refund) => {
     try {
-      const asked = deps.clock.now();
-      const outcome = await deps.antom.inquireRefund(inquiryQuery(refund, deps.api));
+      const query = inquiryQuery(refund, deps.api);
+      const askedAt = deps.clock.now();
+      const outcome = await deps.antom.inquireRefund(query);
       stats.inquiries += 1;
       const classification = deps.classify(outcome);
       stats.byKind[classification.kind] += 1;
+      if (classification.kind === 'retry' && classification.slowDown) stats.trafficLimited += 1;
       const now = deps.clock.now();
-      deps.answers?.record({ kind: classification.kind, trafficLimited: classification.kind === 'retry' && classification.slowDown, latencyMs: now - asked });
+      deps.answers?.record({ kind: classification.kind, trafficLimited: classification.kind === 'retry' && classification.slowDown, latencyMs: now - askedAt });
+      if (deps.observations) observeInquiry(deps.observations, query.api ?? deps.api, classification.kind, askedAt, now);
       const decision = decideAfterInquiry(refund, classification, { now, schedule: deps.schedule, random: deps.random });
       if (decision.slowDown) slowDown(now, decision.slowDown.retryAfterMs);
       if (!(await deps.commit(refund, decision, now))) {

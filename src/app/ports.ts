@@ -379,6 +379,11 @@ export interface RefundStore extends NotificationStateStore {
   countOutbox(): Promise<Record<OutboxStatus, number>>;
   /** Pending (and failing) and dead entries per kind and channel; channels with neither are left out. */
   summarizeOutbox(): Promise<OutboxChannelSummary[]>;
+  /**
+   * When the pending outbox entry due first is (or was) due, leased or not; undefined when none is
+   * pending. Long past means no dispatcher is keeping up (/metrics). One index probe.
+   */
+  earliestOutboxDue(): Promise<number | undefined>;
   /** Deletes sent outbox entries older than `before`; returns how many. */
   pruneOutbox(before: number): Promise<number>;
   /**

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { OutboxDispatcher } from '../app/dispatch-outbox.js';
+import type { Observations } from '../app/observations.js';
 import type { PollLoop } from '../app/poll-refunds.js';
 import type { Clock, RefundStore } from '../app/ports.js';
 import type { NotificationResult } from '../app/receive-notification.js';
@@ -30,6 +31,8 @@ export interface HttpParts {
   receiveNotification: (n: RefundNotification) => Promise<NotificationResult>;
   /** Whether the Kafka producer has connected once (readiness). */
   producerConnected: () => boolean;
+  /** Latency histograms and what decisions did, for /metrics (app/observations.ts). */
+  observations?: Observations;
   /**
    * More routes for the admin listener (the operations console, say), after the built-in ones:
    * `{ method: 'GET', path: '/console', prefix: true, handler }`. Never served on the notify port.
@@ -79,7 +82,16 @@ export function wireHttp(config: AppConfig, parts: HttpParts): HttpListeners {
     ],
   });
 
-  const metrics = createServiceMetrics({ ingest: () => ingest.stats, store, poll: () => poller.stats, outbox: () => dispatcher.stats, notify: () => notifyCounters });
+  const metrics = createServiceMetrics({
+    ingest: () => ingest.stats,
+    lag: () => ingest.lag(),
+    store,
+    poll: () => poller.stats,
+    outbox: () => dispatcher.stats,
+    notify: () => notifyCounters,
+    observations: parts.observations,
+    now: () => parts.clock.now(),
+  });
   const admin = createHttpServer({
     name: 'admin',
     host,

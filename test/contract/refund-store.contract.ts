@@ -78,6 +78,7 @@ const COVERAGE = {
   listOutbox: 'claims due entries in order, by kind, under a lease',
   countOutbox: MARKS,
   summarizeOutbox: OUTBOX_SUMMARY,
+  earliestOutboxDue: 'tells when the pending entry due first is due, leased or not',
   pruneOutbox: MARKS,
   enqueueOutbox: 'enqueues entries of no decision once per dedupe key',
   countWaiting: 'counts what waits on a channel and makes it due at once',
@@ -686,6 +687,22 @@ export function describeRefundStoreContract(name: string, open: () => Promise<Re
         expect(await store.hurryChannel('customer', now + 10)).toBe(1);
         const due = await store.claimOutbox({ owner: 'a', now: now + 10, limit: 10, leaseMs: 1000 });
         expect(due.map((e) => e.dedupeKey).sort()).toEqual(['m0', 'm1', 'm2']);
+      });
+
+      it('tells when the pending entry due first is due, leased or not', async () => {
+        expect(await store.earliestOutboxDue()).toBeUndefined();
+        await withEntries(3);
+        expect(await store.earliestOutboxDue()).toBe(now);
+        // Leased: still pending, still due when it was.
+        const [e0, e1] = await store.claimOutbox({ owner: 'a', now: now + 10, limit: 2, leaseMs: 1000 });
+        expect(await store.earliestOutboxDue()).toBe(now);
+        // Sent, or put back for later: the next one counts.
+        await store.markOutboxSent([e0!.id], now + 10, 'a');
+        await store.retryOutboxLater(e1!.id, { nextAttemptAt: now + 60_000, error: 'broker down', now: now + 10, owner: 'a' });
+        expect(await store.earliestOutboxDue()).toBe(now + 2);
+        const [e2] = await store.claimOutbox({ owner: 'a', now: now + 10, limit: 1, leaseMs: 1000 });
+        await store.markOutboxDead(e2!.id, { error: 'gone', now: now + 10, owner: 'a' });
+        expect(await store.earliestOutboxDue()).toBe(now + 60_000);
       });
 
       it('claims the backlog of one receiver: its pending deliveries created before a time, due or not', async () => {

@@ -19,7 +19,7 @@ export function standingHttpParts(config: AppConfig, store: RefundStore, over: P
     clock: systemClock,
     owner: 'http-test',
     store,
-    ingest: { stats: {}, health: () => ({ ok: true, problems: [] }) } as unknown as IngestConsumer,
+    ingest: { stats: {}, health: () => ({ ok: true, problems: [] }), lag: async () => [] } as unknown as IngestConsumer,
     poller: { stats: { byKind: {} }, isRunning: () => true, wake: () => undefined } as unknown as PollLoop,
     dispatcher: { stats: {} } as unknown as OutboxDispatcher,
     antom: antomClientSettings(config),

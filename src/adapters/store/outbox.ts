@@ -28,6 +28,7 @@ export function outboxOperations(db: Kysely<Database>, caps: DialectCapabilities
     listOutbox: (filter) => listOutbox(db, caps, filter),
     countOutbox: () => readStatusCounts(db, caps, 'outbox', OUTBOX_STATUSES),
     summarizeOutbox: () => summarizeOutbox(db),
+    earliestOutboxDue: () => earliestOutboxDue(db),
     pruneOutbox: (before) => pruneOutbox(db, before),
     enqueueOutbox: async (key, entries, now) => {
       if (entries.length === 0) return 0;
@@ -218,6 +219,13 @@ async function summarizeOutbox(db: Kysely<Database>): Promise<OutboxChannelSumma
     byChannel.set(key, { ...found, dead: Number(row.n) });
   }
   return [...byChannel.values()].sort((a, b) => a.kind.localeCompare(b.kind) || a.channel.localeCompare(b.channel));
+}
+
+async function earliestOutboxDue(db: Kysely<Database>): Promise<number | undefined> {
+  // ORDER BY … LIMIT 1 rather than min(): both SQLite and PostgreSQL answer it from the first
+  // entry of the partial index outbox_due (pending entries by next_attempt_at).
+  const row = await db.selectFrom('outbox').select('next_attempt_at').where('status', '=', 'pending').orderBy('next_attempt_at').limit(1).executeTakeFirst();
+  return row ? Number(row.next_attempt_at) : undefined;
 }
 
 async function pruneOutbox(db: Kysely<Database>, before: number): Promise<number> {
