@@ -26,6 +26,7 @@ export function consoleRoutes(
     onRetry: () => parts.dispatcher.wake(),
     antomHealth: () => parts.antomHealth.snapshot(),
     ingest: () => parts.ingest.stats,
+    consumerLag: () => parts.ingest.lag(),
   });
   return (['GET', 'POST'] as const).map((method) => ({ method, path: '/console', prefix: true, handler }));
 }

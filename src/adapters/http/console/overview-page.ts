@@ -12,6 +12,8 @@ export interface IngestFigures {
   readonly duplicates: number;
   readonly deadLettered: number;
   readonly lastBatchAt?: number;
+  /** Records of the input topic the group has not committed past, all partitions (undefined: not known). */
+  readonly consumerLag?: number;
 }
 
 export interface OverviewData {
@@ -79,7 +81,7 @@ ${facts([
   ['duplicates', i.duplicates],
   ['dead-lettered', html`<span class="${i.deadLettered > 0 ? 'bad' : ''}">${i.deadLettered}</span>`],
   ['last batch', time(i.lastBatchAt)],
-  ['consumer lag', html`<span class="muted">not measured</span>`],
+  ['consumer lag', i.consumerLag === undefined ? html`<span class="muted">not known</span>` : html`<span class="${i.consumerLag >= 1000 ? 'bad' : ''}">${i.consumerLag}</span>`],
 ])}</section>`;
 }
 

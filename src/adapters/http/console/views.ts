@@ -22,6 +22,8 @@ export interface ConsoleSources {
   readonly onRetry?: () => void;
   readonly antomHealth?: () => AntomHealthSnapshot;
   readonly ingest?: () => Readonly<IngestFigures>;
+  /** The ingest group's lag per partition, from the broker (undefined: not known). */
+  readonly consumerLag?: () => Promise<ReadonlyArray<{ readonly partition: number; readonly lag: number }>>;
 }
 
 const ok = (body: Answer['body']): Answer => ({ status: 200, body });
@@ -32,8 +34,17 @@ export function notFound(ctx: PageContext, what = 'No such page.'): Answer {
 }
 
 export async function overview(s: ConsoleSources, ctx: PageContext): Promise<Answer> {
-  const [refunds, stalled, outbox, channels] = await Promise.all([s.store.countByStatus(), s.store.summarizeStalled(), s.store.countOutbox(), s.store.summarizeOutbox()]);
-  return ok(overviewPage(ctx, { now: s.clock.now(), refunds, stalled, outbox, channels, antom: s.antomHealth?.(), ingest: s.ingest?.() }));
+  const [refunds, stalled, outbox, channels, lag] = await Promise.all([
+    s.store.countByStatus(),
+    s.store.summarizeStalled(),
+    s.store.countOutbox(),
+    s.store.summarizeOutbox(),
+    s.consumerLag?.().catch(() => []),
+  ]);
+  const ingest = s.ingest?.();
+  // No partition answered: the broker could not say (the page shows "not known").
+  const consumerLag = lag && lag.length > 0 ? lag.reduce((sum, p) => sum + p.lag, 0) : undefined;
+  return ok(overviewPage(ctx, { now: s.clock.now(), refunds, stalled, outbox, channels, antom: s.antomHealth?.(), ingest: ingest && { ...ingest, consumerLag } }));
 }
 
 /**
