@@ -104,9 +104,15 @@ export function slackSettings(v: SettingValues): SlackSettings {
   return { botToken: v.SLACK_BOT_TOKEN, webhookUrl: v.SLACK_WEBHOOK_URL, apiUrl: v.SLACK_API_URL };
 }
 
-/** Undefined when SMTP_URL is unset: email is off. */
+/**
+ * Undefined when SMTP_URL is unset: email is off. DKIM signs when its three settings are set (the
+ * loader has checked they come together, and that the domain is aligned with EMAIL_FROM's).
+ */
 export function mailerSettings(v: SettingValues): MailerSettings | undefined {
-  return v.SMTP_URL === undefined ? undefined : { smtpUrl: v.SMTP_URL, from: v.EMAIL_FROM };
+  if (v.SMTP_URL === undefined) return undefined;
+  const { EMAIL_DKIM_DOMAIN: domain, EMAIL_DKIM_SELECTOR: selector, EMAIL_DKIM_PRIVATE_KEY: privateKey } = v;
+  const dkim = domain !== undefined && selector !== undefined && privateKey !== undefined ? { domain, selector, privateKey } : undefined;
+  return { smtpUrl: v.SMTP_URL, from: v.EMAIL_FROM, ...(dkim ? { dkim } : {}) };
 }
 
 export function httpSettings(v: SettingValues) {

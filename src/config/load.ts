@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import { ConfigError } from '../domain/errors.js';
+import { checkDkim } from './dkim.js';
 import { formatDuration } from './duration.js';
 import { SETTINGS, SETTING_NAMES, type SettingName, type SettingValues, type DatabaseTarget } from './settings.js';
 
@@ -50,6 +51,9 @@ export function loadConfig(options: LoadOptions = {}): AppConfig {
 
   const raw: Partial<Record<SettingName, string>> = {};
   const sources = {} as Record<SettingName, SettingSource>;
+  // Settings given but not usable (unreadable file, value that does not parse): reported once,
+  // and not reported again as missing by the cross-checks.
+  const invalid = new Set<SettingName>();
   for (const name of SETTING_NAMES) {
     const spec = SETTINGS[name] as { fileVariant?: boolean };
     const fromEnv = env[name];
@@ -64,6 +68,7 @@ export function loadConfig(options: LoadOptions = {}): AppConfig {
       } catch (err) {
         problems.push(`${name}_FILE: cannot read ${fileName} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
         sources[name] = 'unset';
+        invalid.add(name);
       }
     } else if (fromEnv !== undefined) {
       raw[name] = fromEnv;
@@ -83,12 +88,14 @@ export function loadConfig(options: LoadOptions = {}): AppConfig {
     if (parsed.success) {
       parsedValues[name] = parsed.data;
     } else {
+      invalid.add(name);
       for (const issue of parsed.error.issues) problems.push(`${name} ${issue.message}`);
     }
   }
   const v = parsedValues as SettingValues;
   // Cross-checks run on whatever parsed, so one round reports every problem there is.
   crossCheck(v, options, problems);
+  checkDkim(v, invalid, problems);
   if (problems.length > 0) throw new ConfigError(problems);
 
   const database =

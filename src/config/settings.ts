@@ -1,5 +1,6 @@
 import { createPrivateKey, createPublicKey } from 'node:crypto';
 import { z } from 'zod';
+import { dkimDomainProblem, dkimKeyProblem, dkimSelectorProblem, normalDomain } from './dkim.js';
 import { parseDuration } from './duration.js';
 import { isTimeZone } from '../domain/job-periods.js';
 
@@ -192,6 +193,14 @@ function asKey(kind: 'private' | 'public') {
   };
 }
 
+/** A parser from a check that returns what is wrong (dkim.ts), and the value in its usual form. */
+function checked(problem: (text: string) => string | undefined, normal: (text: string) => string = (text) => text) {
+  return (text: string, ctx: z.RefinementCtx): string => {
+    const wrong = problem(text);
+    return wrong === undefined ? normal(text) : fail(ctx, wrong);
+  };
+}
+
 function asPath(text: string, ctx: z.RefinementCtx): string {
   if (text.includes('\0')) return fail(ctx, 'must be a path');
   return text;
@@ -226,6 +235,8 @@ export type SettingFormat =
   | 'topic'
   | 'email-list'
   | 'sender'
+  | 'hostname'
+  | 'dns-label'
   | 'rsa-key'
   | 'path'
   | 'url-path'
@@ -355,6 +366,19 @@ export const SETTINGS = {
   SMTP_URL: setting('url-with-credentials', optional(asSmtpUrl), 'smtp://user:pass@host:port or smtps://…', { secret: true, fileVariant: true }),
   EMAIL_FROM: setting('sender', required(asSender, 'a sender'), 'sender of every email'),
   ESCALATION_EMAIL_TO: setting('email-list', optional(asEmailList), 'comma-separated addresses for escalations'),
+  EMAIL_DKIM_DOMAIN: setting(
+    'hostname', optional(checked(dkimDomainProblem, normalDomain)),
+    "DKIM signing domain (d=): EMAIL_FROM's domain or a parent of it; with EMAIL_DKIM_SELECTOR and EMAIL_DKIM_PRIVATE_KEY, or none",
+  ),
+  EMAIL_DKIM_SELECTOR: setting(
+    'dns-label', optional(checked(dkimSelectorProblem)),
+    'DKIM selector (s=): the public key is published at <selector>._domainkey.<domain>',
+  ),
+  EMAIL_DKIM_PRIVATE_KEY: setting(
+    'rsa-key', optional(checked(dkimKeyProblem)),
+    'DKIM signing key: PEM RSA private key, 2048 bits recommended (1024 at least)',
+    { secret: true, fileVariant: true },
+  ),
   CUSTOMER_EMAILS: setting('boolean', required(asBool, 'true or false'), 'email the customer when their refund completes'),
   NOTIFY_GROUP_WINDOW: setting(
     'duration', required(asDuration(1000), 'a duration'),

@@ -30,6 +30,13 @@ export interface CapturedEnvelope {
   readonly to: readonly string[];
 }
 
+/** A message as it came in at the end of DATA, before parsing, and the reply it got. */
+export interface ReceivedMessage {
+  readonly raw: Buffer;
+  /** 250 when accepted; the code of `failNext` when refused there. */
+  readonly reply: number;
+}
+
 export interface SmtpCapture {
   /** `smtp://user:pass@127.0.0.1:port` (or without credentials). */
   readonly url: string;
@@ -38,6 +45,12 @@ export interface SmtpCapture {
   readonly messages: ParsedMail[];
   /** Envelopes (MAIL FROM, RCPT TO) of the accepted messages, in the same order. */
   readonly envelopes: CapturedEnvelope[];
+  /**
+   * Every message that reached the end of DATA, accepted or refused by `failNext`, byte for byte
+   * (what a DKIM verifier reads; a refused attempt and its retry can be compared). Kept only when
+   * `parse` is on.
+   */
+  readonly received: ReceivedMessage[];
   /** Messages accepted so far (also counts them when `parse` is off). */
   count(): number;
   /** SMTP connections opened so far: shows whether a client pools. */
@@ -56,6 +69,7 @@ export interface SmtpCapture {
 export async function startSmtpCapture(options: SmtpCaptureOptions = {}): Promise<SmtpCapture> {
   const messages: ParsedMail[] = [];
   const envelopes: CapturedEnvelope[] = [];
+  const received: ReceivedMessage[] = [];
   const failures: Array<{ code: number; message: string }> = [];
   const parse = options.parse ?? true;
   let accepted = 0;
@@ -100,12 +114,13 @@ export async function startSmtpCapture(options: SmtpCaptureOptions = {}): Promis
       const chunks: Buffer[] = [];
       stream.on('data', (chunk: Buffer) => chunks.push(chunk));
       stream.on('end', () => {
+        const raw = Buffer.concat(chunks);
         const failure = failures.shift();
+        if (parse) received.push({ raw, reply: failure?.code ?? 250 });
         if (failure) {
           callback(Object.assign(new Error(failure.message), { responseCode: failure.code }));
           return;
         }
-        const raw = Buffer.concat(chunks);
         const envelope: CapturedEnvelope = {
           from: addressOf(session.envelope.mailFrom),
           to: session.envelope.rcptTo.map((r) => r.address),
@@ -149,6 +164,7 @@ export async function startSmtpCapture(options: SmtpCaptureOptions = {}): Promis
     port,
     messages,
     envelopes,
+    received,
     count: () => accepted,
     connections: () => connections,
     failNext(n, code = 451, message = 'Requested action aborted: local error in processing') {

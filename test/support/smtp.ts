@@ -5,6 +5,7 @@ import { EmailError } from '../../src/adapters/email/mailer.js';
 export {
   startSmtpCapture,
   type CapturedEnvelope,
+  type ReceivedMessage,
   type SmtpCapture,
   type SmtpCaptureOptions,
 } from '../../src/devtools/smtp-capture.js';

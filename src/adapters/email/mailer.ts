@@ -1,6 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import nodemailer, { type Transporter } from 'nodemailer';
 import shared from 'nodemailer/lib/shared/index.js';
+import { dkimKeyBits, DKIM_RECOMMENDED_RSA_BITS, senderAddressDomain } from '../../config/dkim.js';
 import { RefundNotifierError } from '../../domain/errors.js';
 import { maskEmail, type Logger } from '../log/logger.js';
 import { createSocketOpener } from './smtp-dialogue.js';
@@ -43,7 +44,31 @@ export interface MailerSettings {
    * reported as retriable, never as in doubt.
    */
   readonly noDelay?: boolean;
+  /** EMAIL_DKIM_*: sign every email (docs/notifications.md, "Deliverability"); unsigned without. */
+  readonly dkim?: DkimSettings;
 }
+
+export interface DkimSettings {
+  /** EMAIL_DKIM_DOMAIN: the signature's d=, aligned with the From domain (checked at startup). */
+  readonly domain: string;
+  /** EMAIL_DKIM_SELECTOR: the signature's s=. */
+  readonly selector: string;
+  /** EMAIL_DKIM_PRIVATE_KEY: PEM RSA. */
+  readonly privateKey: string;
+}
+
+/**
+ * On every email. `Auto-Submitted: auto-generated` (RFC 3834 §5) says no person wrote it:
+ * well-behaved autoresponders (vacation replies, "I have a new address") stay silent, and
+ * mailbox filters can tell it from a person's mail. Exchange and Outlook ignore it and read
+ * `X-Auto-Response-Suppress` instead: OOF and AutoReply silence out-of-office and rule-based
+ * replies. Not `All`, which would also suppress non-delivery reports: those bounce to our
+ * sender's mailbox and are the only word anyone gets of a customer address that no longer works.
+ */
+export const AUTOMATED_HEADERS: Readonly<Record<string, string>> = {
+  'Auto-Submitted': 'auto-generated',
+  'X-Auto-Response-Suppress': 'OOF, AutoReply',
+};
 
 export interface OutgoingEmail {
   readonly to: string | readonly string[];
@@ -111,8 +136,7 @@ function asWritten(messageId: string): string {
 }
 
 function senderDomain(from: string): string {
-  const address = /<([^>]+)>\s*$/.exec(from)?.[1] ?? from;
-  const domain = address.slice(address.lastIndexOf('@') + 1).trim();
+  const domain = senderAddressDomain(from);
   return /^[A-Za-z0-9.-]+$/.test(domain) && domain.includes('.') ? domain : 'refund-notifier.invalid';
 }
 
@@ -145,7 +169,17 @@ export function createMailer(settings: MailerSettings, deps: { logger: Logger })
     logger: false,
     debug: false,
     ...(settings.noDelay === false ? {} : { getSocket: createSocketOpener(onInDoubt) }),
+    // nodemailer signs each message once it is built (relaxed/relaxed, rsa-sha256, the From,
+    // Subject, Date, Message-ID, To and MIME headers among those it covers).
+    ...(settings.dkim ? { dkim: { domainName: settings.dkim.domain, keySelector: settings.dkim.selector, privateKey: settings.dkim.privateKey } } : {}),
   } as Parameters<typeof nodemailer.createTransport>[0]);
+  if (settings.dkim) {
+    const bits = dkimKeyBits(settings.dkim.privateKey);
+    logger.info({ dkimDomain: settings.dkim.domain, dkimSelector: settings.dkim.selector, keyBits: bits }, 'emails are DKIM-signed');
+    if (bits < DKIM_RECOMMENDED_RSA_BITS) {
+      logger.warn({ keyBits: bits }, `EMAIL_DKIM_PRIVATE_KEY is a ${bits}-bit RSA key: ${DKIM_RECOMMENDED_RSA_BITS} bits is recommended (RFC 8301)`);
+    }
+  }
 
   const inFlight = new Set<Promise<unknown>>();
   let closing: Promise<void> | undefined;
@@ -164,7 +198,7 @@ export function createMailer(settings: MailerSettings, deps: { logger: Logger })
       html: email.html,
       text: email.text,
       messageId,
-      ...(email.headers === undefined ? {} : { headers: { ...email.headers } }),
+      headers: { ...AUTOMATED_HEADERS, ...email.headers },
       // Nothing we send reads files or fetches URLs; refusing both keeps a template edit or an
       // odd value from turning the mailer into a file or network reader.
       disableFileAccess: true,

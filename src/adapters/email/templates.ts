@@ -2,10 +2,12 @@ import { existsSync, readFileSync, readdirSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError } from '../../domain/errors.js';
+import { htmlToText } from './html-text.js';
 
 /**
- * Email templates: `<dir>/<name>.<locale>.subject.txt`, `.html` and `.txt`, read once at startup
- * and editable without a release. The language is a small subset of Mustache, so that an edited
+ * Email templates: `<dir>/<name>.<locale>.subject.txt`, `.html` and (optional) `.txt`, read once
+ * at startup and editable without a release. Without a `.txt`, the plain-text part is derived from
+ * the rendered HTML (html-text.ts). The language is a small subset of Mustache, so that an edited
  * template can never run code or reach a value it was not given:
  *
  *   {{ name }}                    a value: HTML-escaped in .html, as is in .txt, one line in subjects
@@ -23,6 +25,8 @@ export const SHIPPED_TEMPLATES_DIR = fileURLToPath(new URL('../../../config/temp
 
 const TEMPLATE_PARTS = ['subject.txt', 'html', 'txt'] as const;
 export type TemplatePart = (typeof TEMPLATE_PARTS)[number];
+/** The parts a locale cannot do without; the text part can be derived from the HTML. */
+const REQUIRED_PARTS: ReadonlySet<TemplatePart> = new Set(['subject.txt', 'html']);
 
 /** The templates the service renders and the variables each may use. */
 const TEMPLATE_SPECS: Readonly<Record<string, readonly string[]>> = {
@@ -226,7 +230,7 @@ export function renderNodes(nodes: readonly TemplateNode[], stack: TemplateValue
 const FILE_PATTERN = /^([a-z0-9][a-z0-9-]*)\.([A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8})*)\.(subject\.txt|html|txt)$/;
 
 interface Compiled {
-  readonly parts: Readonly<Record<TemplatePart, readonly TemplateNode[]>>;
+  readonly parts: Readonly<Partial<Record<TemplatePart, readonly TemplateNode[]>>>;
 }
 
 export interface LoadTemplatesOptions {
@@ -286,14 +290,16 @@ export function loadTemplates(options: LoadTemplatesOptions = {}): TemplateSet {
       for (const part of TEMPLATE_PARTS) {
         const file = files.get(part);
         if (!file) {
-          problems.push(`${join(dir, `${name}.${locale}.${part}`)}: missing (a locale needs subject.txt, html and txt)`);
+          if (REQUIRED_PARTS.has(part)) {
+            problems.push(`${join(dir, `${name}.${locale}.${part}`)}: missing (a locale needs subject.txt and html; txt is optional)`);
+          }
           continue;
         }
         const parsed = parseTemplate(readFileSync(file, 'utf8'), file, allowed);
         problems.push(...parsed.problems);
         parts[part] = parsed.nodes;
       }
-      if (TEMPLATE_PARTS.every((p) => parts[p])) byLocale.set(locale, { parts: parts as Record<TemplatePart, TemplateNode[]> });
+      if ([...REQUIRED_PARTS].every((p) => parts[p])) byLocale.set(locale, { parts });
     }
   }
   for (const name of Object.keys(specs)) {
@@ -315,13 +321,10 @@ export function loadTemplates(options: LoadTemplatesOptions = {}): TemplateSet {
     render(name, requestedLocale, scope) {
       const locale = resolveLocale(name, requestedLocale);
       const template = compiled.get(name)!.get(locale)!;
-      const subject = oneLine(renderNodes(template.parts['subject.txt'], [scope], oneLine)).replace(/[ \t]+/g, ' ').trim();
-      return {
-        subject,
-        html: renderNodes(template.parts.html, [scope], escapeHtml),
-        text: renderNodes(template.parts.txt, [scope], (v) => v),
-        locale,
-      };
+      const subject = oneLine(renderNodes(template.parts['subject.txt']!, [scope], oneLine)).replace(/[ \t]+/g, ' ').trim();
+      const html = renderNodes(template.parts.html!, [scope], escapeHtml);
+      const text = template.parts.txt ? renderNodes(template.parts.txt, [scope], (v) => v) : htmlToText(html);
+      return { subject, html, text, locale };
     },
   };
 }

@@ -1,5 +1,6 @@
 import { emailFailure } from '../../support/smtp.js';
 import { execFileSync } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -291,6 +292,14 @@ describe('a connection lost between the message and the reply to it', () => {
     const smtp = await startFaultySmtp({ onMessage: (message) => message.drop(how) });
     const sent = email(2);
     expectInDoubt(await failure(mailer(smtp.url).send(sent)), sent.messageId!);
+    expect(smtp.received).toEqual([sent.messageId]);
+  });
+
+  it('a DKIM-signed email, its DKIM-Signature header written before the rest: in doubt, found by its Message-ID', async () => {
+    const privateKey = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
+    const smtp = await startFaultySmtp({ onMessage: (message) => message.drop() });
+    const sent = email(4);
+    expectInDoubt(await failure(mailer(smtp.url, { dkim: { domain: 'shop.example', selector: 's1', privateKey } }).send(sent)), sent.messageId!);
     expect(smtp.received).toEqual([sent.messageId]);
   });
 

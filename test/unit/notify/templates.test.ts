@@ -221,8 +221,8 @@ describe('loading templates', () => {
   it('fails fast, listing every problem: missing English, missing parts, unknown names and variables', () => {
     const dir = mkdtempSync(join(tmpdir(), 'templates-'));
     write(dir, {
-      'customer-completed.es.subject.txt': 'x',
       'customer-completed.es.html': '{{ amont }}',
+      'customer-completed.es.txt': 'x',
       'customer-complete.en.html': 'typo',
       'escalation.en.subject.txt': '{{title}}',
       'escalation.en.html': '{{#facts}}',
@@ -237,8 +237,8 @@ describe('loading templates', () => {
     expect(error).toBeInstanceOf(ConfigError);
     expect((error as ConfigError).problems).toEqual([
       `${join(dir, 'customer-complete.en.html')}: unknown template "customer-complete" (known: customer-completed, escalation)`,
+      `${join(dir, 'customer-completed.es.subject.txt')}: missing (a locale needs subject.txt and html; txt is optional)`,
       `${join(dir, 'customer-completed.es.html')}:1: unknown variable "amont" (this template may use: name, amount, refundId, paymentId, orderRef, date)`,
-      `${join(dir, 'customer-completed.es.txt')}: missing (a locale needs subject.txt, html and txt)`,
       `${join(dir, 'escalation.en.html')}:1: {{#facts}} is never closed`,
       `customer-completed.en: template missing from ${dir} (English is required: every locale falls back to it)`,
     ]);
