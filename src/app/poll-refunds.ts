@@ -8,7 +8,7 @@ import { createCommitDecision } from './commit-decision.js';
 import { createGroupCommit } from './group-commit.js';
 import type { NoticeRouter, OutcomeTopics } from './outbox-entries.js';
 import { createInquireOne, type InquiryCounters, type RefundInquirer } from './poll-inquiry.js';
-import type { Clock, RefundStore } from './ports.js';
+import type { Clock, RefundStore, Tracing } from './ports.js';
 import type { RateLimiter, Sleep } from './rate-limiter.js';
 
 export interface PollStats extends InquiryCounters {
@@ -51,6 +51,8 @@ export interface PollLoopDeps {
   slowDownFactor?: number;
   /** Called after a decision queued outbox entries, so the dispatcher wakes at once. */
   onOutbox?: () => void;
+  /** A span per inquiry, in the refund's trace (docs/operations.md, "Tracing"); none recorded without. */
+  tracing?: Tracing;
 }
 
 // When nothing is due, sleep until the next due time but never longer than this, so a refund
@@ -91,6 +93,7 @@ export function createPollLoop(deps: PollLoopDeps): PollLoop {
     commit: createCommitDecision({ apply: createGroupCommit(deps.store), topics: deps.topics, routeNotice: deps.routeNotice, onOutbox: deps.onOutbox }),
     stats,
     log,
+    tracing: deps.tracing,
   });
   let stopping: Promise<void> | undefined;
   // Created below, once the round exists.

@@ -1,6 +1,7 @@
 import type { Kafka } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { TrackRefunds } from '../../app/track-refunds.js';
+import { createTraceStarter } from '../tracing/trace-ids.js';
 import { createDeadLetterWriter } from './dead-letter.js';
 import { createBatchHandler } from './ingest-batch.js';
 import { createChunkWriter } from './ingest-chunk.js';
@@ -131,6 +132,8 @@ export function createIngestConsumer(options: IngestConsumerOptions): IngestCons
     stats,
     now,
     isStopping,
+    startTrace: createTraceStarter(),
+    log,
   });
   const lifecycle = createConsumerLifecycle({
     kafka: options.kafka,
