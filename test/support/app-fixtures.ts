@@ -15,7 +15,7 @@ import { createDeliverySender } from '../../src/app/notify/send-delivery.js';
 import { CUSTOMER_CHANNEL, type NotifierDeps, type NotifySettings } from '../../src/app/notify/vocabulary.js';
 import type { OutcomeTopics } from '../../src/app/outbox-entries.js';
 import { createPollLoop, type PollLoop, type PollLoopDeps } from '../../src/app/poll-refunds.js';
-import type { OutboxEntry, OutboxFilter, RefundStore } from '../../src/app/ports.js';
+import type { OutboxEntry, OutboxFilter, RefundStore, Tracing } from '../../src/app/ports.js';
 import { createReceiveNotification, type NotificationResult } from '../../src/app/receive-notification.js';
 import { createSweepDeadlines } from '../../src/app/sweep-deadlines.js';
 import { loadTemplates } from '../../src/adapters/email/templates.js';
@@ -132,6 +132,8 @@ export interface TestAppOptions {
   /** Wraps the store the notification jobs and the dispatcher use (to break it on cue). */
   wrapStore?: (store: RefundStore) => RefundStore;
   dispatcher?: Partial<OutboxDispatcherDeps>;
+  /** Spans of the notification jobs (none recorded when absent). */
+  tracing?: Tracing;
 }
 
 export type TestApp = Awaited<ReturnType<typeof createTestApp>>;
@@ -153,7 +155,7 @@ export async function createTestApp(options: TestAppOptions = {}) {
     playbook: playbookLookup(resultCodes),
   };
   const planDeliveries: DeliveryPlanner = createDeliveryPlanner({ tree: routingTree(options.routing), ctx, slackEnabled: true, emailEnabled: true });
-  const deps: NotifierDeps = { store: used, owner, slack, email, render: renderers, settings, clock, logger: quietLogger };
+  const deps: NotifierDeps = { store: used, owner, slack, email, render: renderers, settings, clock, logger: quietLogger, tracing: options.tracing };
   const dispatcher: OutboxDispatcher = createOutboxDispatcher({
     store: used,
     publisher,

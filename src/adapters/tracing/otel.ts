@@ -26,7 +26,7 @@ export interface OtelTracing extends Tracing {
   readonly enabled: boolean;
   /** Loads and registers the SDK when enabled; idempotent. Spans before it are unrecorded. */
   start(): Promise<void>;
-  /** Exports what is buffered and unregisters; idempotent. */
+  /** Exports what is buffered and unregisters; idempotent, never rejects. */
   stop(): Promise<void>;
 }
 
@@ -64,7 +64,7 @@ function recordedSpan(tracer: Tracer, name: string, parent: string | undefined, 
 
 /** OpenTelemetry's own complaints (an export that failed, a full queue) in our log, as warnings. */
 function diagLogger(log: Logger): DiagLogger {
-  const warn = (message: string, ...args: unknown[]) => log.warn({ args: args.map(String) }, message);
+  const warn = (message: string, ...args: unknown[]) => log.warn({ args: args.map(String) }, `OpenTelemetry: ${message}`);
   const quiet = () => undefined;
   return { error: warn, warn, info: quiet, debug: quiet, verbose: quiet };
 }
@@ -105,6 +105,9 @@ export function createTracing(settings: TracingSettings, logger: Logger, options
         if (!handle) return;
         try {
           await handle.shutdown();
+        } catch (err) {
+          // The last batch could not be sent (the collector is down): spans are lost, nothing else.
+          log.warn({ err }, 'spans could not be exported at shutdown');
         } finally {
           if (registered) {
             trace.disable();
