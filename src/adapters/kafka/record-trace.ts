@@ -60,6 +60,8 @@ function fromCandidate(c: Candidate, ignored: string[]): Omit<RecordTrace, 'igno
 }
 
 export function recordTrace(headers: IHeaders | undefined, event: CloudEventTrace | undefined, startTrace: () => string): RecordTrace {
+  // The common record carries none: a new trace, nothing read or parsed.
+  if (headers?.traceparent === undefined && event?.traceparent === undefined) return { traceparent: startTrace() };
   const candidates: Candidate[] = [];
   const parents = headerValues(headers, 'traceparent');
   if (parents.length > 0) {
@@ -68,12 +70,10 @@ export function recordTrace(headers: IHeaders | undefined, event: CloudEventTrac
     candidates.push({ what: 'Kafka header', traceparent: parents[0], tracestate, repeated: parents.length > 1 });
   }
   if (event?.traceparent !== undefined) candidates.push({ what: 'CloudEvents', traceparent: event.traceparent, tracestate: event.tracestate });
-  // The common record carries none: a new trace, nothing parsed.
-  if (candidates.length === 0) return { traceparent: startTrace() };
   const ignored: string[] = [];
   for (const c of candidates) {
     const found = fromCandidate(c, ignored);
     if (found) return ignored.length > 0 ? { ...found, ignored } : found;
   }
-  return { traceparent: startTrace(), ignored };
+  return ignored.length > 0 ? { traceparent: startTrace(), ignored } : { traceparent: startTrace() };
 }
