@@ -2,8 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Kafka } from 'kafkajs';
 import type { Logger } from 'pino';
+import { createAntomHealthWindow } from './app/antom-health.js';
 import { createOutboxDispatcher, type OutboxDispatcher } from './app/dispatch-outbox.js';
 import { CUSTOMER_CHANNEL } from './app/notify/vocabulary.js';
+import { createObservations } from './app/observations.js';
 import type { RefundInquirer } from './app/poll-inquiry.js';
 import { createPollLoop, type PollLoop } from './app/poll-refunds.js';
 import { systemClock, type Clock, type RefundStore } from './app/ports.js';
@@ -85,6 +87,8 @@ export function createService(config: AppConfig, deps: ServiceDeps): Service {
   // replaced after a failed send (see createSafeProducer): nothing acknowledged is ever dropped.
   const producer: SafeProducer = createSafeProducer(kafka, log);
 
+  // What the dashboard and the alerts read beyond the components' counters (docs/operations.md).
+  const observations = createObservations();
   // Decisions wake the dispatcher; a POLL_FIRST_DELAY of 0 ("now") wakes the poll loop.
   const wakeDispatcher = () => dispatcher.wake();
   const track = createTrackRefunds({ store, clock, firstDelayMs: schedule.firstDelayMs, antomApi: v.ANTOM_API });
@@ -101,8 +105,11 @@ export function createService(config: AppConfig, deps: ServiceDeps): Service {
     now: () => clock.now(),
     onFatal: (err) => deps.onFatal?.(err),
   });
+  // Antom's answers over the last hour, as the operations console shows them.
+  const antomHealth = createAntomHealthWindow({ clock });
   const poller = createPollLoop({
     routeNotice,
+    answers: antomHealth,
     store,
     antom,
     classify: (outcome) => classifyInquiry(outcome, resultCodes),
@@ -121,6 +128,7 @@ export function createService(config: AppConfig, deps: ServiceDeps): Service {
     ...pollSettings(v),
     owner,
     onOutbox: wakeDispatcher,
+    observations,
     tracing,
   });
   const dispatcher: OutboxDispatcher = createOutboxDispatcher({
@@ -136,8 +144,9 @@ export function createService(config: AppConfig, deps: ServiceDeps): Service {
     sleep,
     logger: log,
     owner,
+    observations,
   });
-  const decisionDeps = { routeNotice, store, clock, random, schedule, topics, logger: log, onOutbox: wakeDispatcher };
+  const decisionDeps = { routeNotice, store, clock, random, schedule, topics, logger: log, onOutbox: wakeDispatcher, observations };
   const receiveNotification = createReceiveNotification({ ...decisionDeps, classify: (n) => classifyRefundNotification(n, resultCodes) });
   const scheduler = createScheduler(scheduledJobs({ values: v, store, clock, notifications, sweepDeadlines: createSweepDeadlines(decisionDeps), logger: log }), log, {
     // Each job once per cluster and period (docs/operations.md). On SQLite one instance owns the
@@ -157,6 +166,8 @@ export function createService(config: AppConfig, deps: ServiceDeps): Service {
     antom: antomSettings,
     receiveNotification,
     producerConnected: () => producerConnected,
+    antomHealth,
+    observations,
   });
   const mailer = notifications.mailer;
   const components = { store, ingest, poller, dispatcher, scheduler };

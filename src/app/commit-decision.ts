@@ -1,5 +1,6 @@
 import type { Decision } from '../domain/decide.js';
 import { refundChanges, type TrackedRefund } from '../domain/refund.js';
+import { observeDecision, type Observations } from './observations.js';
 import { decisionOutbox, type NoticeRouter, type OutcomeTopics } from './outbox-entries.js';
 import type { Logger } from 'pino';
 import type { Random, ScheduleSettings } from '../domain/schedule.js';
@@ -17,6 +18,8 @@ export interface DecisionDeps {
   logger: Logger;
   /** Called when a committed decision queued outbox entries (wakes the dispatcher). */
   onOutbox?: () => void;
+  /** Initiated→final and the refunds stalled or given up, for the metrics (observations.ts). */
+  observations?: Observations;
 }
 
 /**
@@ -36,11 +39,14 @@ export function createCommitDecision(deps: {
   routeNotice?: NoticeRouter;
   /** Called when the committed decision queued outbox entries. */
   onOutbox?: () => void;
+  /** Counts what a written decision did (observations.ts). */
+  observations?: Observations;
 }): CommitDecision {
   return async (refund, decision, now) => {
     const outbox = decisionOutbox(decision, deps.topics, now, deps.routeNotice);
     const patch = refundChanges(refund, decision.next);
     const applied = await deps.apply({ key: refund.id, version: refund.version, patch, timeline: decision.timeline, outbox, now });
+    if (applied && deps.observations) observeDecision(deps.observations, refund, decision, now);
     if (applied && outbox.length > 0) deps.onOutbox?.();
     return applied;
   };

@@ -20,6 +20,7 @@ import type { DeliverySender } from './notify/send-delivery.js';
 import { createHeldLeases } from './outbox/leases.js';
 import { EVENT_RETRY_MAX_MS, createOutboxMarks, type DeliveryWatch, type DispatchStats } from './outbox/marks.js';
 import { createDeliveryPass } from './outbox/send-deliveries.js';
+import type { Observations } from './observations.js';
 import type { EventPayload } from './outbox-entries.js';
 import type { Clock, EventPublisher, OutboxEntry, OutboxEntryInput, OutboxKind, RefundStore } from './ports.js';
 import type { Sleep } from './rate-limiter.js';
@@ -59,6 +60,8 @@ export interface OutboxDispatcherDeps {
   giveUpAfterMs?: (entry: OutboxEntry) => number;
   /** How long a claim is ours before another dispatcher may take it; renewed while a pass runs. */
   leaseMs?: number;
+  /** Decision → acknowledged, per outcome event (observations.ts). */
+  observations?: Observations;
 }
 
 const DEFAULT_GIVE_UP_MS = 24 * 60 * 60_000;
@@ -111,6 +114,9 @@ export function createOutboxDispatcher(deps: OutboxDispatcherDeps): OutboxDispat
       for (const e of entries) await marks.retryLater(e, err, eventRetryMs(e));
       return;
     }
+    // An event entry is created by the decision that queued it, at the decision's time.
+    const acked = deps.clock.now();
+    for (const e of entries) deps.observations?.eventDelay.observe({ topic: e.channel }, (acked - e.createdAt) / 1000);
     await marks.markSent(entries);
     stats.published += entries.length;
   }

@@ -5,6 +5,8 @@ import type { InquiryOutcome, InquiryQuery } from '../domain/inquiry.js';
 import { nonEmpty, type TrackedRefund } from '../domain/refund.js';
 import type { Random, ScheduleSettings } from '../domain/schedule.js';
 import type { CommitDecision } from './commit-decision.js';
+import type { AnswerSample } from './antom-health.js';
+import { observeInquiry, type Observations } from './observations.js';
 import type { Clock, TraceSpan, Tracing } from './ports.js';
 import type { RateLimiter } from './rate-limiter.js';
 import { noTracing } from './tracing.js';
@@ -26,10 +28,16 @@ export interface RefundInquirer {
 // answer refused (a bad signature, another refund's answer).
 const INQUIRY_SPAN = 'antom inquiryRefund';
 
+export interface AnswerRecorder {
+  record(sample: AnswerSample): void;
+}
+
 /** What the inquiries count (the poll loop adds its claims). */
 export interface InquiryCounters {
   inquiries: number;
   byKind: Record<Classification['kind'], number>;
+  /** Answers that asked us to slow down (a traffic limit: REQUEST_TRAFFIC_EXCEED_LIMIT, HTTP 429). */
+  trafficLimited: number;
   applied: number;
   /** Decisions not applied because the refund changed meanwhile (a notification won the race). */
   superseded: number;
@@ -63,6 +71,10 @@ export function createInquireOne(deps: {
   slowDownFactor: number;
   commit: CommitDecision;
   stats: InquiryCounters;
+  /** Each answer's classification and latency (the console's window on Antom's health). */
+  answers?: AnswerRecorder;
+  /** Each inquiry's latency (the dashboard's). */
+  observations?: Observations;
   log: Logger;
   tracing?: Tracing;
 }): (refund: TrackedRefund) => Promise<void> {
@@ -70,13 +82,13 @@ export function createInquireOne(deps: {
   const tracing = deps.tracing ?? noTracing;
 
   /** Asks Antom and classifies the answer, inside the inquiry span. */
-  async function ask(refund: TrackedRefund, span: TraceSpan): Promise<{ outcome: InquiryOutcome; classification: Classification }> {
+  async function ask(query: InquiryQuery, span: TraceSpan): Promise<Classification> {
     try {
-      const outcome = await deps.antom.inquireRefund(inquiryQuery(refund, deps.api), span.logFields);
+      const outcome = await deps.antom.inquireRefund(query, span.logFields);
       const classification = deps.classify(outcome);
       span.set({ 'antom.outcome': outcome.kind, 'antom.classification': classification.kind, 'http.response.status_code': outcome.httpStatus });
       if (outcome.kind === 'transport-error' || outcome.kind === 'rejected') span.fail(outcome.message);
-      return { outcome, classification };
+      return classification;
     } catch (err) {
       span.fail(err instanceof Error ? err.message : String(err));
       throw err;
@@ -98,10 +110,15 @@ export function createInquireOne(deps: {
     const span = tracing.span(INQUIRY_SPAN, refund.origin.traceparent, { 'refund.id': refund.id, 'antom.api': refund.antomApi ?? deps.api }, 'client');
     const trace = span.logFields;
     try {
-      const { classification } = await ask(refund, span);
+      const query = inquiryQuery(refund, deps.api);
+      const askedAt = deps.clock.now();
+      const classification = await ask(query, span);
       stats.inquiries += 1;
       stats.byKind[classification.kind] += 1;
+      if (classification.kind === 'retry' && classification.slowDown) stats.trafficLimited += 1;
       const now = deps.clock.now();
+      deps.answers?.record({ kind: classification.kind, trafficLimited: classification.kind === 'retry' && classification.slowDown, latencyMs: now - askedAt });
+      if (deps.observations) observeInquiry(deps.observations, query.api ?? deps.api, classification.kind, askedAt, now);
       const decision = decideAfterInquiry(refund, classification, { now, schedule: deps.schedule, random: deps.random });
       if (decision.slowDown) slowDown(now, decision.slowDown.retryAfterMs);
       if (!(await deps.commit(refund, decision, now))) {

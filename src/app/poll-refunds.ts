@@ -6,8 +6,9 @@ import type { Random, ScheduleSettings } from '../domain/schedule.js';
 import { createBackgroundLoop, type BackgroundLoop } from './background-loop.js';
 import { createCommitDecision } from './commit-decision.js';
 import { createGroupCommit } from './group-commit.js';
+import type { Observations } from './observations.js';
 import type { NoticeRouter, OutcomeTopics } from './outbox-entries.js';
-import { createInquireOne, type InquiryCounters, type RefundInquirer } from './poll-inquiry.js';
+import { createInquireOne, type AnswerRecorder, type InquiryCounters, type RefundInquirer } from './poll-inquiry.js';
 import type { Clock, RefundStore, Tracing } from './ports.js';
 import type { RateLimiter, Sleep } from './rate-limiter.js';
 
@@ -51,6 +52,10 @@ export interface PollLoopDeps {
   slowDownFactor?: number;
   /** Called after a decision queued outbox entries, so the dispatcher wakes at once. */
   onOutbox?: () => void;
+  /** Each answer's classification and latency (antom-health.ts). */
+  answers?: AnswerRecorder;
+  /** Inquiry latency and what the decisions did, for the metrics (observations.ts). */
+  observations?: Observations;
   /** A span per inquiry, in the refund's trace (docs/operations.md, "Tracing"); none recorded without. */
   tracing?: Tracing;
 }
@@ -70,6 +75,7 @@ export function createPollLoop(deps: PollLoopDeps): PollLoop {
   const stats: PollStats = {
     inquiries: 0,
     byKind: { completed: 0, failed: 0, pending: 0, retry: 0, 'integration-fault': 0, 'not-found': 0 },
+    trafficLimited: 0,
     applied: 0,
     superseded: 0,
     errors: 0,
@@ -90,8 +96,16 @@ export function createPollLoop(deps: PollLoopDeps): PollLoop {
     api: deps.api,
     slowDownMs: deps.slowDownMs ?? 60_000,
     slowDownFactor: deps.slowDownFactor ?? 0.25,
-    commit: createCommitDecision({ apply: createGroupCommit(deps.store), topics: deps.topics, routeNotice: deps.routeNotice, onOutbox: deps.onOutbox }),
+    commit: createCommitDecision({
+      apply: createGroupCommit(deps.store),
+      topics: deps.topics,
+      routeNotice: deps.routeNotice,
+      onOutbox: deps.onOutbox,
+      observations: deps.observations,
+    }),
     stats,
+    answers: deps.answers,
+    observations: deps.observations,
     log,
     tracing: deps.tracing,
   });

@@ -35,9 +35,39 @@ export interface TrackResult {
 
 export interface RefundFilter {
   readonly status?: TrackingStatus;
+  /** Exact match. With status 'failed': the failed refunds of one reason code (an index walk). */
+  readonly reasonCode?: string;
+  /** Exact match (the console's search). */
+  readonly paymentId?: string;
+  /** Exact match, as the record carried it (the console's search). */
+  readonly customerEmail?: string;
   readonly limit?: number;
   /** Keyset pagination: keys strictly after this one. */
   readonly after?: string;
+}
+
+/** The stalled refunds at a glance (RefundStore.summarizeStalled). */
+export interface StalledSummary {
+  /** Refunds with status 'stalled', given up or not. */
+  readonly stalled: number;
+  /** Of those, the ones no longer polled (POLL_GIVE_UP_AFTER passed). */
+  readonly givenUp: number;
+  /** When the longest-stalled refund stalled (epoch ms); undefined when none is stalled. */
+  readonly oldestStalledAt?: number;
+}
+
+/** What waits or was given up on one outbox channel (RefundStore.summarizeOutbox). */
+export interface OutboxChannelSummary {
+  readonly kind: OutboxKind;
+  readonly channel: string;
+  readonly pending: number;
+  /** Pending entries whose last attempt failed (a run of failures is going on). */
+  readonly failing: number;
+  /** When the oldest run of failures began (epoch ms). */
+  readonly failingSince?: number;
+  /** The earliest time a pending entry is due (epoch ms): long past means the dispatcher is behind. */
+  readonly oldestDueAt?: number;
+  readonly dead: number;
 }
 
 export interface ClaimOptions {
@@ -101,6 +131,8 @@ export interface OutboxFilter {
   readonly kind?: OutboxKind;
   readonly refundKey?: string;
   readonly limit?: number;
+  /** Keyset pagination: ids strictly after this one. */
+  readonly after?: number;
 }
 
 /** A refund in a notification group (escalations of one code inside one window). */
@@ -305,6 +337,10 @@ export interface RefundStore extends NotificationStateStore {
    * every change appends rows (docs/store.md, "Counts by status").
    */
   foldCounts(): Promise<number>;
+  /** How many refunds are stalled, how many of them given up, and since when the oldest is stalled. */
+  summarizeStalled(): Promise<StalledSummary>;
+  /** Failed refunds per reason code, most frequent first (a refund failed without one is under undefined). */
+  countFailedByReason(): Promise<Array<{ readonly reasonCode?: string; readonly refunds: number }>>;
   timeline(key: string): Promise<TimelineEntry[]>;
   appendTimeline(key: string, entries: readonly DecisionTimelineEntry[], now: number): Promise<void>;
 
@@ -371,6 +407,13 @@ export interface RefundStore extends NotificationStateStore {
   requeueOutbox(id: number, now: number): Promise<boolean>;
   listOutbox(filter: OutboxFilter): Promise<OutboxEntry[]>;
   countOutbox(): Promise<Record<OutboxStatus, number>>;
+  /** Pending (and failing) and dead entries per kind and channel; channels with neither are left out. */
+  summarizeOutbox(): Promise<OutboxChannelSummary[]>;
+  /**
+   * When the pending outbox entry due first is (or was) due, leased or not; undefined when none is
+   * pending. Long past means no dispatcher is keeping up (/metrics). One index probe.
+   */
+  earliestOutboxDue(): Promise<number | undefined>;
   /** Deletes sent outbox entries older than `before`; returns how many. */
   pruneOutbox(before: number): Promise<number>;
   /**

@@ -26,7 +26,13 @@ const MAX_ATTEMPTS = 3;
  */
 export function createReceiveNotification(deps: ReceiveNotificationDeps) {
   const log = deps.logger.child({ component: 'notify' });
-  const commit = createCommitDecision({ apply: (input) => deps.store.applyDecision(input), topics: deps.topics, routeNotice: deps.routeNotice, onOutbox: deps.onOutbox });
+  const commit = createCommitDecision({
+    apply: (input) => deps.store.applyDecision(input),
+    topics: deps.topics,
+    routeNotice: deps.routeNotice,
+    onOutbox: deps.onOutbox,
+    observations: deps.observations,
+  });
 
   /**
    * By refundId first (every notification names it). A refundRequestId alone matches only a

@@ -9,7 +9,12 @@ import { createCommitDecision, type DecisionDeps } from './commit-decision.js';
 export function createSweepDeadlines(deps: DecisionDeps) {
   const log = deps.logger.child({ component: 'sweep' });
   // The sweep wakes the dispatcher once, after all its decisions, not after each.
-  const commit = createCommitDecision({ apply: (input) => deps.store.applyDecision(input), topics: deps.topics, routeNotice: deps.routeNotice });
+  const commit = createCommitDecision({
+    apply: (input) => deps.store.applyDecision(input),
+    topics: deps.topics,
+    routeNotice: deps.routeNotice,
+    observations: deps.observations,
+  });
   return async (): Promise<number> => {
     const now = deps.clock.now();
     const overdue = await deps.store.listOverdue({

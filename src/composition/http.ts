@@ -1,10 +1,12 @@
 import type { Logger } from 'pino';
 import type { OutboxDispatcher } from '../app/dispatch-outbox.js';
+import type { Observations } from '../app/observations.js';
 import type { PollLoop } from '../app/poll-refunds.js';
 import type { Clock, RefundStore } from '../app/ports.js';
 import type { NotificationResult } from '../app/receive-notification.js';
 import { loadPublicKey } from '../adapters/antom/keys.js';
 import type { AntomClientSettings } from '../adapters/antom/client.js';
+import type { AntomHealthWindow } from '../app/antom-health.js';
 import { createAdminRoutes } from '../adapters/http/admin-routes.js';
 import { healthRoute, metricsRoute, readinessRoute, type ReadinessCheck } from '../adapters/http/health-routes.js';
 import { createServiceMetrics } from '../adapters/http/metrics.js';
@@ -14,6 +16,7 @@ import type { IngestConsumer } from '../adapters/kafka/ingest-consumer.js';
 import { withDeadline } from '../adapters/timers.js';
 import type { AppConfig } from '../config/load.js';
 import type { RefundNotification } from '../domain/inquiry.js';
+import { consoleRoutes } from './console.js';
 import { httpSettings } from './settings.js';
 
 export interface HttpParts {
@@ -28,11 +31,15 @@ export interface HttpParts {
   receiveNotification: (n: RefundNotification) => Promise<NotificationResult>;
   /** Whether the Kafka producer has connected once (readiness). */
   producerConnected: () => boolean;
+  /** Latency histograms and what decisions did, for /metrics (app/observations.ts). */
+  observations?: Observations;
   /**
    * More routes for the admin listener (the operations console, say), after the built-in ones:
    * `{ method: 'GET', path: '/console', prefix: true, handler }`. Never served on the notify port.
    */
   adminRoutes?: readonly HttpRoute[];
+  /** Antom's answers over the last hour, for the console. */
+  antomHealth: AntomHealthWindow;
 }
 
 /** Both listeners, started and closed together. */
@@ -75,7 +82,16 @@ export function wireHttp(config: AppConfig, parts: HttpParts): HttpListeners {
     ],
   });
 
-  const metrics = createServiceMetrics({ ingest: () => ingest.stats, store, poll: () => poller.stats, outbox: () => dispatcher.stats, notify: () => notifyCounters });
+  const metrics = createServiceMetrics({
+    ingest: () => ingest.stats,
+    lag: () => ingest.lag(),
+    store,
+    poll: () => poller.stats,
+    outbox: () => dispatcher.stats,
+    notify: () => notifyCounters,
+    observations: parts.observations,
+    now: () => parts.clock.now(),
+  });
   const admin = createHttpServer({
     name: 'admin',
     host,
@@ -86,6 +102,8 @@ export function wireHttp(config: AppConfig, parts: HttpParts): HttpListeners {
       readinessRoute(readinessChecks(parts)),
       metricsRoute(metrics),
       ...adminApiRoutes(parts, adminToken),
+      // The operations console, beside the admin API (src/composition/console.ts).
+      ...consoleRoutes(adminToken, { logger, clock: parts.clock, store, poller, dispatcher, ingest, antomHealth: parts.antomHealth }),
       ...(parts.adminRoutes ?? []),
     ],
   });

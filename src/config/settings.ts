@@ -402,7 +402,7 @@ export const SETTINGS = {
     'port of the admin listener, never exposed to the internet: /admin/*, /metrics, /healthz, /readyz (0 = any free port)',
   ),
   ANTOM_NOTIFY_PATH: setting('url-path', required(asHttpPath, 'a path'), "where Antom's notifyRefund is received"),
-  ADMIN_TOKEN: setting('text', optional(asText), 'bearer token for /admin/*', { secret: true, fileVariant: true }),
+  ADMIN_TOKEN: setting('text', optional(asText), 'bearer token for /admin/*, and the log-in of the /console pages', { secret: true, fileVariant: true }),
   CONFIG_DIR: setting('path', required(asPath, 'a directory'), 'routing rules, result-code table, templates'),
   LOG_LEVEL: setting('choice', required(asEnum(LOG_LEVELS), 'a pino level'), 'pino level'),
   OTEL_EXPORTER_OTLP_ENDPOINT: setting(

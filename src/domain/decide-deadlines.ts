@@ -1,4 +1,5 @@
-import { HOUR_MS, isFinal, type Decision, type DecisionContext, type DecisionTimelineEntry } from './decide.js';
+import { formatElapsed } from './notification-content.js';
+import { isFinal, type Decision, type DecisionContext, type DecisionTimelineEntry } from './decide.js';
 import { noticeSubject, type Notice } from './notice.js';
 import { stalledEvent, type OutcomeEvent } from './outcome-event.js';
 import type { TrackedRefund } from './refund.js';
@@ -34,7 +35,7 @@ export function passDeadlines(next: TrackedRefund, ctx: DecisionContext): Passed
     out.next = stalled.next;
     out.events.push(stalled.event);
     out.notices.push(stalled.notice);
-    out.timeline.push({ kind: 'stalled', message: `not final after ${Math.round(s.stalledAfterMs / HOUR_MS)}h: stalled, escalated; polling goes on` });
+    out.timeline.push({ kind: 'stalled', message: `not final after ${formatElapsed(s.stalledAfterMs)}: stalled, escalated; polling goes on` });
   }
   if (out.next.givenUpAt === undefined && now >= giveUpAt(next.recordedAt, s)) {
     out.next = { ...out.next, status: 'stalled', givenUpAt: now, nextPollAt: undefined, stalledAt: out.next.stalledAt ?? now };

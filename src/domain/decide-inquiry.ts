@@ -23,6 +23,26 @@ export const CONFIRM_MIN_GAP_MS = 1;
 
 /** After one inquiry: what the classification means for this refund. */
 export function decideAfterInquiry(refund: TrackedRefund, c: Classification, ctx: DecisionContext): Decision {
+  return withAnswer(decideOnAnswer(refund, c, ctx), c);
+}
+
+/**
+ * The first timeline entry an inquiry writes carries what Antom answered and how it was
+ * classified (`detail.answer`), so a refund's timeline shows each answer as it was read (the
+ * operations console). No extra row: a completed refund's first entry is its status change.
+ */
+function withAnswer(decision: Decision, c: Classification): Decision {
+  const [first, ...rest] = decision.timeline;
+  if (!first) return decision;
+  const answer: Record<string, string> = { classification: c.kind };
+  if ('resultCode' in c && c.resultCode) answer.resultCode = c.resultCode;
+  if ('refundStatus' in c && c.refundStatus) answer.refundStatus = c.refundStatus;
+  if ('reasonCode' in c && c.reasonCode) answer.reasonCode = c.reasonCode;
+  if (c.kind === 'retry') answer.reason = c.reason;
+  return { ...decision, timeline: [{ ...first, detail: { ...first.detail, answer } }, ...rest] };
+}
+
+function decideOnAnswer(refund: TrackedRefund, c: Classification, ctx: DecisionContext): Decision {
   if (isFinal(refund.status)) return afterFinal(refund, c, ctx.now);
   const asked: TrackedRefund = { ...refund, inquiries: refund.inquiries + 1 };
   switch (c.kind) {

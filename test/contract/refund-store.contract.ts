@@ -28,6 +28,9 @@ const GROUP_FLUSHES = 'lists the groups to flush, records flushes and failures, 
 const RATE_BUCKET = 'shares one token bucket between takers: never more than it holds, refilled by time, slowed for everyone';
 const RETENTION = 'erases customer data and prunes the history of refunds final long enough ago, keeping the refund rows';
 const JOB_RUNS = 'gives each job run for a period to one claimer, and prunes old claims';
+const CONSOLE_LOOKUPS = 'finds refunds by payment id, customer email and failed reason code, in key order, with keyset paging';
+const CONSOLE_SUMMARIES = 'summarizes stalled refunds and counts failed ones by reason code';
+const OUTBOX_SUMMARY = 'summarizes pending, failing and dead entries per kind and channel, and pages a listing by id';
 const REMINDERS = 'lists reminders due for stalled refunds, oldest thread first; a reminder restarts the interval';
 
 /**
@@ -47,9 +50,11 @@ const COVERAGE = {
   trackRefunds: 'tracks new refunds as pending, due at the first poll time, with a timeline entry',
   getRefund: 'keeps optional fields absent rather than inventing them',
   findRefund: REFUND_LOOKUPS,
-  listRefunds: 'lists with a status filter and keyset pagination',
+  listRefunds: CONSOLE_LOOKUPS,
   countByStatus: 'counts refunds by status, every status present',
   foldCounts: 'keeps its counts by status equal to its rows through every write path',
+  summarizeStalled: CONSOLE_SUMMARIES,
+  countFailedByReason: CONSOLE_SUMMARIES,
   timeline: 'shows in the tracked entry of the timeline that the record timestamp was not used',
   appendTimeline: 'appends timeline entries after the tracked one, in order, at the given time',
   // Refunds: claims, leases, decisions, schedule
@@ -72,6 +77,8 @@ const COVERAGE = {
   requeueOutbox: MARKS,
   listOutbox: 'claims due entries in order, by kind, under a lease',
   countOutbox: MARKS,
+  summarizeOutbox: OUTBOX_SUMMARY,
+  earliestOutboxDue: 'tells when the pending entry due first is due, leased or not',
   pruneOutbox: MARKS,
   enqueueOutbox: 'enqueues entries of no decision once per dedupe key',
   countWaiting: 'counts what waits on a channel and makes it due at once',
@@ -363,6 +370,57 @@ export function describeRefundStoreContract(name: string, open: () => Promise<Re
       expect(await store.listRefunds({ status: 'completed' })).toEqual([]);
     });
 
+    it(CONSOLE_LOOKUPS, async () => {
+      await store.trackRefunds(
+        [
+          newRefund(1, { paymentId: 'P-shared' }),
+          newRefund(2),
+          newRefund(3, { paymentId: 'P-shared', customer: { email: 'same@example.com' } }),
+          newRefund(4, { paymentId: 'P-shared', customer: { email: 'same@example.com' } }),
+          newRefund(5, { customer: undefined }),
+        ],
+        ctx,
+      );
+      const ids = (refunds: TrackedRefund[]) => refunds.map((r) => r.id);
+      expect(ids(await store.listRefunds({ paymentId: 'P-shared', limit: 2 }))).toEqual(['R-000001', 'R-000003']);
+      expect(ids(await store.listRefunds({ paymentId: 'P-shared', limit: 2, after: 'R-000003' }))).toEqual(['R-000004']);
+      expect(ids(await store.listRefunds({ customerEmail: 'same@example.com' }))).toEqual(['R-000003', 'R-000004']);
+      // Exact: no prefix, no other case.
+      expect(await store.listRefunds({ customerEmail: 'same@example' })).toEqual([]);
+      expect(await store.listRefunds({ customerEmail: 'SAME@example.com' })).toEqual([]);
+      expect(ids(await store.listRefunds({ customerEmail: 'c2@example.com', status: 'pending' }))).toEqual(['R-000002']);
+      expect(await store.listRefunds({ paymentId: 'P-2', status: 'failed' })).toEqual([]);
+
+      await decide('R-000001', { status: 'failed', reasonCode: 'RISK_REJECT', finalizedAt: now });
+      await decide('R-000002', { status: 'failed', reasonCode: 'MERCHANT_BALANCE_NOT_ENOUGH', finalizedAt: now });
+      await decide('R-000004', { status: 'failed', reasonCode: 'RISK_REJECT', finalizedAt: now });
+      // Pending with a reason code (not found yet): not a failed refund.
+      await decide('R-000005', { reasonCode: 'RISK_REJECT' });
+      expect(ids(await store.listRefunds({ status: 'failed', reasonCode: 'RISK_REJECT', limit: 1 }))).toEqual(['R-000001']);
+      expect(ids(await store.listRefunds({ status: 'failed', reasonCode: 'RISK_REJECT', after: 'R-000001' }))).toEqual(['R-000004']);
+      expect(ids(await store.listRefunds({ reasonCode: 'RISK_REJECT' }))).toEqual(['R-000001', 'R-000004', 'R-000005']);
+      expect(ids(await store.listRefunds({ status: 'stalled' }))).toEqual([]);
+      await expect(store.listRefunds({ status: "x' or 1=1 --" as never })).rejects.toThrow(/no such refund status/);
+    });
+
+    it(CONSOLE_SUMMARIES, async () => {
+      expect(await store.summarizeStalled()).toEqual({ stalled: 0, givenUp: 0 });
+      expect(await store.countFailedByReason()).toEqual([]);
+      await store.trackRefunds([1, 2, 3, 4, 5, 6].map((n) => newRefund(n)), ctx);
+      await decide('R-000001', { status: 'stalled', stalledAt: now + 3_000 });
+      await decide('R-000002', { status: 'stalled', stalledAt: now + 1_000, givenUpAt: now + 9_000 });
+      await decide('R-000003', { status: 'failed', reasonCode: 'RISK_REJECT', finalizedAt: now });
+      await decide('R-000004', { status: 'failed', reasonCode: 'RISK_REJECT', finalizedAt: now });
+      await decide('R-000005', { status: 'failed', reasonCode: 'ACCESS_DENIED', finalizedAt: now });
+      await decide('R-000006', { status: 'failed', finalizedAt: now });
+      expect(await store.summarizeStalled()).toEqual({ stalled: 2, givenUp: 1, oldestStalledAt: now + 1_000 });
+      expect(await store.countFailedByReason()).toEqual([
+        { reasonCode: 'RISK_REJECT', refunds: 2 },
+        { refunds: 1 },
+        { reasonCode: 'ACCESS_DENIED', refunds: 1 },
+      ]);
+    });
+
     describe('polling: claims, leases and decisions', () => {
       const t0 = now + 10_000;
       async function seed(n: number) {
@@ -528,6 +586,28 @@ export function describeRefundStoreContract(name: string, open: () => Promise<Re
         expect(await store.listOutbox({ refundKey: 'R-999999' })).toEqual([]);
       });
 
+      it(OUTBOX_SUMMARY, async () => {
+        expect(await store.summarizeOutbox()).toEqual([]);
+        await withEntries(6);
+        const claimed = await store.claimOutbox({ owner: 'a', now: now + 10, limit: 10, leaseMs: 1000 });
+        const [e0, e1, e2] = claimed;
+        await store.markOutboxSent([e0!.id], now + 10, 'a');
+        await store.retryOutboxLater(e1!.id, { nextAttemptAt: now + 5000, error: 'slack down', now: now + 10, owner: 'a' });
+        await store.markOutboxDead(e2!.id, { error: 'gave up', now: now + 10, owner: 'a' });
+        // e3..e5 go back to pending when their lease runs out; sent c0 is not listed at all.
+        expect(await store.summarizeOutbox()).toEqual([
+          { kind: 'delivery', channel: 'c1', pending: 1, failing: 1, failingSince: now + 10, oldestDueAt: now + 5000, dead: 0 },
+          { kind: 'delivery', channel: 'c3', pending: 1, failing: 0, oldestDueAt: now + 3, dead: 0 },
+          { kind: 'delivery', channel: 'c5', pending: 1, failing: 0, oldestDueAt: now + 5, dead: 0 },
+          { kind: 'event', channel: 'c2', pending: 0, failing: 0, dead: 1 },
+          { kind: 'event', channel: 'c4', pending: 1, failing: 0, oldestDueAt: now + 4, dead: 0 },
+        ]);
+        const first = await store.listOutbox({ limit: 2 });
+        expect(first.map((e) => e.dedupeKey)).toEqual(['k0', 'k1']);
+        expect((await store.listOutbox({ limit: 2, after: first[1]!.id })).map((e) => e.dedupeKey)).toEqual(['k2', 'k3']);
+        expect((await store.listOutbox({ status: 'dead', after: e2!.id })).map((e) => e.dedupeKey)).toEqual([]);
+      });
+
       it(MARKS, async () => {
         await withEntries(4);
         const [e0, e1, e2, e3] = await store.claimOutbox({ owner: 'a', now: now + 10, limit: 10, leaseMs: 1000 });
@@ -616,6 +696,22 @@ export function describeRefundStoreContract(name: string, open: () => Promise<Re
         expect(await store.hurryChannel('customer', now + 10)).toBe(1);
         const due = await store.claimOutbox({ owner: 'a', now: now + 10, limit: 10, leaseMs: 1000 });
         expect(due.map((e) => e.dedupeKey).sort()).toEqual(['m0', 'm1', 'm2']);
+      });
+
+      it('tells when the pending entry due first is due, leased or not', async () => {
+        expect(await store.earliestOutboxDue()).toBeUndefined();
+        await withEntries(3);
+        expect(await store.earliestOutboxDue()).toBe(now);
+        // Leased: still pending, still due when it was.
+        const [e0, e1] = await store.claimOutbox({ owner: 'a', now: now + 10, limit: 2, leaseMs: 1000 });
+        expect(await store.earliestOutboxDue()).toBe(now);
+        // Sent, or put back for later: the next one counts.
+        await store.markOutboxSent([e0!.id], now + 10, 'a');
+        await store.retryOutboxLater(e1!.id, { nextAttemptAt: now + 60_000, error: 'broker down', now: now + 10, owner: 'a' });
+        expect(await store.earliestOutboxDue()).toBe(now + 2);
+        const [e2] = await store.claimOutbox({ owner: 'a', now: now + 10, limit: 1, leaseMs: 1000 });
+        await store.markOutboxDead(e2!.id, { error: 'gone', now: now + 10, owner: 'a' });
+        expect(await store.earliestOutboxDue()).toBe(now + 60_000);
       });
 
       it('claims the backlog of one receiver: its pending deliveries created before a time, due or not', async () => {

@@ -13,6 +13,7 @@ import { createDeliveryPlanner, type DeliveryPlanner } from '../../src/app/notif
 import { createStalledReminders } from '../../src/app/notify/remind-stalled.js';
 import { createDeliverySender } from '../../src/app/notify/send-delivery.js';
 import { CUSTOMER_CHANNEL, type NotifierDeps, type NotifySettings } from '../../src/app/notify/vocabulary.js';
+import type { Observations } from '../../src/app/observations.js';
 import type { OutcomeTopics } from '../../src/app/outbox-entries.js';
 import { createPollLoop, type PollLoop, type PollLoopDeps } from '../../src/app/poll-refunds.js';
 import type { OutboxEntry, OutboxFilter, RefundStore, Tracing } from '../../src/app/ports.js';
@@ -132,6 +133,8 @@ export interface TestAppOptions {
   /** Wraps the store the notification jobs and the dispatcher use (to break it on cue). */
   wrapStore?: (store: RefundStore) => RefundStore;
   dispatcher?: Partial<OutboxDispatcherDeps>;
+  /** What the decisions and the dispatcher measure (src/app/observations.ts); nothing when absent. */
+  observations?: Observations;
   /** Spans of the notification jobs (none recorded when absent). */
   tracing?: Tracing;
 }
@@ -168,9 +171,18 @@ export async function createTestApp(options: TestAppOptions = {}) {
     sleep: clock.sleep,
     logger: quietLogger,
     owner,
+    observations: options.observations,
     ...options.dispatcher,
   });
-  const decisionDeps = { clock, random: () => 0.5, schedule: SCHEDULE, topics: TOPICS, routeNotice: planDeliveries, logger: quietLogger };
+  const decisionDeps = {
+    clock,
+    random: () => 0.5,
+    schedule: SCHEDULE,
+    topics: TOPICS,
+    routeNotice: planDeliveries,
+    logger: quietLogger,
+    observations: options.observations,
+  };
   /** The notifyRefund use case over `on` (the app's store unless a test wraps it). */
   const receiverOn = (on: RefundStore) => createReceiveNotification({ ...decisionDeps, store: on, classify: (n) => classifyRefundNotification(n, resultCodes) });
   const receive = receiverOn(store);

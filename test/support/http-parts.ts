@@ -1,4 +1,5 @@
 import type { OutboxDispatcher } from '../../src/app/dispatch-outbox.js';
+import { createAntomHealthWindow } from '../../src/app/antom-health.js';
 import type { PollLoop } from '../../src/app/poll-refunds.js';
 import { systemClock, type RefundStore } from '../../src/app/ports.js';
 import { antomClientSettings } from '../../src/adapters/antom/settings.js';
@@ -18,12 +19,13 @@ export function standingHttpParts(config: AppConfig, store: RefundStore, over: P
     clock: systemClock,
     owner: 'http-test',
     store,
-    ingest: { stats: {}, health: () => ({ ok: true, problems: [] }) } as unknown as IngestConsumer,
+    ingest: { stats: {}, health: () => ({ ok: true, problems: [] }), lag: async () => [] } as unknown as IngestConsumer,
     poller: { stats: { byKind: {} }, isRunning: () => true, wake: () => undefined } as unknown as PollLoop,
     dispatcher: { stats: {} } as unknown as OutboxDispatcher,
     antom: antomClientSettings(config),
     receiveNotification: async () => ({ status: 'unknown-refund' as const }),
     producerConnected: () => true,
+    antomHealth: createAntomHealthWindow({ clock: systemClock }),
     ...over,
   };
 }

@@ -75,11 +75,14 @@ describe('the notify and admin listeners', () => {
     expect((await fetch(`${adminUrl}${config.values.ANTOM_NOTIFY_PATH}`, { method: 'POST', body: '{}' })).status).toBe(404);
   });
 
-  it('an added admin route (the console, say) is served on the admin listener only', async () => {
-    const consoleRoute = { method: 'GET', path: '/console', prefix: true, handler: (_req: unknown, res: Parameters<typeof sendJson>[0]) => sendJson(res, 200, { page: 'overview' }) };
-    const { httpUrl, adminUrl } = await started({ adminRoutes: [consoleRoute] });
-    expect(await (await fetch(`${adminUrl}/console/overview`)).json()).toEqual({ page: 'overview' });
-    expect((await fetch(`${httpUrl}/console/overview`)).status).toBe(404);
+  it('an added admin route is served on the admin listener only, and so is the console', async () => {
+    const extraRoute = { method: 'GET', path: '/extra', prefix: true, handler: (_req: unknown, res: Parameters<typeof sendJson>[0]) => sendJson(res, 200, { page: 'overview' }) };
+    const { httpUrl, adminUrl } = await started({ adminRoutes: [extraRoute] });
+    expect(await (await fetch(`${adminUrl}/extra/overview`)).json()).toEqual({ page: 'overview' });
+    expect((await fetch(`${httpUrl}/extra/overview`)).status).toBe(404);
+    // The console (on with ADMIN_TOKEN) sends an operator to its log-in, on the admin port only.
+    expect((await fetch(`${adminUrl}/console`, { redirect: 'manual' })).status).toBe(303);
+    expect((await fetch(`${httpUrl}/console`, { redirect: 'manual' })).status).toBe(404);
   });
 
   it('close() closes both listeners, and is the same promise when called again', async () => {

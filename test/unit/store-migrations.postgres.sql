@@ -64,3 +64,7 @@ create trigger outbox_count_inserted after insert on outbox referencing new tabl
 create trigger outbox_count_deleted after delete on outbox referencing old table as changed_rows for each statement execute function status_counts_deleted();
 create trigger outbox_count_changed after update of status on outbox for each row when (old.status is distinct from new.status) execute function status_counts_changed();
 insert into status_counts (tbl, status, n) select $1, status, count(*) from "outbox" group by status; -- ["outbox"]
+-- 0011_console_lookups
+create index "refunds_payment_id" on "refunds" ("payment_id");
+create index "refunds_customer_email" on "refunds" ("customer_email") where "customer_email" is not null;
+create index "refunds_failed_reason" on "refunds" ("reason_code", "key") where status = 'failed';

@@ -49,3 +49,7 @@ create trigger outbox_count_inserted after insert on outbox begin insert into st
 create trigger outbox_count_deleted after delete on outbox begin insert into status_counts (tbl, status, n) values ('outbox', old.status, -1) on conflict (tbl, status) do update set n = n + (-1); end;
 create trigger outbox_count_changed after update of status on outbox when old.status is not new.status begin insert into status_counts (tbl, status, n) values ('outbox', old.status, -1) on conflict (tbl, status) do update set n = n + (-1); insert into status_counts (tbl, status, n) values ('outbox', new.status, 1) on conflict (tbl, status) do update set n = n + (1); end;
 insert into status_counts (tbl, status, n) select ?, status, count(*) from "outbox" group by status; -- ["outbox"]
+-- 0011_console_lookups
+create index "refunds_payment_id" on "refunds" ("payment_id");
+create index "refunds_customer_email" on "refunds" ("customer_email") where "customer_email" is not null;
+create index "refunds_failed_reason" on "refunds" ("reason_code", "key") where status = 'failed';

@@ -23,7 +23,7 @@ import { migrationProvider } from '../../src/adapters/store/migrations/index.js'
  * from the migrations as released; compiled without a database, like the claim statements).
  * A new migration joins RELEASED when it ships; `npx vitest run -u` then appends its statements.
  */
-const RELEASED = ['0001_initial', '0002_notifications', '0003_reliability', '0004_antom_binding', '0005_structured_groups', '0006_cluster_jobs', '0007_retention', '0008_rate_buckets', '0009_overdue_indexes', '0010_status_counts'];
+const RELEASED = ['0001_initial', '0002_notifications', '0003_reliability', '0004_antom_binding', '0005_structured_groups', '0006_cluster_jobs', '0007_retention', '0008_rate_buckets', '0009_overdue_indexes', '0010_status_counts', '0011_console_lookups'];
 
 interface Backend {
   caps: DialectCapabilities;

@@ -2,6 +2,7 @@ import type { Kafka } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { TrackRefunds } from '../../app/track-refunds.js';
 import { createTraceStarter } from '../tracing/trace-ids.js';
+import { createConsumerLag, type PartitionLag } from './consumer-lag.js';
 import { createDeadLetterWriter } from './dead-letter.js';
 import { createBatchHandler } from './ingest-batch.js';
 import { createChunkWriter } from './ingest-chunk.js';
@@ -45,6 +46,8 @@ export interface IngestConsumer {
   isHealthy(): boolean;
   /** isHealthy with the reasons: a crashed consumer, a paused partition and why (for /readyz). */
   health(): IngestHealth;
+  /** The group's lag per partition of the input topic, from the broker (consumer-lag.ts; for /metrics). */
+  lag(): Promise<readonly PartitionLag[]>;
 }
 
 interface IngestConsumerOptions {
@@ -152,6 +155,8 @@ export function createIngestConsumer(options: IngestConsumerOptions): IngestCons
     log,
   });
 
+  const lag = createConsumerLag({ kafka: options.kafka, groupId: options.groupId, topic: options.topic, now, log });
+
   function health(): IngestHealth {
     const problems = [...(stopping ? ['stopping'] : lifecycle.problems()), ...pauses.problems()];
     return { ok: problems.length === 0, problems };
@@ -161,12 +166,14 @@ export function createIngestConsumer(options: IngestConsumerOptions): IngestCons
     stats,
     isHealthy: () => health().ok,
     health,
+    lag: () => lag.read(),
     start: () => lifecycle.start(),
     stop() {
       stopPromise ??= (async () => {
         stopping = true;
         pauses.cancelResumes();
         await lifecycle.stop();
+        await lag.close();
         log.info({ ...stats }, 'ingest stopped');
       })();
       return stopPromise;

@@ -1,5 +1,5 @@
 import { sql, type Kysely } from 'kysely';
-import type { ChannelOutage, OutboxEntry, OutboxEntryInput, OutboxFilter, OutboxStatus, RefundStore } from '../../app/ports.js';
+import type { ChannelOutage, OutboxChannelSummary, OutboxEntry, OutboxEntryInput, OutboxFilter, OutboxKind, OutboxStatus, RefundStore } from '../../app/ports.js';
 import { claimBacklogStatement, claimOutboxStatement } from './claims.js';
 import type { DialectCapabilities } from './dialects.js';
 import { outageFromRow, outboxFromRow, outboxRows, type OutboxRow } from './rows.js';
@@ -27,6 +27,8 @@ export function outboxOperations(db: Kysely<Database>, caps: DialectCapabilities
     requeueOutbox: (id, now) => requeueOutbox(db, id, now),
     listOutbox: (filter) => listOutbox(db, caps, filter),
     countOutbox: () => readStatusCounts(db, caps, 'outbox', OUTBOX_STATUSES),
+    summarizeOutbox: () => summarizeOutbox(db),
+    earliestOutboxDue: () => earliestOutboxDue(db),
     pruneOutbox: (before) => pruneOutbox(db, before),
     enqueueOutbox: async (key, entries, now) => {
       if (entries.length === 0) return 0;
@@ -167,12 +169,63 @@ async function requeueOutbox(db: Kysely<Database>, id: number, now: number): Pro
   return Number(result.numUpdatedRows) === 1;
 }
 
-async function listOutbox(db: Kysely<Database>, caps: DialectCapabilities, { status, kind, refundKey, limit }: OutboxFilter): Promise<OutboxEntry[]> {
+async function listOutbox(db: Kysely<Database>, caps: DialectCapabilities, { status, kind, refundKey, limit, after }: OutboxFilter): Promise<OutboxEntry[]> {
   let query = db.selectFrom('outbox').selectAll().orderBy('id').limit(Math.min(limit ?? 100, 1000));
   if (status) query = query.where('status', '=', status);
   if (kind) query = query.where('kind', '=', kind);
   if (refundKey) query = query.where('refund_key', '=', refundKey);
+  if (after !== undefined) query = query.where('id', '>', after);
   return (await query.execute()).map((row) => outboxFromRow(caps, row));
+}
+
+async function summarizeOutbox(db: Kysely<Database>): Promise<OutboxChannelSummary[]> {
+  // Two groupings, never one over `sent`: pending entries are a range of outbox_due, and dead ones
+  // are few (each is a message somebody should have had and did not).
+  const [pending, dead] = await Promise.all([
+    db
+      .selectFrom('outbox')
+      .select([
+        'kind',
+        'channel',
+        sql<number>`count(*)`.as('n'),
+        sql<number>`count(failing_since)`.as('failing'),
+        sql<number | null>`min(failing_since)`.as('failing_since'),
+        sql<number | null>`min(next_attempt_at)`.as('due'),
+      ])
+      .where('status', '=', 'pending')
+      .groupBy(['kind', 'channel'])
+      .execute(),
+    db.selectFrom('outbox').select(['kind', 'channel', sql<number>`count(*)`.as('n')]).where('status', '=', 'dead').groupBy(['kind', 'channel']).execute(),
+  ]);
+  const byChannel = new Map<string, OutboxChannelSummary>();
+  const at = (kind: string, channel: string) => {
+    const key = `${kind}\u0000${channel}`;
+    const found = byChannel.get(key) ?? { kind: kind as OutboxKind, channel, pending: 0, failing: 0, dead: 0 };
+    byChannel.set(key, found);
+    return { key, found };
+  };
+  for (const row of pending) {
+    const { key, found } = at(row.kind, row.channel);
+    byChannel.set(key, {
+      ...found,
+      pending: Number(row.n),
+      failing: Number(row.failing),
+      ...(row.failing_since === null ? {} : { failingSince: Number(row.failing_since) }),
+      ...(row.due === null ? {} : { oldestDueAt: Number(row.due) }),
+    });
+  }
+  for (const row of dead) {
+    const { key, found } = at(row.kind, row.channel);
+    byChannel.set(key, { ...found, dead: Number(row.n) });
+  }
+  return [...byChannel.values()].sort((a, b) => a.kind.localeCompare(b.kind) || a.channel.localeCompare(b.channel));
+}
+
+async function earliestOutboxDue(db: Kysely<Database>): Promise<number | undefined> {
+  // ORDER BY … LIMIT 1 rather than min(): both SQLite and PostgreSQL answer it from the first
+  // entry of the partial index outbox_due (pending entries by next_attempt_at).
+  const row = await db.selectFrom('outbox').select('next_attempt_at').where('status', '=', 'pending').orderBy('next_attempt_at').limit(1).executeTakeFirst();
+  return row ? Number(row.next_attempt_at) : undefined;
 }
 
 async function pruneOutbox(db: Kysely<Database>, before: number): Promise<number> {

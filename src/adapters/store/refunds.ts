@@ -1,5 +1,5 @@
 import { sql, type Kysely, type Selectable } from 'kysely';
-import type { ApplyInput, RefundFilter, RefundStore } from '../../app/ports.js';
+import type { ApplyInput, RefundStore } from '../../app/ports.js';
 import type { DecisionTimelineEntry } from '../../domain/decide.js';
 import type { NewRefund, TimelineEntry, TrackedRefund, TrackingStatus } from '../../domain/refund.js';
 import { claimDueStatement, leaseIsFree } from './claims.js';
@@ -7,6 +7,7 @@ import { decodeJson, type DialectCapabilities } from './dialects.js';
 import { insertOutbox } from './outbox.js';
 import { outboxRows, patchColumns, patchJsonColumns, refundFromRow, timelineFromRow, timelineRows, type OutboxRow, type TimelineRow } from './rows.js';
 import { OPEN } from './migrations/0009-overdue-indexes.js';
+import { countFailedByReason, listRefunds, summarizeStalled } from './refund-lookups.js';
 import type { Database, RefundsTable } from './schema.js';
 import { foldStatusCounts, readStatusCounts } from './status-counts.js';
 import { trackRefunds } from './track-refunds.js';
@@ -14,9 +15,9 @@ import { trackRefunds } from './track-refunds.js';
 const TRACKING_STATUSES: readonly TrackingStatus[] = ['pending', 'stalled', 'completed', 'failed'];
 
 /**
- * Tracked refunds once they are durable: reading and listing them, their timelines, and the
- * poll loop's side (claims under a lease, versioned decisions, the schedule). The ingest's write
- * is track-refunds.ts.
+ * Tracked refunds once they are durable: reading them, their timelines, and the poll loop's side
+ * (claims under a lease, versioned decisions, the schedule). The ingest's write is
+ * track-refunds.ts; listings and lookups for people are refund-lookups.ts.
  */
 
 /** The refund methods of the RefundStore, for kysely-store.ts to assemble. */
@@ -28,6 +29,8 @@ export function refundOperations(db: Kysely<Database>, caps: DialectCapabilities
     listRefunds: (filter) => listRefunds(db, caps, filter),
     countByStatus: () => readStatusCounts(db, caps, 'refunds', TRACKING_STATUSES),
     foldCounts: () => foldStatusCounts(db, caps),
+    summarizeStalled: () => summarizeStalled(db),
+    countFailedByReason: () => countFailedByReason(db, caps),
     timeline: (key) => timeline(db, caps, key),
     appendTimeline: (key, entries, now) => appendTimeline(db, caps, key, entries, now),
     claimDue: async (options) =>
@@ -63,13 +66,6 @@ async function findRefund(
     })
     .executeTakeFirst();
   return row ? refundFromRow(caps, row) : undefined;
-}
-
-async function listRefunds(db: Kysely<Database>, caps: DialectCapabilities, filter: RefundFilter): Promise<TrackedRefund[]> {
-  let query = db.selectFrom('refunds').selectAll().orderBy('key').limit(Math.min(filter.limit ?? 100, 1000));
-  if (filter.status) query = query.where('status', '=', filter.status);
-  if (filter.after) query = query.where('key', '>', filter.after);
-  return (await query.execute()).map((row) => refundFromRow(caps, row));
 }
 
 async function timeline(db: Kysely<Database>, caps: DialectCapabilities, key: string): Promise<TimelineEntry[]> {

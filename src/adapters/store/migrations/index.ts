@@ -24,6 +24,7 @@ import * as retention from './0007-retention.js';
 import * as rateBuckets from './0008-rate-buckets.js';
 import * as overdueIndexes from './0009-overdue-indexes.js';
 import * as statusCounts from './0010-status-counts.js';
+import * as consoleLookups from './0011-console-lookups.js';
 
 /** One migration: the backend's capabilities decide column types (pg-boss's flags as data). */
 export interface StoreMigration {
@@ -42,6 +43,7 @@ export const MIGRATIONS: ReadonlyArray<readonly [name: string, migration: StoreM
   ['0008_rate_buckets', rateBuckets],
   ['0009_overdue_indexes', overdueIndexes],
   ['0010_status_counts', statusCounts],
+  ['0011_console_lookups', consoleLookups],
 ];
 
 export function migrationProvider(caps: DialectCapabilities): MigrationProvider {
