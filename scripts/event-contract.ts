@@ -53,10 +53,30 @@ export function renderEventContract(): Record<string, string> {
     return { schemaFormat: 'application/schema+json;version=draft-07', schema };
   };
   const kafkaKey = { bindings: { kafka: { key: { type: 'string', description: 'the refund id' }, bindingVersion: '0.5.0' } } };
+  // W3C Trace Context as Kafka headers (docs/operations.md, "Tracing").
+  const traceHeaders = {
+    traceparent: {
+      type: 'string',
+      pattern: '^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$',
+      description: 'W3C traceparent: the same as the event\'s traceparent attribute (the refund\'s trace; the parent id is the publishing span)',
+    },
+    tracestate: { type: 'string', description: 'W3C tracestate of the initiating record, when it had one' },
+  };
   const ceHeaders = {
     type: 'object',
-    properties: { 'content-type': { type: 'string', const: 'application/cloudevents+json' } },
+    properties: { 'content-type': { type: 'string', const: 'application/cloudevents+json' }, ...traceHeaders },
     required: ['content-type'],
+  };
+  const inputHeaders = {
+    type: 'object',
+    description:
+      'All optional. A W3C trace context is taken from the traceparent header (with tracestate), else from the CloudEvents distributed-tracing extension (the traceparent attribute of a structured-mode event, the ce_traceparent header of a binary-mode one); none, or none valid (version 00, non-zero ids, lower-case hex): a new trace is started. An invalid one never dead-letters the record.',
+    properties: {
+      traceparent: { type: 'string', description: 'W3C traceparent of the producer\'s span' },
+      tracestate: { type: 'string', description: 'W3C tracestate; repeated headers are one list' },
+      ce_traceparent: { type: 'string', description: 'binary-mode CloudEvents: the distributed-tracing extension' },
+      ce_tracestate: { type: 'string', description: 'binary-mode CloudEvents: the distributed-tracing extension' },
+    },
   };
   const outcomeMessage = (name: 'refund-completed' | 'refund-failed' | 'refund-stalled', summary: string) => ({
     name: name.replace('-', '.'),
@@ -79,6 +99,7 @@ export function renderEventContract(): Record<string, string> {
         '- Outcome events are CloudEvents 1.0 in structured mode, keyed by the refund id.',
         '- Event ids are deterministic (`<refundId>:<type>`, plus `:<stage>` for refund.stalled): a redelivery carries the same id.',
         '- Exactly one refund.completed or refund.failed is ever produced per refund; consumers may see a redelivery (at-least-once), never two different outcomes.',
+        '- Traces: the W3C trace context of the initiating record (traceparent header or CloudEvents distributed-tracing extension; a new trace when it has none) is carried to the outcome events, as their traceparent extension attribute and traceparent header.',
         '- Topic names are the defaults; each is a setting (TOPIC_*).',
         '',
         'Generated from the zod schemas by scripts/event-contract.ts; do not edit by hand.',
@@ -94,6 +115,7 @@ export function renderEventContract(): Record<string, string> {
             name: 'refund.initiated',
             title: 'Refund initiated',
             contentType: 'application/json',
+            headers: inputHeaders,
             payload: payload('refund-initiated'),
           },
         },

@@ -23,11 +23,12 @@ import { createSafeProducer, type SafeProducer } from './adapters/kafka/producer
 import { ensureTopics } from './adapters/kafka/topics.js';
 import { createScheduler, type Scheduler } from './adapters/scheduler/jobs.js';
 import { createStore } from './adapters/store/create-store.js';
+import { createTracing, type OtelTracing } from './adapters/tracing/otel.js';
 import { sleep } from './adapters/timers.js';
 import { wireHttp, type HttpListeners } from './composition/http.js';
 import { scheduledJobs } from './composition/jobs.js';
 import { wireNotifications } from './composition/notifications.js';
-import { allTopics, ingestSettings, kafkaSettings, outcomeTopics, pollSettings, scheduleSettings, storeTarget } from './composition/settings.js';
+import { allTopics, ingestSettings, kafkaSettings, outcomeTopics, pollSettings, scheduleSettings, storeTarget, tracingSettings } from './composition/settings.js';
 import type { AppConfig } from './config/load.js';
 import { loadResultCodeTable } from './config/result-codes.js';
 import { classifyInquiry, classifyRefundNotification } from './domain/classify.js';
@@ -76,7 +77,9 @@ export function createService(config: AppConfig, deps: ServiceDeps): Service {
   const antom: RefundInquirer & { close?(): Promise<void> } =
     deps.antom ?? (createAntomClient(antomSettings, { logger: log, now: () => clock.now() }) as AntomClient);
   const store = createStore(storeTarget(config), log);
-  const notifications = wireNotifications(config, { store, owner, clock, logger: log, resultCodes });
+  // Spans only with an OTLP endpoint (the SDK is loaded by start()); the trace context is carried either way.
+  const tracing: OtelTracing = createTracing(tracingSettings(v), log);
+  const notifications = wireNotifications(config, { store, owner, clock, logger: log, resultCodes, tracing });
   const routeNotice = notifications.planDeliveries;
   const kafka: Kafka = createKafka(kafkaSettings(v), log);
   // One idempotent producer for everything this instance writes to Kafka: the broker then
@@ -126,10 +129,11 @@ export function createService(config: AppConfig, deps: ServiceDeps): Service {
     owner,
     onOutbox: wakeDispatcher,
     observations,
+    tracing,
   });
   const dispatcher: OutboxDispatcher = createOutboxDispatcher({
     store,
-    publisher: createOutcomePublisher(producer),
+    publisher: createOutcomePublisher(producer, tracing),
     planDeliveries: notifications.planDeliveries,
     deliver: notifications.deliver,
     fallbackFor: notifications.fallbackFor,
@@ -169,7 +173,7 @@ export function createService(config: AppConfig, deps: ServiceDeps): Service {
   const components = { store, ingest, poller, dispatcher, scheduler };
   return {
     ...components,
-    ...lifecycle({ ...components, log, http, producer, mailer, antom }, {
+    ...lifecycle({ ...components, log, http, producer, mailer, antom, tracing }, {
       connectKafka: async () => {
         if (v.KAFKA_CREATE_TOPICS) await ensureTopics(kafka, allTopics(v), log);
         await producer.connect();
@@ -191,6 +195,7 @@ function lifecycle(
     producer: SafeProducer;
     mailer: { close(): Promise<void> } | undefined;
     antom: { close?(): Promise<void> };
+    tracing: OtelTracing;
   },
   how: { connectKafka: () => Promise<void>; about: Record<string, unknown> },
 ): Pick<Service, 'start' | 'stop'> {
@@ -201,6 +206,8 @@ function lifecycle(
   return {
     async start() {
       started = true;
+      // First: every span after this is recorded (when an endpoint is set).
+      await c.tracing.start();
       await c.store.migrate();
       const { httpUrl, adminUrl } = await c.http.start();
       await how.connectKafka();
@@ -217,6 +224,7 @@ function lifecycle(
           await close('mailer', () => c.mailer?.close());
           await close('store', () => c.store.close());
           await close('antom', () => c.antom.close?.());
+          await close('tracing', () => c.tracing.stop());
           return;
         }
         log.info('stopping: draining the ingest, the poll loop and the outbox');
@@ -229,6 +237,8 @@ function lifecycle(
         await close('antom', () => c.antom.close?.());
         await close('http', () => c.http.close());
         await close('store', () => c.store.close());
+        // Last: the spans of everything above are exported before the process ends.
+        await close('tracing', () => c.tracing.stop());
         log.info('stopped');
       })();
       return stopping;

@@ -12,13 +12,28 @@ export interface OutcomeTopics {
 /** What an event outbox entry carries: the record exactly as it will be produced. */
 export interface EventPayload {
   readonly key: string;
-  /** The CloudEvent serialised once, when decided, so every redelivery is byte-identical. */
+  /**
+   * The CloudEvent serialised once, when decided, so every redelivery is byte-identical; only its
+   * traceparent's parent id names each publish's own span when spans are recorded.
+   */
   readonly value: string;
   readonly headers: Record<string, string>;
 }
 
 function topicFor(type: OutcomeType, topics: OutcomeTopics): string {
   return type === 'refund.completed' ? topics.completed : type === 'refund.failed' ? topics.failed : topics.stalled;
+}
+
+/**
+ * The record's headers: the content type, and the refund's trace context as the W3C headers
+ * (docs/operations.md, "Tracing"). The publisher reads the stored traceparent from here to parent
+ * its span, and names that span in both the header and the event when it records one.
+ */
+function eventHeaders(event: OutcomeEvent): Record<string, string> {
+  const headers: Record<string, string> = { 'content-type': CLOUDEVENTS_CONTENT_TYPE };
+  if (event.traceparent !== undefined) headers.traceparent = event.traceparent;
+  if (event.tracestate !== undefined) headers.tracestate = event.tracestate;
+  return headers;
 }
 
 function noticeDedupeKey(n: Notice): string {
@@ -44,7 +59,7 @@ export function decisionOutbox(decision: Decision, topics: OutcomeTopics, now: n
     payload: {
       key: event.subject,
       value: JSON.stringify(event),
-      headers: { 'content-type': CLOUDEVENTS_CONTENT_TYPE },
+      headers: eventHeaders(event),
     } satisfies EventPayload,
     availableAt: now,
   }));

@@ -7,8 +7,9 @@ import type { Random, ScheduleSettings } from '../domain/schedule.js';
 import type { CommitDecision } from './commit-decision.js';
 import type { AnswerSample } from './antom-health.js';
 import { observeInquiry, type Observations } from './observations.js';
-import type { Clock } from './ports.js';
+import type { Clock, TraceSpan, Tracing } from './ports.js';
 import type { RateLimiter } from './rate-limiter.js';
+import { noTracing } from './tracing.js';
 
 /**
  * One inquiry of one claimed refund, as the poll loop (poll-refunds.ts) runs it: ask Antom in the
@@ -18,8 +19,14 @@ import type { RateLimiter } from './rate-limiter.js';
 
 /** The Antom side as the poll loop sees it. */
 export interface RefundInquirer {
-  inquireRefund(query: InquiryQuery): Promise<InquiryOutcome>;
+  /** `logFields`: what the client adds to its log lines about this inquiry (the refund's trace). */
+  inquireRefund(query: InquiryQuery, logFields?: TraceSpan['logFields']): Promise<InquiryOutcome>;
 }
+
+// The inquiry span (docs/operations.md, "Tracing"): one per Antom call, a child of the refund's
+// trace. Its status is an error when the call told nothing usable: a transport failure, or an
+// answer refused (a bad signature, another refund's answer).
+const INQUIRY_SPAN = 'antom inquiryRefund';
 
 export interface AnswerRecorder {
   record(sample: AnswerSample): void;
@@ -69,8 +76,26 @@ export function createInquireOne(deps: {
   /** Each inquiry's latency (the dashboard's). */
   observations?: Observations;
   log: Logger;
+  tracing?: Tracing;
 }): (refund: TrackedRefund) => Promise<void> {
   const { stats, log } = deps;
+  const tracing = deps.tracing ?? noTracing;
+
+  /** Asks Antom and classifies the answer, inside the inquiry span. */
+  async function ask(query: InquiryQuery, span: TraceSpan): Promise<Classification> {
+    try {
+      const outcome = await deps.antom.inquireRefund(query, span.logFields);
+      const classification = deps.classify(outcome);
+      span.set({ 'antom.outcome': outcome.kind, 'antom.classification': classification.kind, 'http.response.status_code': outcome.httpStatus });
+      if (outcome.kind === 'transport-error' || outcome.kind === 'rejected') span.fail(outcome.message);
+      return classification;
+    } catch (err) {
+      span.fail(err instanceof Error ? err.message : String(err));
+      throw err;
+    } finally {
+      span.end();
+    }
+  }
 
   function slowDown(now: number, retryAfterMs: number | undefined): void {
     // Antom's Retry-After may lengthen the slow-down, up to SLOWDOWN_MAX_FACTOR times
@@ -82,12 +107,13 @@ export function createInquireOne(deps: {
   }
 
   return async (refund) => {
+    const span = tracing.span(INQUIRY_SPAN, refund.origin.traceparent, { 'refund.id': refund.id, 'antom.api': refund.antomApi ?? deps.api }, 'client');
+    const trace = span.logFields;
     try {
       const query = inquiryQuery(refund, deps.api);
       const askedAt = deps.clock.now();
-      const outcome = await deps.antom.inquireRefund(query);
+      const classification = await ask(query, span);
       stats.inquiries += 1;
-      const classification = deps.classify(outcome);
       stats.byKind[classification.kind] += 1;
       if (classification.kind === 'retry' && classification.slowDown) stats.trafficLimited += 1;
       const now = deps.clock.now();
@@ -97,18 +123,18 @@ export function createInquireOne(deps: {
       if (decision.slowDown) slowDown(now, decision.slowDown.retryAfterMs);
       if (!(await deps.commit(refund, decision, now))) {
         stats.superseded += 1;
-        log.debug({ refund: refund.id }, 'refund changed during the inquiry; this answer is superseded');
+        log.debug({ refund: refund.id, ...trace }, 'refund changed during the inquiry; this answer is superseded');
         return;
       }
       stats.applied += 1;
       // "Not yet" is not an error (STYLE.md): debug for pending, info for what changes things.
       const level = classification.kind === 'pending' ? 'debug' : 'info';
-      log[level]({ refund: refund.id, kind: classification.kind, next: decision.next.nextPollAt ?? null, outcome: decision.outcome }, 'inquiry');
+      log[level]({ refund: refund.id, ...trace, kind: classification.kind, next: decision.next.nextPollAt ?? null, outcome: decision.outcome }, 'inquiry');
     } catch (err) {
       // The store failed (Antom faults come back as outcomes, not throws). The lease runs out by
       // itself and the refund is inquired again: nothing is lost, at worst an inquiry repeats.
       stats.errors += 1;
-      log.error({ err, refund: refund.id }, 'inquiry could not be recorded');
+      log.error({ err, refund: refund.id, ...trace }, 'inquiry could not be recorded');
     }
   };
 }

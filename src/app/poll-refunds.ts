@@ -9,7 +9,7 @@ import { createGroupCommit } from './group-commit.js';
 import type { Observations } from './observations.js';
 import type { NoticeRouter, OutcomeTopics } from './outbox-entries.js';
 import { createInquireOne, type AnswerRecorder, type InquiryCounters, type RefundInquirer } from './poll-inquiry.js';
-import type { Clock, RefundStore } from './ports.js';
+import type { Clock, RefundStore, Tracing } from './ports.js';
 import type { RateLimiter, Sleep } from './rate-limiter.js';
 
 export interface PollStats extends InquiryCounters {
@@ -56,6 +56,8 @@ export interface PollLoopDeps {
   answers?: AnswerRecorder;
   /** Inquiry latency and what the decisions did, for the metrics (observations.ts). */
   observations?: Observations;
+  /** A span per inquiry, in the refund's trace (docs/operations.md, "Tracing"); none recorded without. */
+  tracing?: Tracing;
 }
 
 // When nothing is due, sleep until the next due time but never longer than this, so a refund
@@ -105,6 +107,7 @@ export function createPollLoop(deps: PollLoopDeps): PollLoop {
     answers: deps.answers,
     observations: deps.observations,
     log,
+    tracing: deps.tracing,
   });
   let stopping: Promise<void> | undefined;
   // Created below, once the round exists.

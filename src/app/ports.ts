@@ -177,6 +177,36 @@ export interface SlackThread {
   readonly remindedAt?: number;
 }
 
+/** A span's attributes (OpenTelemetry's primitive values; undefined ones are left out). */
+export type SpanAttributes = Readonly<Record<string, string | number | boolean | undefined>>;
+
+/** One span in flight (docs/operations.md, "Tracing"); `end` it once, whatever happened. */
+export interface TraceSpan {
+  /** Whether it is recorded (and exported): false when no exporter is configured. */
+  readonly recording: boolean;
+  /** For the log lines written about its work: `trace_id`, and `span_id` while spans are recorded. */
+  readonly logFields: Readonly<{ trace_id?: string; span_id?: string }>;
+  set(attributes: SpanAttributes): void;
+  /** Status error, saying what went wrong. */
+  fail(message: string): void;
+  end(): void;
+  /**
+   * The W3C traceparent naming this span as the parent: what a message sent inside it carries.
+   * Without recorded spans, the parent the span was started under (undefined without one).
+   */
+  traceparent(): string | undefined;
+}
+
+/**
+ * Spans around the work done for a refund: inquiries, publishes, sends. Each is a child of the
+ * refund's stored trace context (`parent`, a W3C traceparent kept in its origin), so the whole
+ * life of a refund is one trace from its initiating record to its outcome event. Without an OTLP
+ * endpoint nothing is recorded and a span costs an object; its logFields still carry the trace id.
+ */
+export interface Tracing {
+  span(name: string, parent: string | undefined, attributes?: SpanAttributes, kind?: 'internal' | 'client' | 'producer'): TraceSpan;
+}
+
 /** Publishes records to Kafka; resolves only once the broker acknowledged every one of them. */
 export interface EventPublisher {
   publish(records: ReadonlyArray<{ topic: string; key: string; value: string; headers: Record<string, string> }>): Promise<void>;

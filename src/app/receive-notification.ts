@@ -2,6 +2,7 @@ import type { Classification } from '../domain/classify.js';
 import { decideAfterNotification } from '../domain/decide-notification.js';
 import type { RefundNotification } from '../domain/inquiry.js';
 import { createCommitDecision, type DecisionDeps } from './commit-decision.js';
+import { traceLogFields } from './tracing.js';
 
 export type NotificationResult =
   /** Recorded (or already known): acknowledge, so Antom stops resending. */
@@ -45,7 +46,7 @@ export function createReceiveNotification(deps: ReceiveNotificationDeps) {
     const byRequest = await deps.store.findRefund({ refundRequestId: n.refundRequestId });
     if (byRequest && (byRequest.refundId === undefined || byRequest.refundId === n.refundId)) return byRequest;
     if (byRequest) {
-      log.error({ refund: byRequest.id, notified: n.refundId }, 'notification names a refundRequestId we track under another refundId; not applied');
+      log.error({ refund: byRequest.id, ...traceLogFields(byRequest.origin.traceparent), notified: n.refundId }, 'notification names a refundRequestId we track under another refundId; not applied');
     }
     return undefined;
   }
@@ -63,7 +64,7 @@ export function createReceiveNotification(deps: ReceiveNotificationDeps) {
       // Antom resends a notification until it is acknowledged: a repeat writes nothing at all.
       if (decision.repeat) return { status: 'already-final' };
       if (decision.conflict) {
-        log.error({ refund: refund.id, conflict: decision.conflict }, 'notification not applied: it contradicts what we know; escalated');
+        log.error({ refund: refund.id, ...traceLogFields(refund.origin.traceparent), conflict: decision.conflict }, 'notification not applied: it contradicts what we know; escalated');
         // Recorded once per refund, however often it is sent: the alert's outbox entry is kept
         // single by its scope, the timeline entry by looking.
         const seen = (await deps.store.timeline(refund.id)).some((e) => decision.timeline.some((t) => t.kind === e.kind && t.message === e.message));
@@ -71,7 +72,7 @@ export function createReceiveNotification(deps: ReceiveNotificationDeps) {
       }
       if (await commit(refund, decision, now)) {
         if (decision.conflict) return { status: 'conflict' };
-        log.info({ refund: refund.id, outcome: decision.outcome }, 'outcome from Antom notification');
+        log.info({ refund: refund.id, ...traceLogFields(refund.origin.traceparent), outcome: decision.outcome }, 'outcome from Antom notification');
         return { status: 'applied' };
       }
     }

@@ -7,7 +7,7 @@ import { createDeliveryPlanner, type DeliveryPlanner } from '../app/notify/plan-
 import { createStalledReminders } from '../app/notify/remind-stalled.js';
 import { createDeliverySender, type DeliverySender } from '../app/notify/send-delivery.js';
 import { createDigest } from '../app/notify/send-digest.js';
-import type { Clock, RefundStore, SlackPort } from '../app/ports.js';
+import type { Clock, RefundStore, SlackPort, Tracing } from '../app/ports.js';
 import { createMailer, type Mailer } from '../adapters/email/mailer.js';
 import { loadTemplates } from '../adapters/email/templates.js';
 import { createRenderers } from '../adapters/notify/renderers.js';
@@ -39,9 +39,9 @@ export interface Notifications {
  */
 export function wireNotifications(
   config: AppConfig,
-  base: { store: RefundStore; owner: string; clock: Clock; logger: Logger; resultCodes: ResultCodeTable },
+  base: { store: RefundStore; owner: string; clock: Clock; logger: Logger; resultCodes: ResultCodeTable; tracing?: Tracing },
 ): Notifications {
-  const { store, owner, clock, logger } = base;
+  const { store, owner, clock, logger, tracing } = base;
   const routingTree = loadRoutingTree(routingFilePath(config.configDir), { knownReasonCodes: base.resultCodes.rules.keys() });
   const v = config.values;
   const render = createRenderers(loadTemplates({ configDir: config.configDir }), v.EMAIL_FROM);
@@ -49,7 +49,7 @@ export function wireNotifications(
   const mailing = mailerSettings(v);
   const mailer = mailing ? createMailer(mailing, { logger }) : undefined;
   const settings = notifySettings(v);
-  const deps = { store, owner, slack, email: mailer, render, settings, clock, logger };
+  const deps = { store, owner, slack, email: mailer, render, settings, clock, logger, tracing };
   return {
     mailer,
     planDeliveries: createDeliveryPlanner({

@@ -3,6 +3,7 @@ import type { KafkaSettings } from '../adapters/kafka/client.js';
 import type { MailerSettings } from '../adapters/email/mailer.js';
 import type { SlackSettings } from '../adapters/slack/client.js';
 import type { StoreTarget } from '../adapters/store/create-store.js';
+import type { TracingSettings } from '../adapters/tracing/otel.js';
 import type { AppConfig } from '../config/load.js';
 import type { SettingValues } from '../config/settings.js';
 import type { RoutingContext } from '../domain/routing.js';
@@ -117,4 +118,13 @@ export function mailerSettings(v: SettingValues): MailerSettings | undefined {
 
 export function httpSettings(v: SettingValues) {
   return { host: v.HTTP_HOST, port: v.HTTP_PORT, adminPort: v.ADMIN_PORT, notifyPath: v.ANTOM_NOTIFY_PATH, adminToken: v.ADMIN_TOKEN };
+}
+
+/**
+ * Where spans go: the traces endpoint as given, else the base endpoint with /v1/traces added, as
+ * the OpenTelemetry specification defines the two; neither: nothing is exported.
+ */
+export function tracingSettings(v: SettingValues): TracingSettings {
+  const base = v.OTEL_EXPORTER_OTLP_ENDPOINT;
+  return { tracesUrl: v.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? (base === undefined ? undefined : `${base}/v1/traces`), serviceName: v.OTEL_SERVICE_NAME };
 }

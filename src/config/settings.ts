@@ -429,6 +429,15 @@ export const SETTINGS = {
   ADMIN_TOKEN: setting('text', optional(asText), 'bearer token for /admin/*, and the log-in of the /console pages', { secret: true, fileVariant: true }),
   CONFIG_DIR: setting('path', required(asPath, 'a directory'), 'routing rules, result-code table, templates'),
   LOG_LEVEL: setting('choice', required(asEnum(LOG_LEVELS), 'a pino level'), 'pino level'),
+  OTEL_EXPORTER_OTLP_ENDPOINT: setting(
+    'url', optional(asHttpUrl),
+    'OpenTelemetry collector (OTLP/HTTP, JSON) that spans are exported to, /v1/traces added; unset (and no OTEL_EXPORTER_OTLP_TRACES_ENDPOINT): no spans are recorded, traces are still carried',
+  ),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: setting(
+    'url', optional(asHttpUrl),
+    'the full URL spans are exported to (OTLP/HTTP, JSON), used as given; wins over OTEL_EXPORTER_OTLP_ENDPOINT',
+  ),
+  OTEL_SERVICE_NAME: setting('text', required(asText, 'a service name'), 'service.name of the exported spans'),
   SHUTDOWN_TIMEOUT: setting(
     'duration', required(asDuration(100), 'a duration'),
     'how long the first SIGTERM waits for in-flight work before closing anyway',

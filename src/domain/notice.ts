@@ -38,5 +38,6 @@ export function noticeSubject(refund: TrackedRefund, event: NotificationEvent, d
     escalate: refund.escalated,
     detectedAt,
     inquiries: refund.inquiries,
+    traceparent: refund.origin.traceparent,
   };
 }

@@ -87,6 +87,14 @@ const envelope = <T extends OutcomeType, D extends z.ZodType>(type: T, data: D) 
     subject: z.string().describe('the refund id'),
     time: z.string().describe('ISO-8601: when the outcome was detected'),
     datacontenttype: z.literal('application/json'),
+    traceparent: z
+      .string()
+      .regex(/^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/)
+      .optional()
+      .describe(
+        "CloudEvents distributed-tracing extension: W3C traceparent. The trace of the refund-initiated record (or one started when it had none); the parent id is the span that published this event. Also sent as the Kafka header traceparent",
+      ),
+    tracestate: z.string().optional().describe("CloudEvents distributed-tracing extension: the initiating record's W3C tracestate, when it had one"),
     data,
   });
 
@@ -129,6 +137,9 @@ function eventEnvelope<T extends OutcomeType>(refund: TrackedRefund, type: T, no
     subject: refundId,
     time: iso(now),
     datacontenttype: 'application/json' as const,
+    // The refund's stored trace context; the publisher names its own span as the parent.
+    traceparent: refund.origin.traceparent,
+    tracestate: refund.origin.tracestate,
   };
 }
 

@@ -37,6 +37,15 @@ export interface RecordOrigin {
    */
   readonly recordTimestamp?: string;
   readonly timestampNote?: string;
+  /**
+   * The W3C trace context the work on this refund continues (docs/operations.md, "Tracing"): the
+   * record's own (a Kafka header, or the CloudEvents distributed-tracing extension), or a trace
+   * started at ingest when it carried none or an invalid one. Absent on refunds tracked before
+   * tracing was added. Kept here, in the stored origin, so any instance polling the refund later
+   * (after a restart, on another host) continues the same trace.
+   */
+  readonly traceparent?: string;
+  readonly tracestate?: string;
 }
 
 /** A validated refund-initiated record, ready to be tracked. */

@@ -54,6 +54,8 @@ export interface NotificationSubject {
   readonly stage?: number;
   /** The refund-initiated record's metadata; an order reference in it is shown to the customer. */
   readonly metadata?: Readonly<Record<string, unknown>>;
+  /** The refund's trace (its origin's W3C traceparent): a delivery's send span is its child. */
+  readonly traceparent?: string;
 }
 
 export type DeliveryTemplate = 'ops-line' | 'escalation' | 'stalled' | 'integration-fault' | 'customer-completed';

@@ -345,6 +345,15 @@ export function describeRefundStoreContract(name: string, open: () => Promise<Re
       expect(r!.origin).toEqual({ topic: 't', partition: 3, offset: '9', eventId: 'ev-9' });
     });
 
+    it('keeps the trace context in the origin, for whichever instance claims the refund later', async () => {
+      // docs/operations.md, "Tracing": the origin JSON is where a refund's trace survives restarts.
+      const traced = { topic: 't', partition: 0, offset: '7', traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01', tracestate: 'rojo=00f067aa0ba902b7,congo=t61rcWkgMzE' };
+      await store.trackRefunds([newRefund(7, { origin: traced })], { ...ctx, firstPollAt: ctx.now });
+      expect((await store.getRefund('R-000007'))?.origin).toEqual(traced);
+      const [claimed] = await store.claimDue({ owner: 'elsewhere', now: ctx.now, limit: 1, leaseMs: 60_000 });
+      expect(claimed?.origin).toEqual(traced);
+    });
+
     it('writes large batches beyond one statement', async () => {
       const many = Array.from({ length: 2_500 }, (_, i) => newRefund(i));
       const result = await store.trackRefunds(many, ctx);

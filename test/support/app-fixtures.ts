@@ -16,7 +16,7 @@ import { CUSTOMER_CHANNEL, type NotifierDeps, type NotifySettings } from '../../
 import type { Observations } from '../../src/app/observations.js';
 import type { OutcomeTopics } from '../../src/app/outbox-entries.js';
 import { createPollLoop, type PollLoop, type PollLoopDeps } from '../../src/app/poll-refunds.js';
-import type { EmailPort, OutboxEntry, OutboxFilter, RefundStore } from '../../src/app/ports.js';
+import type { EmailPort, OutboxEntry, OutboxFilter, RefundStore, Tracing } from '../../src/app/ports.js';
 import { createReceiveNotification, type NotificationResult } from '../../src/app/receive-notification.js';
 import { createSweepDeadlines } from '../../src/app/sweep-deadlines.js';
 import { loadTemplates } from '../../src/adapters/email/templates.js';
@@ -137,6 +137,8 @@ export interface TestAppOptions {
   observations?: Observations;
   /** Sends the emails instead of the recording fake (a real mailer); `email` still records nothing then. */
   emailPort?: EmailPort;
+  /** Spans of the notification jobs (none recorded when absent). */
+  tracing?: Tracing;
 }
 
 export type TestApp = Awaited<ReturnType<typeof createTestApp>>;
@@ -158,7 +160,7 @@ export async function createTestApp(options: TestAppOptions = {}) {
     playbook: playbookLookup(resultCodes),
   };
   const planDeliveries: DeliveryPlanner = createDeliveryPlanner({ tree: routingTree(options.routing), ctx, slackEnabled: true, emailEnabled: true });
-  const deps: NotifierDeps = { store: used, owner, slack, email: options.emailPort ?? email, render: renderers, settings, clock, logger: quietLogger };
+  const deps: NotifierDeps = { store: used, owner, slack, email: options.emailPort ?? email, render: renderers, settings, clock, logger: quietLogger, tracing: options.tracing };
   const dispatcher: OutboxDispatcher = createOutboxDispatcher({
     store: used,
     publisher,

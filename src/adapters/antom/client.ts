@@ -48,8 +48,9 @@ export interface AntomClient {
   /**
    * One signed inquiry. Never throws for what Antom or the network can do (those are outcomes);
    * throws InvalidInputError for a query that can never be sent (no id, too long, v1 field on v2).
+   * `logFields` (the refund's trace_id, span_id) go into its log lines about this inquiry.
    */
-  inquireRefund(query: InquiryQuery): Promise<InquiryOutcome>;
+  inquireRefund(query: InquiryQuery, logFields?: Readonly<Record<string, string | undefined>>): Promise<InquiryOutcome>;
   /** The path that is requested and signed, e.g. `/ams/sandbox/api/v1/payments/inquiryRefund`. */
   readonly inquiryPath: string;
   /** Idempotent: a second call returns the first call's promise. */
@@ -90,7 +91,7 @@ export function createAntomClient(settings: AntomClientSettings, deps: AntomClie
   });
   const routes: Record<AntomApi, InquiryRoute> = { v1: inquiryRoute(settings, 'v1'), v2: inquiryRoute(settings, 'v2') };
 
-  async function inquireRefund(route: InquiryRoute, query: InquiryQuery): Promise<InquiryOutcome> {
+  async function inquireRefund(route: InquiryRoute, query: InquiryQuery, logFields: Readonly<Record<string, string | undefined>> | undefined): Promise<InquiryOutcome> {
     const body = Buffer.from(JSON.stringify(requestBody(route.api, query)), 'utf8');
     const request = await exchange.sign(route.path, body);
     const started = now();
@@ -100,7 +101,7 @@ export function createAntomClient(settings: AntomClientSettings, deps: AntomClie
     } catch (err) {
       outcome = failureFromError(route, err, settings.timeoutMs);
     }
-    logOutcome(logger, query, outcome, now() - started);
+    logOutcome(logger, query, outcome, now() - started, logFields);
     return outcome;
   }
 
@@ -114,14 +115,14 @@ export function createAntomClient(settings: AntomClientSettings, deps: AntomClie
   }
 
   return {
-    inquireRefund: (query) => inquireRefund(routes[query.api ?? settings.api], query),
+    inquireRefund: (query, logFields) => inquireRefund(routes[query.api ?? settings.api], query, logFields),
     inquiryPath: resolveInquiryPath(settings),
     close: () => exchange.close(),
   };
 }
 
-function logOutcome(logger: Logger, query: InquiryQuery, outcome: InquiryOutcome, durationMs: number): void {
-  const ids = { refundId: query.refundId, refundRequestId: query.refundRequestId };
+function logOutcome(logger: Logger, query: InquiryQuery, outcome: InquiryOutcome, durationMs: number, logFields: object | undefined): void {
+  const ids = { refundId: query.refundId, refundRequestId: query.refundRequestId, ...logFields };
   switch (outcome.kind) {
     case 'answer':
       logger.debug(

@@ -4,6 +4,7 @@ import type { NewRefund } from '../../domain/refund.js';
 import { validateRefundInitiated } from '../../domain/refund-initiated.js';
 import type { Rejected } from './dead-letter.js';
 import { describeError } from './ingest-errors.js';
+import { recordTrace, type CloudEventTrace } from './record-trace.js';
 
 /**
  * Turns a Kafka record into the refund-initiated payload it carries, whichever of the three
@@ -25,7 +26,7 @@ import { describeError } from './ingest-errors.js';
 // after it is iterative too.
 export const VALUE_MAX_DEPTH = 32;
 
-interface CloudEventAttributes {
+interface CloudEventAttributes extends CloudEventTrace {
   readonly id: string;
   readonly source: string;
   readonly type: string;
@@ -92,7 +93,8 @@ function checkAttributes(attrs: Record<string, unknown>, prefix: string): CloudE
   if (missing.length > 0) {
     return `CloudEvent is missing required attribute${missing.length > 1 ? 's' : ''} ${missing.map((k) => prefix + k).join(', ')}`;
   }
-  return { id: attrs.id as string, source: attrs.source as string, type: attrs.type as string };
+  // The distributed-tracing extension (docs/operations.md, "Tracing"), checked by recordTrace.
+  return { id: attrs.id as string, source: attrs.source as string, type: attrs.type as string, traceparent: attrs.traceparent, tracestate: attrs.tracestate };
 }
 
 /** A scalar as JSON, shortened; a container by its kind (a reason must stay short and printable). */
@@ -112,6 +114,8 @@ export function decodeRecord(value: Buffer | null, headers: IHeaders | undefined
       id: headerText(headers, 'ce_id'),
       source: headerText(headers, 'ce_source'),
       type: headerText(headers, 'ce_type'),
+      traceparent: headerText(headers, 'ce_traceparent'),
+      tracestate: headerText(headers, 'ce_tracestate'),
     };
     const checked = checkAttributes(attrs, 'ce_');
     if (typeof checked === 'string') return { ok: false, reason: `binary-mode ${checked}` };
@@ -151,7 +155,7 @@ export function decodeRecord(value: Buffer | null, headers: IHeaders | undefined
   return { ok: false, reason: 'CloudEvent has no data' };
 }
 
-type ParsedRecord = { ok: true; refund: NewRefund } | { ok: false; reason: string };
+type ParsedRecord = { ok: true; refund: NewRefund; traceIgnored?: readonly string[] } | { ok: false; reason: string };
 
 /**
  * Decode then validate one record, as the ingest does: the single place that turns a record into a
@@ -162,11 +166,15 @@ type ParsedRecord = { ok: true; refund: NewRefund } | { ok: false; reason: strin
  * `consumedAt` (epoch ms) is when the record was consumed; it stands in for a record timestamp that
  * is missing or implausible. An invalid `consumedAt` is the caller's bug, not the record's, and
  * throws rather than dead-letter every record.
+ *
+ * With `startTrace`, the refund's origin carries the record's trace context, or a new trace when
+ * it has none or an invalid one (record-trace.ts); without it (tests of the parsing alone), none.
  */
 export function parseRefundRecord(
   message: { value: Buffer | null; headers?: IHeaders; timestamp: string; offset: string },
   where: { topic: string; partition: number; antomApi: 'v1' | 'v2' },
   consumedAt: number,
+  startTrace?: () => string,
 ): ParsedRecord {
   if (!Number.isFinite(consumedAt) || Number.isNaN(new Date(consumedAt).getTime())) {
     throw new TypeError(`parseRefundRecord: consumedAt must be a time in epoch milliseconds, got ${String(consumedAt)}`);
@@ -174,6 +182,7 @@ export function parseRefundRecord(
   try {
     const decoded = decodeRecord(message.value, message.headers);
     if (!decoded.ok) return decoded;
+    const trace = startTrace && recordTrace(message.headers, decoded.event, startTrace);
     const result = validateRefundInitiated(decoded.payload, {
       antomApi: where.antomApi,
       recordTimestamp: String(message.timestamp),
@@ -183,12 +192,22 @@ export function parseRefundRecord(
         partition: where.partition,
         offset: message.offset,
         ...(decoded.event ? { eventId: decoded.event.id, eventSource: decoded.event.source } : {}),
+        ...(trace && { traceparent: trace.traceparent, ...(trace.tracestate !== undefined && { tracestate: trace.tracestate }) }),
       },
     });
-    return result.ok ? result : { ok: false, reason: result.problems.join('; ') };
+    if (!result.ok) return { ok: false, reason: result.problems.join('; ') };
+    return trace?.ignored ? { ...result, traceIgnored: trace.ignored } : result;
   } catch (err) {
     return { ok: false, reason: `the record could not be validated: ${errorText(err)}` };
   }
+}
+
+/** A record whose trace context was not used, with why (the ingest logs it at debug). */
+export interface TraceIgnored {
+  readonly offset: string;
+  /** The trace the refund continues instead. */
+  readonly traceparent: string | undefined;
+  readonly reasons: readonly string[];
 }
 
 /**
@@ -200,19 +219,24 @@ export function parseRefundRecords(
   messages: readonly KafkaMessage[],
   where: { topic: string; partition: number; antomApi: 'v1' | 'v2' },
   consumedAt: number,
-): { good: NewRefund[]; bad: Rejected[] } {
+  startTrace?: () => string,
+): { good: NewRefund[]; bad: Rejected[]; traceIgnored: TraceIgnored[] } {
   const good: NewRefund[] = [];
   const bad: Rejected[] = [];
+  const traceIgnored: TraceIgnored[] = [];
   for (const message of messages) {
     try {
-      const result = parseRefundRecord(message, where, consumedAt);
-      if (result.ok) good.push(result.refund);
-      else bad.push({ message, reason: result.reason });
+      const result = parseRefundRecord(message, where, consumedAt, startTrace);
+      if (!result.ok) bad.push({ message, reason: result.reason });
+      else {
+        good.push(result.refund);
+        if (result.traceIgnored) traceIgnored.push({ offset: message.offset, traceparent: result.refund.origin.traceparent, reasons: result.traceIgnored });
+      }
     } catch (err) {
       bad.push({ message, reason: `the record could not be read: ${describeError(err)}` });
     }
   }
-  return { good, bad };
+  return { good, bad, traceIgnored };
 }
 
 function errorText(err: unknown): string {

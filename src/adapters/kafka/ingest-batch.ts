@@ -1,5 +1,7 @@
 import type { EachBatchPayload } from 'kafkajs';
-import { parseRefundRecords } from './decode-record.js';
+import type { Logger } from 'pino';
+import { traceIdOf } from '../../domain/trace-context.js';
+import { parseRefundRecords, type TraceIgnored } from './decode-record.js';
 import type { WriteChunk } from './ingest-chunk.js';
 import type { IngestStats } from './ingest-consumer.js';
 import { describeError, IngestOutage } from './ingest-errors.js';
@@ -27,8 +29,17 @@ export function createBatchHandler(deps: {
   stats: IngestStats;
   now: () => number;
   isStopping: () => boolean;
+  /** Starts a trace for a record that carries none (docs/operations.md, "Tracing"). */
+  startTrace?: () => string;
+  log?: Logger;
 }): (payload: EachBatchPayload) => Promise<void> {
   const { stats, pauses, now, isStopping } = deps;
+  // Never a reason to dead-letter: the record is tracked under a new trace, and a debug line says why.
+  const logIgnored = (partition: number, ignored: readonly TraceIgnored[]) => {
+    for (const t of ignored) {
+      deps.log?.debug({ partition, offset: t.offset, trace_id: traceIdOf(t.traceparent), reason: t.reasons.join('; ') }, 'trace context of the record ignored');
+    }
+  };
 
   return async (payload) => {
     const { batch, resolveOffset, heartbeat, isRunning, isStale } = payload;
@@ -71,7 +82,8 @@ export function createBatchHandler(deps: {
       for (let i = 0; i < batch.messages.length; i += deps.batchSize) {
         if (isStopping() || !isRunning() || isStale()) break;
         const chunk = batch.messages.slice(i, i + deps.batchSize);
-        const { good, bad } = parseRefundRecords(chunk, where, now());
+        const { good, bad, traceIgnored } = parseRefundRecords(chunk, where, now(), deps.startTrace);
+        if (traceIgnored.length > 0) logIgnored(batch.partition, traceIgnored);
         // Never rejects: an outage is its value, so an earlier chunk's failure can never surface
         // as an unhandled rejection while a later one is awaited.
         const done = deps.writeChunk({ topic: batch.topic, partition: batch.partition, good, bad, byOffset }).then(

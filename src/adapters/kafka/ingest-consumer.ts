@@ -1,6 +1,7 @@
 import type { Kafka } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { TrackRefunds } from '../../app/track-refunds.js';
+import { createTraceStarter } from '../tracing/trace-ids.js';
 import { createConsumerLag, type PartitionLag } from './consumer-lag.js';
 import { createDeadLetterWriter } from './dead-letter.js';
 import { createBatchHandler } from './ingest-batch.js';
@@ -134,6 +135,8 @@ export function createIngestConsumer(options: IngestConsumerOptions): IngestCons
     stats,
     now,
     isStopping,
+    startTrace: createTraceStarter(),
+    log,
   });
   const lifecycle = createConsumerLifecycle({
     kafka: options.kafka,

@@ -5,7 +5,8 @@
  */
 import { InDoubtError, LeaseLostError, NotSentError } from '../../domain/errors.js';
 import type { NotificationSubject } from '../../domain/routing.js';
-import type { OpsTemplate, OutboxEntry } from '../ports.js';
+import type { OpsTemplate, OutboxEntry, TraceSpan } from '../ports.js';
+import { noTracing } from '../tracing.js';
 import { createGroupJoiner } from './join-group.js';
 import { deliveryOf, isMessagePayload, requireEmail, requireSlack, type DeliveryPayload, type MessagePayload, type NotifierDeps } from './vocabulary.js';
 
@@ -67,7 +68,21 @@ export function createDeliverySender(deps: NotifierDeps): DeliverySender {
     }
   }
 
-  return async function deliver(entry) {
+  /**
+   * The send span of a delivery (docs/operations.md, "Tracing"): a child of its refund's trace;
+   * a message about no refund (an outage notice) starts its own.
+   */
+  function sendSpan(entry: OutboxEntry): TraceSpan {
+    const tracing = deps.tracing ?? noTracing;
+    if (isMessagePayload(entry.payload)) {
+      return tracing.span(`notify ${entry.payload.receiver.type}`, undefined, { 'notify.receiver': entry.channel, 'outbox.entry': entry.dedupeKey }, 'client');
+    }
+    const { delivery: d, subject } = deliveryOf(entry);
+    const attributes = { 'refund.id': subject.refundKey, 'notify.receiver': d.receiver.type === 'slack' ? entry.channel : d.receiver.type, 'notify.template': d.template, 'outbox.entry': entry.dedupeKey };
+    return tracing.span(`notify ${d.receiver.type}`, subject.traceparent, attributes, 'client');
+  }
+
+  async function send(entry: OutboxEntry): Promise<void> {
     if (isMessagePayload(entry.payload)) return sendMessage(entry.payload, entry);
     const payload = deliveryOf(entry);
     const { delivery: d, subject, fallbackFrom } = payload;
@@ -76,5 +91,17 @@ export function createDeliverySender(deps: NotifierDeps): DeliverySender {
     // A fallback is sent on its own, never into a group of the channel it replaces.
     if (d.group && !fallbackFrom) return joinGroup(entry, { ...d, receiver: d.receiver, group: d.group }, subject);
     return sendOpsMessage(entry, payload);
+  }
+
+  return async function deliver(entry) {
+    const span = sendSpan(entry);
+    try {
+      await send(entry);
+    } catch (err) {
+      span.fail(err instanceof Error ? err.message : String(err));
+      throw err;
+    } finally {
+      span.end();
+    }
   };
 }

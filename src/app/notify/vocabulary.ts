@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import { NotSentError } from '../../domain/errors.js';
 import type { NotificationContent } from '../../domain/notification-content.js';
 import { groupKeyFromLegacy, receiverKey, type Delivery, type NotificationSubject, type OpsReceiver } from '../../domain/routing.js';
-import type { Clock, EmailPort, OutboxEntry, OutboxEntryInput, RefundStore, Renderers, SlackPort } from '../ports.js';
+import type { Clock, EmailPort, OutboxEntry, OutboxEntryInput, RefundStore, Renderers, SlackPort, Tracing } from '../ports.js';
 
 export interface NotifySettings {
   /** Escalations with the same group key inside this window are one message. */
@@ -91,6 +91,8 @@ export interface NotifierDeps {
   settings: NotifySettings;
   clock: Clock;
   logger: Logger;
+  /** Send spans in each refund's trace (docs/operations.md, "Tracing"); none recorded without. */
+  tracing?: Tracing;
 }
 
 export function requireEmail(email: EmailPort | undefined): EmailPort {
