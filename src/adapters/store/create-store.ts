@@ -15,7 +15,7 @@ export function createStore(target: StoreTarget, logger?: Logger): RefundStore {
     case 'postgres':
       return createPostgresStore({
         url: target.url,
-        onIdleError: (err) => logger?.warn({ err, component: 'store' }, 'an idle PostgreSQL connection was closed by the server; it will be replaced'),
+        onConnectionError: (err) => logger?.warn({ err, component: 'store' }, 'a PostgreSQL connection was closed by the server; it will be replaced'),
       });
   }
 }

@@ -9,8 +9,8 @@ export interface PostgresStoreOptions {
   url: string;
   /** Pool size; the poll loop, the ingest and the dispatcher each hold at most one at a time. */
   maxConnections?: number;
-  /** An idle connection failed (the server ended it); it is replaced on the next query. */
-  onIdleError?: (err: Error) => void;
+  /** A connection failed (the server ended it, idle or in use); it is replaced on the next query. */
+  onConnectionError?: (err: Error) => void;
 }
 
 const INT8_OID = 20;
@@ -34,11 +34,16 @@ export function createPostgresStore(options: PostgresStoreOptions): RefundStore 
         oid === INT8_OID ? (value: string) => Number(value) : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
     },
   });
-  // An idle pooled connection that the server ends (a restart, a failover, an operator's
-  // pg_terminate_backend) emits 'error' on the pool; unheard, that event would end the process.
-  // The pool drops the connection by itself and the next query opens a new one; callers see the
+  // A connection the server ends (a restart, a failover, an operator's pg_terminate_backend)
+  // emits 'error' on its client; unheard, that event would end the process. The pool listens only
+  // while the client is idle (and re-emits on itself); a client checked out — inside a
+  // transaction, between two statements — has no listener of the pool's then (the fault test
+  // that ends every session of a database mid-run found this). So every client gets one of its
+  // own for its whole life, and the pool's is left silent to log each failure once. The pool
+  // drops a failed connection by itself and the next query opens a new one; callers see the
   // failure of their own query, if any, and retry.
-  pool.on('error', (err) => options.onIdleError?.(err));
+  pool.on('connect', (client) => client.on('error', (err) => options.onConnectionError?.(err)));
+  pool.on('error', () => undefined);
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   return createKyselyStore(db, POSTGRES);
 }
