@@ -202,6 +202,9 @@ async function runService(env: Record<string, string>, variant: Variant, dir: st
     }
     if (service.exitCode !== null) throw new Error(`the service exited early (code ${service.exitCode}):\n${readFileSync(logPath, 'utf8').slice(-2000)}`);
     inquiries = (await scrape(url)) ?? inquiries;
+    // The figures end here: writing a snapshot takes memory of its own.
+    clearInterval(sampler);
+    service.removeAllListeners('message');
     if (args.snapshots) {
       service.send({ probe: 'snapshot', dir: args.snapshots });
       const { files } = await once<{ files: string[] }>(service, 'snapshot');
