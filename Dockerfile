@@ -21,5 +21,6 @@ RUN mkdir -p /app/data && chown node:node /app/data
 USER node
 EXPOSE 8080
 HEALTHCHECK --interval=10s --timeout=3s --retries=6 CMD node -e "fetch('http://127.0.0.1:'+(process.env.HTTP_PORT||8080)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
-ENTRYPOINT ["node", "bin/refund-notifier.js"]
+# The launcher itself, not `node bin/…`: its first line carries the service's V8 flags.
+ENTRYPOINT ["/app/bin/refund-notifier.js"]
 CMD ["start"]

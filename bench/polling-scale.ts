@@ -2,10 +2,11 @@
  * bench/polling-scale: the service's memory while it polls a large store. Fills a store (SQLite on
  * disk, or PostgreSQL) with refunds in realistic states (bench/scale-fill.ts: 70 % final, 25 %
  * pending and due, 5 % stalled and due; or, with `--layout all-pending`, every refund pending and
- * due), then starts the service — the compiled `bin/refund-notifier.js start`, in its own process,
- * so the memory measured is the service's alone — against a real Kafka broker and the Antom
- * sandbox (in another process), and lets it poll for `--seconds` at ANTOM_RATE_LIMIT while
- * Prometheus-style scrapes of /metrics come every `--scrape` seconds.
+ * due), then starts the service — the compiled `bin/refund-notifier.js start` with the node options
+ * of its first line, as it runs by itself, in its own process so the memory measured is the
+ * service's alone — against a real Kafka broker and the Antom sandbox (in another process), and
+ * lets it poll for `--seconds` at ANTOM_RATE_LIMIT while Prometheus-style scrapes of /metrics come
+ * every `--scrape` seconds.
  *
  * It samples the service's RSS from /proc/<pid>/status (VmRSS, VmHWM = the peak, RssAnon,
  * RssFile) and, through bench/memory-probe.mjs preloaded into the service, the main thread's
@@ -165,6 +166,12 @@ function parseVariant(text: string): Variant {
   };
 }
 
+/** The node options the launcher's first line (`#!/usr/bin/env -S node …`) gives the service. */
+function launcherOptions(checkout: string): string[] {
+  const first = readFileSync(join(checkout, 'bin', 'refund-notifier.js'), 'utf8').split('\n', 1)[0]!;
+  return /^#!\/usr\/bin\/env -S node (.+)$/.exec(first)?.[1]!.trim().split(/\s+/) ?? [];
+}
+
 /** Starts the service on a filled store, samples it for `--seconds`, stops it. */
 async function runService(env: Record<string, string>, variant: Variant, dir: string, label: string): Promise<RunFigures> {
   const port = await freePort();
@@ -175,7 +182,8 @@ async function runService(env: Record<string, string>, variant: Variant, dir: st
   const service = fork(join(variant.checkout, 'bin', 'refund-notifier.js'), ['start'], {
     cwd: variant.checkout,
     env: { ...process.env, ...env, ...variant.env, HTTP_HOST: '127.0.0.1', HTTP_PORT: String(port) },
-    execArgv: [...variant.nodeOptions, '--import', new URL('./memory-probe.mjs', import.meta.url).href],
+    // A variant's options come last: for V8 the last of a flag wins.
+    execArgv: [...launcherOptions(variant.checkout), ...variant.nodeOptions, '--import', new URL('./memory-probe.mjs', import.meta.url).href],
     stdio: ['ignore', log, log, 'ipc'],
   });
   const exited = new Promise<number | null>((resolve) => service.once('exit', resolve));
