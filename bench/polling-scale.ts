@@ -9,7 +9,7 @@
  * every `--scrape` seconds.
  *
  * It samples the service's RSS from /proc/<pid>/status (VmRSS, VmHWM = the peak, RssAnon,
- * RssFile) and, through bench/memory-probe.mjs preloaded into the service, the main thread's
+ * RssFile), its CPU time from /proc/<pid>/stat and, through bench/memory-probe.mjs preloaded into the service, the main thread's
  * heap (process.memoryUsage()). For each size it prints the peak and steady RSS, the heap, and
  * their ratio to the first size's. Prints figures; asserts nothing.
  *
@@ -92,6 +92,8 @@ interface ProcSample {
   hwm: number;
   anon: number;
   file: number;
+  /** CPU seconds of the process so far, every thread (user + system). */
+  cpu: number;
 }
 interface ProbeReport {
   at: number;
@@ -111,16 +113,22 @@ interface RunFigures {
   arrayBuffers: number;
 }
 
-/** VmRSS, VmHWM, RssAnon and RssFile of a process, in bytes. */
+/** VmRSS, VmHWM, RssAnon and RssFile of a process, in bytes, and its CPU time. */
 function readProcStatus(pid: number): ProcSample | undefined {
   let text: string;
+  let stat: string;
   try {
     text = readFileSync(`/proc/${pid}/status`, 'utf8');
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   } catch {
     return undefined;
   }
   const kb = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? 0) * 1024;
-  return { at: Date.now(), rss: kb('VmRSS'), hwm: kb('VmHWM'), anon: kb('RssAnon'), file: kb('RssFile') };
+  // utime and stime, the 14th and 15th fields, in clock ticks (100 a second on Linux); the
+  // fields are counted after the command name, which is in parentheses and may hold spaces.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const cpu = (Number(fields[11]) + Number(fields[12])) / 100;
+  return { at: Date.now(), rss: kb('VmRSS'), hwm: kb('VmHWM'), anon: kb('RssAnon'), file: kb('RssFile'), cpu };
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
@@ -335,13 +343,14 @@ async function main(): Promise<void> {
           rows.push(
             `| ${size.toLocaleString('en')} (${due.toLocaleString('en')} due; fill ${fillSeconds.toFixed(0)} s) | ${f.variant.label} | ${f.run} | ${f.inquiries.toLocaleString('en')} (${(f.inquiries / f.seconds).toFixed(0)}/s) | ` +
               `**${mb(f.peak)}** (${ratio('peak')}) | ${mb(f.steady)} (${ratio('steady')}) | ${mb(f.last.anon)} / ${mb(f.last.file)} | ` +
-              `${mb(f.heapPeak)} / ${mb(f.heapSteady)} (${ratio('heapPeak')}) | ${mb(f.heapTotal)} | ${mb(f.external)} / ${mb(f.arrayBuffers)} |`,
+              `${mb(f.heapPeak)} / ${mb(f.heapSteady)} (${ratio('heapPeak')}) | ${mb(f.heapTotal)} | ${mb(f.external)} / ${mb(f.arrayBuffers)} | ` +
+              `${f.last.cpu.toFixed(0)} s (${((f.last.cpu / f.inquiries) * 1000).toFixed(2)} s) |`,
           );
         }
       }
       console.log(`\n${backendName}, layout ${LAYOUT}, ${args.seconds} s at ANTOM_RATE_LIMIT ${args.rate}/s, /metrics every ${args.scrape} s; ratio to the variant's first size in brackets`);
-      console.log('| refunds | variant | run | inquiries | peak RSS (VmHWM) | steady RSS (median, 2nd half) | anon / file RSS at end | main heap used peak / steady | main heap total at end | external / arrayBuffers |');
-      console.log('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|');
+      console.log('| refunds | variant | run | inquiries | peak RSS (VmHWM) | steady RSS (median, 2nd half) | anon / file RSS at end | main heap used peak / steady | main heap total at end | external / arrayBuffers | service CPU (per 1,000 inquiries) |');
+      console.log('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
       for (const r of rows) console.log(r);
     }
   } finally {
