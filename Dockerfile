@@ -23,5 +23,6 @@ USER node
 # operators, probes and Prometheus, never to be exposed to the internet.
 EXPOSE 8080 8081
 HEALTHCHECK --interval=10s --timeout=3s --retries=6 CMD node -e "fetch('http://127.0.0.1:'+(process.env.ADMIN_PORT||8081)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
-ENTRYPOINT ["node", "bin/refund-notifier.js"]
+# The launcher itself, not `node bin/…`: its first line carries the service's V8 flags.
+ENTRYPOINT ["/app/bin/refund-notifier.js"]
 CMD ["start"]

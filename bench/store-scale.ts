@@ -15,17 +15,8 @@
  *
  *   npx tsx bench/store-scale.ts [--sizes 10000,100000,1000000] [--backends sqlite,postgres]
  */
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import Database from 'better-sqlite3';
-import pg from 'pg';
-import type { RefundStore } from '../src/app/ports.js';
-import { createPostgresStore } from '../src/adapters/store/postgres.js';
-import { createSqliteStore } from '../src/adapters/store/sqlite.js';
-import { createScratchDatabase } from '../src/devtools/scratch-postgres.js';
-import type { NewRefund } from '../src/domain/refund.js';
+import { fillScaleStore, HOUR, openScaleBackend, scaleRefund, type ScaleBackend } from './scale-fill.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -35,89 +26,7 @@ const { values: args } = parseArgs({
 });
 const SIZES = args.sizes!.split(',').map(Number);
 const NOW = Date.parse('2026-12-02T00:00:00Z');
-const HOUR = 3_600_000;
 const RUNS = 7;
-
-interface Backend {
-  readonly name: string;
-  readonly store: RefundStore;
-  /** Runs one SQL statement with a separate connection (bulk state changes, sizes). */
-  exec(sql: string, params?: unknown[]): Promise<void>;
-  bytes(): Promise<number>;
-  close(): Promise<void>;
-}
-
-function refund(n: number): NewRefund {
-  const id = `SS-${String(n).padStart(8, '0')}`;
-  return {
-    id,
-    refundId: id,
-    refundRequestId: `SQ-${n}`,
-    paymentId: `SP-${n}`,
-    refundAmount: { currency: 'USD', value: String(1000 + (n % 50_000)) },
-    customer: { email: `customer${n}@example.com`, name: `Customer ${n}`, locale: 'en' },
-    initiatedAt: '2026-11-25T10:00:00.000Z',
-    metadata: { orderId: `O-${n}` },
-    origin: { topic: 'refunds.initiated', partition: n % 3, offset: String(n) },
-  };
-}
-
-async function sqliteBackend(): Promise<Backend> {
-  const dir = mkdtempSync(join(tmpdir(), 'bench-store-scale-'));
-  const path = join(dir, 'refunds.db');
-  const store = createSqliteStore({ path, synchronous: 'normal' });
-  await store.migrate();
-  const db = new Database(path);
-  db.pragma('busy_timeout = 10000');
-  return {
-    name: 'sqlite',
-    store,
-    exec: async (sql, params = []) => void db.prepare(sql.replace(/\$\d+/g, '?')).run(...(params as unknown[])),
-    bytes: async () => ['', '-wal'].reduce((sum, s) => sum + (statSync(`${path}${s}`, { throwIfNoEntry: false })?.size ?? 0), 0),
-    async close() {
-      db.close();
-      await store.close();
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
-
-async function postgresBackend(): Promise<Backend> {
-  const database = await createScratchDatabase(`rn_store_scale_${process.pid}`);
-  const store = createPostgresStore({ url: database.url });
-  await store.migrate();
-  const pool = new pg.Pool({ connectionString: database.url, max: 1 });
-  return {
-    name: 'postgres',
-    store,
-    exec: async (sql, params = []) => void (await pool.query(sql, params)),
-    async bytes() {
-      await pool.query('vacuum analyze');
-      const { rows } = await pool.query<{ n: string }>('select pg_database_size(current_database()) as n');
-      return Number(rows[0]!.n);
-    },
-    async close() {
-      await pool.end();
-      await store.close();
-      await database.drop();
-    },
-  };
-}
-
-/** Grows the store from `from` to `to` refunds, in the states the header describes. */
-async function fill(b: Backend, from: number, to: number): Promise<void> {
-  for (let start = from; start < to; start += 2000) {
-    const batch = Array.from({ length: Math.min(2000, to - start) }, (_, k) => refund(start + k));
-    await b.store.trackRefunds(batch, { now: NOW, firstPollAt: NOW, antomApi: 'v2' });
-  }
-  // By position: 0-69 of every 100 final, 70-94 pending and due over the next hour, 95-99 stalled.
-  const n = `cast(substr(key, 4) as integer)`;
-  const bucket = b.name === 'sqlite' ? `(${n} % 100)` : `(cast(substring(key from 4) as integer) % 100)`;
-  const range = b.name === 'sqlite' ? `${n} >= ${from} and ${n} < ${to}` : `cast(substring(key from 4) as integer) >= ${from} and cast(substring(key from 4) as integer) < ${to}`;
-  await b.exec(`update refunds set status = case when ${bucket} % 7 = 0 then 'failed' else 'completed' end, finalized_at = ${NOW - 40 * 24 * HOUR}, next_poll_at = null where ${range} and ${bucket} < 70`);
-  await b.exec(`update refunds set next_poll_at = ${NOW} + (${bucket} * 36000) where ${range} and ${bucket} >= 70 and ${bucket} < 95`);
-  await b.exec(`update refunds set status = 'stalled', stalled_at = ${NOW - HOUR}, next_poll_at = ${NOW + HOUR} where ${range} and ${bucket} >= 95`);
-}
 
 /** The median time of `run`, in milliseconds. */
 async function median(run: () => Promise<unknown>): Promise<number> {
@@ -130,7 +39,7 @@ async function median(run: () => Promise<unknown>): Promise<number> {
   return times.sort((a, b) => a - b)[Math.floor(RUNS / 2)]!;
 }
 
-async function measure(b: Backend, size: number, ingestFrom: { next: number }): Promise<Record<string, number>> {
+async function measure(b: ScaleBackend, size: number, ingestFrom: { next: number }): Promise<Record<string, number>> {
   const now = NOW + HOUR / 2;
   return {
     claim: await median(async () => {
@@ -143,7 +52,7 @@ async function measure(b: Backend, size: number, ingestFrom: { next: number }): 
     ingest: await median(async () => {
       const start = ingestFrom.next;
       ingestFrom.next += 500;
-      await b.store.trackRefunds(Array.from({ length: 500 }, (_, k) => refund(start + k)), { now, firstPollAt: now + 10 * HOUR, antomApi: 'v2' });
+      await b.store.trackRefunds(Array.from({ length: 500 }, (_, k) => scaleRefund(start + k)), { now, firstPollAt: now + 10 * HOUR, antomApi: 'v2' });
     }),
     bytesPerRefund: (await b.bytes()) / size,
   };
@@ -151,7 +60,7 @@ async function measure(b: Backend, size: number, ingestFrom: { next: number }): 
 
 async function main(): Promise<void> {
   for (const name of args.backends!.split(',')) {
-    const b = name === 'sqlite' ? await sqliteBackend() : await postgresBackend();
+    const b = await openScaleBackend(name, 'store-scale');
     // The ingest measurement adds refunds past every size's own range (far ids, never refilled).
     const ingestFrom = { next: 50_000_000 };
     const base: Record<string, number> = {};
@@ -162,7 +71,7 @@ async function main(): Promise<void> {
     try {
       for (const size of SIZES) {
         const started = performance.now();
-        await fill(b, filled, size);
+        await fillScaleStore(b, filled, size, NOW);
         filled = size;
         const fillSeconds = (performance.now() - started) / 1000;
         const m = await measure(b, size, ingestFrom);
@@ -175,7 +84,6 @@ async function main(): Promise<void> {
     }
   }
 }
-
 
 main().catch((err: unknown) => {
   console.error(err);

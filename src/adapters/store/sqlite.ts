@@ -27,9 +27,14 @@ export function createSqliteStore(options: SqliteStoreOptions): RefundStore {
     // A second process on the same file (a CLI command beside the service) waits for the writer
     // instead of failing at once; 5 s is far above one ingest transaction (a few ms).
     'busy_timeout = 5000',
-    // 64 MiB of page cache keeps the indexes of a few hundred thousand refunds in memory, so an
-    // insert touches the disk only at commit (the default 2 MiB evicts index pages under load).
-    'cache_size = -65536',
+    // 16 MiB of page cache, allocated in this process and kept for its life. It holds what is
+    // read again and again: the interior pages of every B-tree (1.4 MB at 1M refunds) and the due
+    // index (5 MB at 1M). A row decided once every few minutes, or the leaf an insert lands on,
+    // comes from the OS's file cache on a miss: a copy, not a disk read. 64 MiB cost 48 MB of the
+    // service's RSS at 1M refunds and bought nothing measurable (ingest of random ids, claims,
+    // decisions; docs/performance.md, "Memory while polling a million pending refunds"); SQLite's
+    // default 2 MiB would not hold the due index.
+    'cache_size = -16384',
     'foreign_keys = ON',
   ];
   const db = new Kysely<Database>({ dialect: createSqliteWorkerDialect({ path: options.path, pragmas }) });
