@@ -1,7 +1,7 @@
 import { formatMinorUnits } from '../../domain/money.js';
 import { orderReference, refundLabel, type NotificationContent } from '../../domain/notification-content.js';
 import type { NotificationSubject } from '../../domain/routing.js';
-import { FALLBACK_LOCALE, localeChain, type TemplateSet } from './templates.js';
+import { FALLBACK_LOCALE, localeChain, type TemplateScope, type TemplateSet } from './templates.js';
 
 /**
  * What goes into each email template. Values are handed over raw: the template set escapes them
@@ -16,7 +16,29 @@ export interface RenderedEmail {
   readonly locale: string;
 }
 
+/**
+ * How the customer email presents who refunded them: a merchant's entry in config/merchants.yaml,
+ * or the service's defaults. Every field but the accent may be absent; the templates then say
+ * "the refunds team" and "reply to this email".
+ */
+export interface EmailBrand {
+  /** The merchant's display name, e.g. "Acme Store". */
+  readonly displayName?: string;
+  /** https URL of a logo image (shown above the heading, `alt` = displayName). */
+  readonly logoUrl?: string;
+  /** `#rrggbb`: the heading rule and links. */
+  readonly accentColor?: string;
+  readonly supportEmail?: string;
+  readonly supportUrl?: string;
+  readonly supportPhone?: string;
+}
+
+/** The accent when no brand gives one: the shipped templates' blue. */
+export const DEFAULT_ACCENT_COLOR = '#0969da';
+
 export interface CustomerEmailOptions {
+  /** Who refunded: the merchant's brand, or none (the service's defaults). */
+  readonly brand?: EmailBrand;
   /**
    * The zone the refund date is shown in. UTC by default: the customer's zone is not in the event,
    * and a date is what the email shows (not a time), so at most a day boundary is at stake.
@@ -73,7 +95,19 @@ export function renderCustomerCompleted(
     paymentId: subject.paymentId,
     orderRef: orderReference(subject.metadata),
     date: formatDate(Number.isNaN(refundedAt) ? subject.detectedAt : refundedAt, locale, options.timeZone ?? 'UTC'),
+    ...brandScope(options.brand),
   });
+}
+
+function brandScope(brand: EmailBrand | undefined): TemplateScope {
+  return {
+    brand: brand?.displayName,
+    logoUrl: brand?.logoUrl,
+    accent: brand?.accentColor ?? DEFAULT_ACCENT_COLOR,
+    supportEmail: brand?.supportEmail,
+    supportUrl: brand?.supportUrl,
+    supportPhone: brand?.supportPhone,
+  };
 }
 
 /**

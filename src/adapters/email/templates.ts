@@ -30,7 +30,21 @@ const REQUIRED_PARTS: ReadonlySet<TemplatePart> = new Set(['subject.txt', 'html'
 
 /** The templates the service renders and the variables each may use. */
 const TEMPLATE_SPECS: Readonly<Record<string, readonly string[]>> = {
-  'customer-completed': ['name', 'amount', 'refundId', 'paymentId', 'orderRef', 'date'],
+  'customer-completed': [
+    'name',
+    'amount',
+    'refundId',
+    'paymentId',
+    'orderRef',
+    'date',
+    // The merchant's brand (config/merchants.yaml; docs/notifications.md, "The merchant's brand").
+    'brand',
+    'logoUrl',
+    'accent',
+    'supportEmail',
+    'supportUrl',
+    'supportPhone',
+  ],
   escalation: ['title', 'text', 'severity', 'facts', 'label', 'value', 'playbook', 'sections', 'heading', 'items', 'more', 'note'],
 };
 
