@@ -21,9 +21,10 @@ import { Kafka, logLevel } from 'kafkajs';
 import pg from 'pg';
 import { generateAntomKeyPair } from '../src/adapters/antom/keys.js';
 import { freePort } from '../src/devtools/free-port.js';
-import { createTopics, startLocalKafka, type LocalKafka } from '../src/devtools/local-kafka.js';
+import { createTopics } from '../src/devtools/local-kafka.js';
 import { createScratchDatabase } from '../src/devtools/scratch-postgres.js';
 import { startAntomSandbox, type AntomSandbox } from '../src/simulator/sandbox.js';
+import { benchKafka, sleep } from './support.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -46,12 +47,8 @@ interface Cluster {
 }
 
 async function main(): Promise<void> {
-  let local: LocalKafka | undefined;
-  let brokers = process.env.KAFKA_BROKERS;
-  if (!brokers) {
-    local = await startLocalKafka({ log: () => {} });
-    brokers = local.brokers;
-  }
+  const kafka = await benchKafka();
+  const brokers = kafka.brokers;
   const merchant = generateAntomKeyPair();
   const rows: string[][] = [];
   const baseline: { rate?: number; p99?: number } = {};
@@ -74,7 +71,7 @@ async function main(): Promise<void> {
       console.log(`[cluster] ${size} instance(s): ${rows.at(-1)!.join(' | ')}`);
     }
   } finally {
-    await local?.stop();
+    await kafka.stop();
   }
   const header = ['instances', 'inquiries/s', 'of the budget (goal 0.9–1.05)', 'vs 1 instance', 'push→event p50', 'p99 (goal < 1 s)', 'p99 vs 1 instance', 'events'];
   console.log(`\nANTOM_RATE_LIMIT ${RATE}/s for the cluster; budget window ${WINDOW_S} s; ${PUSHES} pushes per size`);
@@ -224,7 +221,6 @@ async function startCluster(
 
 
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 main().catch((err: unknown) => {
   console.error(err);

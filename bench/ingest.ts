@@ -18,7 +18,8 @@ import { createLogger } from '../src/adapters/log/logger.js';
 import { loadConfig } from '../src/config/load.js';
 import { createService } from '../src/main.js';
 import { generateAntomKeyPair } from '../src/adapters/antom/keys.js';
-import { createTopics, startLocalKafka, type LocalKafka } from '../src/devtools/local-kafka.js';
+import { createTopics } from '../src/devtools/local-kafka.js';
+import { benchKafka } from './support.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -217,12 +218,8 @@ async function trackingService(brokers: string, topic: string): Promise<Stage & 
 
 async function main(): Promise<void> {
   const loadAtStart = loadavg()[0]!;
-  let local: LocalKafka | undefined;
-  let brokers = process.env.KAFKA_BROKERS;
-  if (!brokers) {
-    local = await startLocalKafka({ log: () => {} });
-    brokers = local.brokers;
-  }
+  const kafka = await benchKafka();
+  const brokers = kafka.brokers;
   try {
     const topic = `bench-ingest-${Date.now()}`;
     await createTopics(brokers, [{ topic, numPartitions: PARTITIONS }, { topic: `${topic}.dlq` }]);
@@ -254,7 +251,7 @@ async function main(): Promise<void> {
     const width = Math.max(...rows.map(([k]) => k!.length));
     for (const [k, v] of rows) console.log(`${k!.padEnd(width)}  ${v}`);
   } finally {
-    await local?.stop();
+    await kafka.stop();
   }
 }
 

@@ -28,16 +28,17 @@
  * inquiry (a third of those failed), so outcome events flow too. Starts a local Kafka broker
  * unless KAFKA_BROKERS is set; PostgreSQL from PG_URL (default the local server).
  */
-import { fork, type ChildProcess } from 'node:child_process';
+import { fork } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { generateAntomKeyPair } from '../src/adapters/antom/keys.js';
 import { freePort } from '../src/devtools/free-port.js';
-import { createTopics, startLocalKafka, type LocalKafka } from '../src/devtools/local-kafka.js';
+import { createTopics } from '../src/devtools/local-kafka.js';
 import { startAntomSandbox, type Scenario } from '../src/simulator/sandbox.js';
 import { fillScaleStore, HOUR, openScaleBackend, scaleRefund, scaleRefundState, type ScaleLayout } from './scale-fill.js';
+import { benchKafka, exited, nextMessage, sleep } from './support.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -132,7 +133,6 @@ function readProcStatus(pid: number): ProcSample | undefined {
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** The inquiries the service reports on /metrics (undefined when it does not answer). */
 async function scrape(url: string): Promise<number | undefined> {
@@ -145,16 +145,6 @@ async function scrape(url: string): Promise<number | undefined> {
   }
 }
 
-function once<T>(child: ChildProcess, probe?: string): Promise<T> {
-  return new Promise((resolve) => {
-    const on = (m: any) => {
-      if (probe !== undefined && m?.probe !== probe) return;
-      child.off('message', on);
-      resolve(m as T);
-    };
-    child.on('message', on);
-  });
-}
 
 /** What one run changes: node options, settings, and which checkout's service runs. */
 interface Variant {
@@ -183,13 +173,15 @@ function launcherOptions(checkout: string): string[] {
 /** Starts the service on a filled store, samples it for `--seconds`, stops it. */
 async function runService(env: Record<string, string>, variant: Variant, dir: string, label: string): Promise<RunFigures> {
   const port = await freePort();
-  const url = `http://127.0.0.1:${port}`;
+  // /metrics is served on the admin listener (ADMIN_PORT), not on HTTP_PORT.
+  const adminPort = await freePort();
+  const url = `http://127.0.0.1:${adminPort}`;
   // The service's own log (warnings and errors) beside the trace, when one is kept.
   const logPath = join(args.trace ?? dir, `${label}.log`);
   const log = openSync(logPath, 'w');
   const service = fork(join(variant.checkout, 'bin', 'refund-notifier.js'), ['start'], {
     cwd: variant.checkout,
-    env: { ...process.env, ...env, ...variant.env, HTTP_HOST: '127.0.0.1', HTTP_PORT: String(port) },
+    env: { ...process.env, ...env, ...variant.env, HTTP_HOST: '127.0.0.1', HTTP_PORT: String(port), ADMIN_HOST: '127.0.0.1', ADMIN_PORT: String(adminPort) },
     // A variant's options come last: for V8 the last of a flag wins.
     execArgv: [...launcherOptions(variant.checkout), ...variant.nodeOptions, '--import', new URL('./memory-probe.mjs', import.meta.url).href],
     stdio: ['ignore', log, log, 'ipc'],
@@ -223,7 +215,7 @@ async function runService(env: Record<string, string>, variant: Variant, dir: st
     service.removeAllListeners('message');
     if (args.snapshots) {
       service.send({ probe: 'snapshot', dir: args.snapshots });
-      const { files } = await once<{ files: string[] }>(service, 'snapshot');
+      const { files } = await nextMessage<{ files: string[] }>(service, 'snapshot');
       console.log(`[polling-scale] heap snapshots: ${files.join(', ')}`);
     }
   } finally {
@@ -276,7 +268,7 @@ async function measureSize(backendName: string, size: number, brokers: string, m
     await fillScaleStore(backend, 0, size, Date.now() - HOUR, LAYOUT);
     await backend.release();
     const fillSeconds = (performance.now() - fillStarted) / 1000;
-    const { env: sandboxEnv } = await once<{ env: Record<string, string> }>(sandbox);
+    const { env: sandboxEnv } = await nextMessage<{ env: Record<string, string> }>(sandbox);
     for (let run = 1; run <= Number(args.runs); run++) {
       for (const [v, variant] of args.variant!.map(parseVariant).entries()) {
         const label = `${backendName}-${size}-v${v + 1}-r${run}`;
@@ -313,18 +305,14 @@ async function measureSize(backendName: string, size: number, brokers: string, m
     return { fillSeconds, runs };
   } finally {
     sandbox.send('stop');
-    await new Promise((r) => sandbox.once('exit', r));
+    await exited(sandbox);
     await backend.close();
   }
 }
 
 async function main(): Promise<void> {
-  let local: LocalKafka | undefined;
-  let brokers = process.env.KAFKA_BROKERS;
-  if (!brokers) {
-    local = await startLocalKafka({ log: () => {} });
-    brokers = local.brokers;
-  }
+  const kafka = await benchKafka();
+  const brokers = kafka.brokers;
   const merchant = generateAntomKeyPair();
   const dir = mkdtempSync(join(tmpdir(), 'bench-polling-scale-'));
   const mb = (n: number) => `${(n / MB).toFixed(0)} MB`;
@@ -355,7 +343,7 @@ async function main(): Promise<void> {
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
-    await local?.stop();
+    await kafka.stop();
   }
 }
 

@@ -9,7 +9,7 @@
  * Real parts: a local Kafka broker (or KAFKA_BROKERS), the sandbox in a child process (it signs
  * every answer, so it needs its own core), SQLite on disk. Prints figures; asserts nothing.
  */
-import { fork, type ChildProcess } from 'node:child_process';
+import { fork } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,10 +19,11 @@ import { Kafka, logLevel } from 'kafkajs';
 import { generateAntomKeyPair } from '../src/adapters/antom/keys.js';
 import { createLogger } from '../src/adapters/log/logger.js';
 import { loadConfig } from '../src/config/load.js';
-import { createTopics, startLocalKafka, type LocalKafka } from '../src/devtools/local-kafka.js';
+import { createTopics } from '../src/devtools/local-kafka.js';
 import { createService } from '../src/main.js';
 import { allTopics } from '../src/composition/settings.js';
 import { startAntomSandbox } from '../src/simulator/sandbox.js';
+import { benchKafka, exited, nextMessage } from './support.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -46,20 +47,13 @@ async function serve(): Promise<void> {
   process.send?.({ url: sandbox.url, publicKey: sandbox.publicKey, env: sandbox.serviceEnv('v2') });
 }
 
-function once<T>(child: ChildProcess): Promise<T> {
-  return new Promise((resolve) => child.once('message', (m) => resolve(m as T)));
-}
 
 async function main(): Promise<void> {
-  let local: LocalKafka | undefined;
-  let brokers = process.env.KAFKA_BROKERS;
-  if (!brokers) {
-    local = await startLocalKafka({ log: () => {} });
-    brokers = local.brokers;
-  }
+  const kafka = await benchKafka();
+  const brokers = kafka.brokers;
   const merchant = generateAntomKeyPair();
   const child = fork(import.meta.filename, ['--serve'], { env: { ...process.env, BENCH_MERCHANT_PUBLIC_KEY: merchant.publicKey } });
-  const sandbox = await once<{ url: string; env: Record<string, string> }>(child);
+  const sandbox = await nextMessage<{ url: string; env: Record<string, string> }>(child);
   const dir = mkdtempSync(join(tmpdir(), 'bench-polling-'));
   try {
     const run = `bench-polling-${Date.now()}`;
@@ -164,8 +158,8 @@ async function main(): Promise<void> {
     for (const [k, v] of rows) console.log(`${k.padEnd(width)}  ${v}`);
   } finally {
     child.send('stop');
-    await new Promise((r) => child.once('exit', r));
+    await exited(child);
     rmSync(dir, { recursive: true, force: true });
-    await local?.stop();
+    await kafka.stop();
   }
 }
