@@ -75,7 +75,7 @@ describe('locale resolution', () => {
   it('walks from the most specific tag to English', () => {
     expect(localeChain('pt-BR')).toEqual(['pt-BR', 'pt', 'en']);
     expect(localeChain('pt_br')).toEqual(['pt-BR', 'pt', 'en']);
-    expect(localeChain('zh-Hant-TW')).toEqual(['zh-Hant-TW', 'zh-Hant', 'zh', 'en']);
+    expect(localeChain('zh-Hant-TW')).toEqual(['zh-Hant-TW', 'zh-TW', 'zh-Hant', 'zh', 'en']);
     expect(localeChain('en-GB')).toEqual(['en-GB', 'en']);
     expect(localeChain('de-DE-u-co-phonebk')).toEqual(['de-DE', 'de', 'en']);
     expect(localeChain('not a locale')).toEqual(['en']);
