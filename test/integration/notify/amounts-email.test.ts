@@ -79,7 +79,7 @@ describe('customer emails over SMTP carry ISO 4217 amounts (IDR, HUF, IQD)', () 
       const { subject, text, html } = mail[0]!;
       expect(subject, c.id).toContain(c.shown);
       expect(text, c.id).toContain(c.shown);
-      expect(html || '', c.id).toContain(`<strong>${c.shown}</strong>`);
+      expect(html || '', c.id).toContain(`<strong><bdi class="amount">${c.shown}</bdi></strong>`);
     }
     // What CLDR's digits made of them before: a hundred (IDR, HUF) and a thousand (IQD) times too much.
     const all = smtp.messages.map((m) => `${m.subject}\n${m.text}\n${m.html || ''}`).join('\n');
@@ -144,7 +144,7 @@ describe('the mailer keeps ISO amounts intact through SMTP encoding, in every sh
         const mail = smtp.messages.find((m) => to(m).includes(`${currency}.${locale}@example.com`.toLowerCase()))!;
         expect(mail.subject, `${currency} ${locale}`).toContain(shown);
         expect(mail.text, `${currency} ${locale}`).toContain(shown);
-        expect(mail.html || '', `${currency} ${locale}`).toContain(`<strong>${shown}</strong>`);
+        expect(mail.html || '', `${currency} ${locale}`).toContain(`<strong><bdi class="amount">${shown}</bdi></strong>`);
       }
     }
   });
