@@ -88,7 +88,7 @@ describe('mailer over a real SMTP server', () => {
     const name = '<script>alert(1)</script>';
     await mailer().send({ to: 'x@example.com', ...renderCustomerCompleted(completed({ customer: { name, locale: 'en' } }), templates) });
     const mail = smtp.messages[0]!;
-    expect(mail.html).toContain('Hello &lt;script&gt;alert(1)&lt;/script&gt;,');
+    expect(mail.html).toContain('Hello <bdi>&lt;script&gt;alert(1)&lt;/script&gt;</bdi>,');
     expect(mail.html).not.toContain('<script>');
     expect(mail.text).toContain(`Hello ${name},`);
   });
