@@ -74,7 +74,7 @@ function formattingLocale(requested: string | undefined, templateLocale: string)
  * market would read different digits; the refund id, order number and support phone beside the
  * amount are Latin whatever we do; the card or bank statement the customer checks the refund on
  * shows Latin digits in the Gulf; and one choice makes the amount a fixed string that tests and
- * screenshots can look for (docs/notifications.md, "Right to left").
+ * screenshots can look for (docs/notifications.md, "Locales, amounts and dates", Digits in Arabic).
  */
 const TEMPLATE_DIGITS: Readonly<Record<string, string>> = { ar: 'latn' };
 
