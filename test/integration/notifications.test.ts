@@ -110,10 +110,10 @@ describe('notifications: Slack for operations, email for customers, escalations 
     const fr = customers.find((m) => to(m)[0] === 'marie@example.fr')!;
     expect(fr.subject).toMatch(/remboursement/i);
     expect(fr.text).toMatch(/19,99\s?€/);
-    // No Portuguese template: English, with the amount still right.
+    // The Brazilian Portuguese template, in Brazilian formatting.
     const pt = customers.find((m) => to(m)[0] === 'joao@example.br')!;
-    expect(pt.subject).toMatch(/refund/i);
-    expect(pt.text).toMatch(/R\$\s?10\.00/);
+    expect(pt.subject).toMatch(/reembolso/i);
+    expect(pt.text).toMatch(/R\$\s?10,00/);
   });
 
   it('posts a line per outcome in the ops channel', async () => {

@@ -56,7 +56,36 @@ function formattingLocale(requested: string | undefined, templateLocale: string)
   // back to the English template formats in English, `en-GB` with the English one in en-GB.
   const chain = localeChain(requested);
   const own = requested && chain.length > 0 && chain[0]!.split('-')[0] === FALLBACK_LOCALE ? chain : chain.slice(0, -1);
-  return own.includes(templateLocale) ? own[0]! : templateLocale;
+  const locale = own.includes(templateLocale) ? own[0]! : templateLocale;
+  const digits = requestedDigits(requested) ?? TEMPLATE_DIGITS[templateLocale.split('-')[0]!];
+  if (!digits) return locale;
+  try {
+    return new Intl.Locale(locale, { numberingSystem: digits }).toString();
+  } catch {
+    return locale;
+  }
+}
+
+/**
+ * The digits a template language's amounts and dates are written in, where CLDR's default depends
+ * on the region and the email should not. Arabic: Latin digits (1,250.500), not Arabic-Indic
+ * (١٬٢٥٠٫٥٠٠), for every Arabic customer. CLDR gives ar-KW, ar-SA, ar-QA, ar-BH, ar-OM and ar-EG
+ * Arabic-Indic digits but ar, ar-AE, ar-MA and ar-DZ Latin ones, so two customers in the same
+ * market would read different digits; the refund id, order number and support phone beside the
+ * amount are Latin whatever we do; the card or bank statement the customer checks the refund on
+ * shows Latin digits in the Gulf; and one choice makes the amount a fixed string that tests and
+ * screenshots can look for (docs/notifications.md, "Locales, amounts and dates", Digits in Arabic).
+ */
+const TEMPLATE_DIGITS: Readonly<Record<string, string>> = { ar: 'latn' };
+
+/** The numbering system a tag asks for itself (`ar-KW-u-nu-arab`), which is honoured. */
+function requestedDigits(requested: string | undefined): string | undefined {
+  if (!requested) return undefined;
+  try {
+    return new Intl.Locale(requested.trim().replace(/_/g, '-')).numberingSystem;
+  } catch {
+    return undefined;
+  }
 }
 
 // Building an Intl.DateTimeFormat costs far more than using one (bench/notify: rendering ran at

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError } from '../../domain/errors.js';
 import { htmlToText } from './html-text.js';
+import { FALLBACK_LOCALE, isolate, localeChain, textDirection } from './locales.js';
 
 /**
  * Email templates: `<dir>/<name>.<locale>.subject.txt`, `.html` and (optional) `.txt`, read once
@@ -48,8 +49,7 @@ const TEMPLATE_SPECS: Readonly<Record<string, readonly string[]>> = {
   escalation: ['title', 'text', 'severity', 'facts', 'label', 'value', 'playbook', 'sections', 'heading', 'items', 'more', 'note'],
 };
 
-/** Every template must exist in this locale: it is where every other locale falls back to. */
-export const FALLBACK_LOCALE = 'en';
+export { FALLBACK_LOCALE, localeChain } from './locales.js';
 
 export type TemplateValue = string | number | boolean | null | undefined | TemplateScope | readonly TemplateValue[];
 export interface TemplateScope {
@@ -76,29 +76,6 @@ export type TemplateNode =
   | { readonly t: 'text'; readonly v: string }
   | { readonly t: 'var'; readonly name: string }
   | { readonly t: 'section'; readonly name: string; readonly inverted: boolean; readonly children: readonly TemplateNode[] };
-
-/**
- * `pt_BR` / `pt-br` -> [`pt-BR`, `pt`, `en`]; `zh-Hant-TW` -> [`zh-Hant-TW`, `zh-Hant`, `zh`, `en`].
- * A tag that is not a locale at all falls back to English alone.
- */
-export function localeChain(requested: string | undefined): string[] {
-  const chain: string[] = [];
-  if (requested && requested.trim() !== '') {
-    let canonical: string | undefined;
-    try {
-      canonical = Intl.getCanonicalLocales(requested.trim().replace(/_/g, '-'))[0];
-    } catch {
-      canonical = undefined;
-    }
-    if (canonical) {
-      // Unicode extensions (-u-ca-…) say nothing about the language of a template.
-      const parts = canonical.split(/-[a-z]-/i)[0]!.split('-');
-      for (let i = parts.length; i > 0; i -= 1) chain.push(parts.slice(0, i).join('-'));
-    }
-  }
-  if (!chain.includes(FALLBACK_LOCALE)) chain.push(FALLBACK_LOCALE);
-  return chain;
-}
 
 export function escapeHtml(value: string): string {
   return value
@@ -245,6 +222,8 @@ const FILE_PATTERN = /^([a-z0-9][a-z0-9-]*)\.([A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,
 
 interface Compiled {
   readonly parts: Readonly<Partial<Record<TemplatePart, readonly TemplateNode[]>>>;
+  /** Which way the locale's text runs, worked out once here rather than for every email. */
+  readonly direction: 'ltr' | 'rtl';
 }
 
 export interface LoadTemplatesOptions {
@@ -313,7 +292,7 @@ export function loadTemplates(options: LoadTemplatesOptions = {}): TemplateSet {
         problems.push(...parsed.problems);
         parts[part] = parsed.nodes;
       }
-      if ([...REQUIRED_PARTS].every((p) => parts[p])) byLocale.set(locale, { parts });
+      if ([...REQUIRED_PARTS].every((p) => parts[p])) byLocale.set(locale, { parts, direction: textDirection(locale) });
     }
   }
   for (const name of Object.keys(specs)) {
@@ -337,7 +316,10 @@ export function loadTemplates(options: LoadTemplatesOptions = {}): TemplateSet {
       const template = compiled.get(name)!.get(locale)!;
       const subject = oneLine(renderNodes(template.parts['subject.txt']!, [scope], oneLine)).replace(/[ \t]+/g, ' ').trim();
       const html = renderNodes(template.parts.html!, [scope], escapeHtml);
-      const text = template.parts.txt ? renderNodes(template.parts.txt, [scope], (v) => v) : htmlToText(html);
+      // Right-to-left text isolates every value (FSI … PDI), as the HTML wraps them in <bdi>;
+      // left-to-right text keeps them bare (docs/notifications.md, "Right to left").
+      const textValue = template.direction === 'rtl' ? isolate : (v: string) => v;
+      const text = template.parts.txt ? renderNodes(template.parts.txt, [scope], textValue) : htmlToText(html);
       return { subject, html, text, locale };
     },
   };

@@ -21,8 +21,8 @@ const TOKEN = 'xoxb-amounts-test';
 const ADMIN = 'admin-amounts-test';
 
 const CUSTOMERS = [
-  // No Indonesian template: the English one, formatted in English.
-  { id: 'AMT-IDR', amount: { currency: 'IDR', value: '1000000' }, email: 'budi@example.id', locale: 'id-ID', shown: 'IDR\u00a010,000.00', ops: 'IDR\u00a010,000.00' },
+  // The Indonesian template, formatted in Indonesian (operations read English).
+  { id: 'AMT-IDR', amount: { currency: 'IDR', value: '1000000' }, email: 'budi@example.id', locale: 'id-ID', shown: 'Rp\u00a010.000,00', ops: 'IDR\u00a010,000.00' },
   // Austrian German puts the code first.
   { id: 'AMT-HUF', amount: { currency: 'HUF', value: '1234550' }, email: 'anna@example.hu', locale: 'de-AT', shown: 'HUF\u00a012.345,50', ops: 'HUF\u00a012,345.50' },
   { id: 'AMT-IQD', amount: { currency: 'IQD', value: '1500250' }, email: 'ali@example.iq', locale: 'fr-FR', shown: '1\u202f500,250\u00a0IQD', ops: 'IQD\u00a01,500.250' },
@@ -79,7 +79,7 @@ describe('customer emails over SMTP carry ISO 4217 amounts (IDR, HUF, IQD)', () 
       const { subject, text, html } = mail[0]!;
       expect(subject, c.id).toContain(c.shown);
       expect(text, c.id).toContain(c.shown);
-      expect(html || '', c.id).toContain(`<strong>${c.shown}</strong>`);
+      expect(html || '', c.id).toContain(`<strong><bdi class="amount">${c.shown}</bdi></strong>`);
     }
     // What CLDR's digits made of them before: a hundred (IDR, HUF) and a thousand (IQD) times too much.
     const all = smtp.messages.map((m) => `${m.subject}\n${m.text}\n${m.html || ''}`).join('\n');
@@ -109,11 +109,39 @@ describe('the mailer keeps ISO amounts intact through SMTP encoding, in every sh
     await smtp?.close();
   });
 
-  it('IDR, HUF and IQD in en, es, fr, de and ja', async () => {
+  it('IDR, HUF and IQD in en, es, fr, de, ja, id, ko and ar', async () => {
+    // Arabic in Latin digits, between the RLM marks CLDR puts around an Arabic amount.
     const expected: Record<string, Record<string, string>> = {
-      IDR: { en: 'IDR\u00a010,000.00', es: '10.000,00\u00a0IDR', fr: '10\u202f000,00\u00a0IDR', de: '10.000,00\u00a0IDR', ja: 'IDR\u00a010,000.00' },
-      HUF: { en: 'HUF\u00a012,345.50', es: '12.345,50\u00a0HUF', fr: '12\u202f345,50\u00a0HUF', de: '12.345,50\u00a0HUF', ja: 'HUF\u00a012,345.50' },
-      IQD: { en: 'IQD\u00a01,500.250', es: '1500,250\u00a0IQD', fr: '1\u202f500,250\u00a0IQD', de: '1.500,250\u00a0IQD', ja: 'IQD\u00a01,500.250' },
+      IDR: {
+        en: 'IDR\u00a010,000.00',
+        es: '10.000,00\u00a0IDR',
+        fr: '10\u202f000,00\u00a0IDR',
+        de: '10.000,00\u00a0IDR',
+        ja: 'IDR\u00a010,000.00',
+        id: 'Rp\u00a010.000,00',
+        ko: 'IDR\u00a010,000.00',
+        ar: '\u200f10,000.00\u00a0IDR',
+      },
+      HUF: {
+        en: 'HUF\u00a012,345.50',
+        es: '12.345,50\u00a0HUF',
+        fr: '12\u202f345,50\u00a0HUF',
+        de: '12.345,50\u00a0HUF',
+        ja: 'HUF\u00a012,345.50',
+        id: 'HUF\u00a012.345,50',
+        ko: 'HUF\u00a012,345.50',
+        ar: '\u200f12,345.50\u00a0HUF',
+      },
+      IQD: {
+        en: 'IQD\u00a01,500.250',
+        es: '1500,250\u00a0IQD',
+        fr: '1\u202f500,250\u00a0IQD',
+        de: '1.500,250\u00a0IQD',
+        ja: 'IQD\u00a01,500.250',
+        id: 'IQD\u00a01.500,250',
+        ko: 'IQD\u00a01,500.250',
+        ar: '\u200f1,500.250\u00a0د.ع.\u200f',
+      },
     };
     const values: Record<string, string> = { IDR: '1000000', HUF: '1234550', IQD: '1500250' };
     const silent = createLogger({ level: 'silent' });
@@ -138,13 +166,13 @@ describe('the mailer keeps ISO amounts intact through SMTP encoding, in every sh
     } finally {
       await mailer.close();
     }
-    expect(smtp.messages).toHaveLength(15);
+    expect(smtp.messages).toHaveLength(24);
     for (const [currency, byLocale] of Object.entries(expected)) {
       for (const [locale, shown] of Object.entries(byLocale)) {
         const mail = smtp.messages.find((m) => to(m).includes(`${currency}.${locale}@example.com`.toLowerCase()))!;
         expect(mail.subject, `${currency} ${locale}`).toContain(shown);
         expect(mail.text, `${currency} ${locale}`).toContain(shown);
-        expect(mail.html || '', `${currency} ${locale}`).toContain(`<strong>${shown}</strong>`);
+        expect(mail.html || '', `${currency} ${locale}`).toContain(`<strong><bdi class="amount">${shown}</bdi></strong>`);
       }
     }
   });

@@ -79,7 +79,7 @@ describe('mailer over a real SMTP server', () => {
     expect(mail.headers.get('x-refund-id')).toBe('R-1');
     expect(mail.text).toContain('Hello Jane,');
     expect(mail.text).toContain('Refund ID: R-1');
-    expect(mail.html).toContain('<strong>$12.50</strong>');
+    expect(mail.html).toContain('<strong><bdi class="amount">$12.50</bdi></strong>');
     // The log names the recipient only masked.
     expect(logs.text()).toContain('j***@e***.com');
   });
@@ -88,7 +88,7 @@ describe('mailer over a real SMTP server', () => {
     const name = '<script>alert(1)</script>';
     await mailer().send({ to: 'x@example.com', ...renderCustomerCompleted(completed({ customer: { name, locale: 'en' } }), templates) });
     const mail = smtp.messages[0]!;
-    expect(mail.html).toContain('Hello &lt;script&gt;alert(1)&lt;/script&gt;,');
+    expect(mail.html).toContain('Hello <bdi>&lt;script&gt;alert(1)&lt;/script&gt;</bdi>,');
     expect(mail.html).not.toContain('<script>');
     expect(mail.text).toContain(`Hello ${name},`);
   });
@@ -257,7 +257,7 @@ describe('mailer over a real SMTP server', () => {
     try {
       await mailer({ smtpUrl: saving.url }).send({ to: 'a@example.com', ...renderCustomerCompleted(completed(), templates) });
       expect(readdirSync(dir).sort()).toEqual(['0001-your-refund-of-12-50-is-complete.eml', '0001-your-refund-of-12-50-is-complete.html']);
-      expect(readFileSync(join(dir, '0001-your-refund-of-12-50-is-complete.html'), 'utf8')).toContain('<strong>$12.50</strong>');
+      expect(readFileSync(join(dir, '0001-your-refund-of-12-50-is-complete.html'), 'utf8')).toContain('<strong><bdi class="amount">$12.50</bdi></strong>');
     } finally {
       await Promise.all(mailers.splice(0).map((m) => m.close()));
       await saving.close();

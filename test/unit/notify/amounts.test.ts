@@ -111,7 +111,7 @@ describe.each(TABLE)('$currency $value', (row) => {
     const amount = row[locale];
     expect(email.subject).toContain(amount);
     expect(email.text).toContain(amount);
-    expect(email.html).toContain(`<strong>${amount}</strong>`);
+    expect(email.html).toContain(`<strong><bdi class="amount">${amount}</bdi></strong>`);
     // The same through the renderer the dispatcher uses.
     expect(renderers.customerEmail(subject(row, { customer: { locale } })).text).toContain(amount);
   });

@@ -1,0 +1,123 @@
+import type { ParsedMail } from 'mailparser';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FSI, PDI } from '../../../src/adapters/email/locales.js';
+import type { Service } from '../../../src/main.js';
+import type { AntomSandbox } from '../../../src/simulator/sandbox.js';
+import { until } from '../../support/kafka.js';
+import { configFrom, createServiceTopics, inProcessService, isolatedEnv, produce, refundRecord, testSandbox } from '../../support/service.js';
+import { startSlackStub, type SlackStub } from '../../support/slack-stub.js';
+import { startSmtpCapture, type SmtpCapture } from '../../support/smtp.js';
+
+/**
+ * Issue 15, items 1-3: refunds for Chinese, Korean and Kuwaiti customers complete, and the emails
+ * the service sends over SMTP arrive in the customer's language, with the market's amount format,
+ * and right to left for Arabic (docs/notifications.md, "Locales, amounts and dates").
+ */
+const TOKEN = 'xoxb-locales-test';
+const RLM = '\u200f';
+
+const CUSTOMERS = [
+  {
+    id: 'LOC-CNY',
+    amount: { currency: 'CNY', value: '123456' },
+    email: 'wang@example.cn',
+    name: '王伟',
+    locale: 'zh-CN',
+    lang: 'zh-CN',
+    subject: '退款已完成：¥1,234.56',
+    line: '您的 ¥1,234.56 退款已于',
+    shown: '¥1,234.56',
+  },
+  {
+    id: 'LOC-KRW',
+    amount: { currency: 'KRW', value: '125000' },
+    email: 'minji@example.kr',
+    name: '김민지',
+    locale: 'ko-KR',
+    lang: 'ko',
+    subject: '₩125,000 환불이 완료되었습니다',
+    line: '요청하신 환불(₩125,000)이',
+    shown: '₩125,000',
+  },
+  {
+    id: 'LOC-KWD',
+    amount: { currency: 'KWD', value: '1250500' },
+    email: 'fatima@example.kw',
+    name: 'فاطمة',
+    locale: 'ar-KW',
+    lang: 'ar',
+    subject: `اكتملت عملية استرداد أموالك بقيمة ${RLM}1,250.500\u00a0د.ك.${RLM}`,
+    line: `يسعدنا إبلاغك بأن عملية استرداد أموالك بقيمة ${FSI}${RLM}1,250.500\u00a0د.ك.${RLM}${PDI}`,
+    shown: `${RLM}1,250.500\u00a0د.ك.${RLM}`,
+  },
+] as const;
+
+const to = (m: ParsedMail) => (Array.isArray(m.to) ? m.to : m.to ? [m.to] : []).flatMap((a) => a.value.map((v) => v.address));
+
+describe('customer emails over SMTP in the customer language (zh-CN, ko, ar-KW)', () => {
+  let sandbox: AntomSandbox;
+  let slack: SlackStub;
+  let smtp: SmtpCapture;
+  let service: Service;
+
+  beforeAll(async () => {
+    sandbox = await testSandbox();
+    slack = await startSlackStub({ token: TOKEN });
+    smtp = await startSmtpCapture();
+    const env = isolatedEnv('locales', {
+      ...sandbox.serviceEnv('v2'),
+      POLL_FIRST_DELAY: '100ms',
+      POLL_MAX_INTERVAL: '1s',
+      SLACK_BOT_TOKEN: TOKEN,
+      SLACK_API_URL: slack.url,
+      SMTP_URL: smtp.url,
+      EMAIL_FROM: 'Acme Refunds <refunds@acme.example>',
+    });
+    const config = configFrom(env);
+    await createServiceTopics(config, 1);
+    sandbox.createRefunds(CUSTOMERS.map((c) => ({ refundId: c.id, refundRequestId: `RQ-${c.id}`, paymentId: `P-${c.id}`, notify: false, refundAmount: c.amount })));
+    service = inProcessService(config);
+    await service.start();
+    await produce(
+      env.KAFKA_BROKERS!,
+      config.values.TOPIC_REFUND_INITIATED,
+      CUSTOMERS.map((c, i) =>
+        refundRecord(i, {
+          refundId: c.id,
+          refundRequestId: `RQ-${c.id}`,
+          paymentId: `P-${c.id}`,
+          refundAmount: c.amount,
+          customer: { email: c.email, name: c.name, locale: c.locale },
+          metadata: { orderId: `ORD-${c.id}` },
+        }),
+      ),
+    );
+  });
+
+  afterAll(async () => {
+    await service?.stop();
+    await Promise.all([sandbox?.close(), slack?.close(), smtp?.close()]);
+  });
+
+  it('each customer receives one email in their language, with the amount in their market format', async () => {
+    await until(() => CUSTOMERS.every((c) => smtp.messages.some((m) => to(m).includes(c.email))), { timeoutMs: 30_000, message: 'three customer emails' });
+    for (const c of CUSTOMERS) {
+      const mail = smtp.messages.filter((m) => to(m).includes(c.email));
+      expect(mail, c.id).toHaveLength(1);
+      const { subject, text, html } = mail[0]!;
+      expect(subject, c.id).toBe(c.subject);
+      expect(text, c.id).toContain(c.line);
+      expect(html || '', c.id).toContain(`<html lang="${c.lang}"${c.lang === 'ar' ? ' dir="rtl"' : ''}>`);
+      expect(html || '', c.id).toContain(`<strong><bdi class="amount">${c.shown}</bdi></strong>`);
+      expect(html || '', c.id).toContain(`<bdi class="refund-id">${c.id}</bdi>`);
+      expect(html || '', c.id).toContain(`<bdi class="order-ref">ORD-${c.id}</bdi>`);
+      expect(html || '', c.id).toContain(`<bdi>${c.name}</bdi>`);
+    }
+    // Arabic: the text part isolates the ids; Latin digits throughout.
+    const ar = smtp.messages.find((m) => to(m).includes('fatima@example.kw'))!;
+    expect(ar.text).toContain(`${FSI}LOC-KWD${PDI}`);
+    expect(`${ar.subject}${ar.text}${ar.html || ''}`).not.toMatch(/[\u0660-\u0669]/);
+    // Left-to-right text parts carry no isolates.
+    for (const email of ['wang@example.cn', 'minji@example.kr']) expect(smtp.messages.find((m) => to(m).includes(email))!.text).not.toMatch(/[\u2066-\u2069]/);
+  });
+});
