@@ -1,7 +1,8 @@
 import { createHash, randomUUID } from 'node:crypto';
 import nodemailer, { type Transporter } from 'nodemailer';
 import shared from 'nodemailer/lib/shared/index.js';
-import { dkimKeyBits, DKIM_RECOMMENDED_RSA_BITS, senderAddressDomain } from '../../config/dkim.js';
+import { dkimKeyBits, DKIM_RECOMMENDED_RSA_BITS } from '../../config/dkim.js';
+import { senderAddressDomain } from '../../domain/email-address.js';
 import { RefundNotifierError } from '../../domain/errors.js';
 import { maskEmail, type Logger } from '../log/logger.js';
 import { createSocketOpener } from './smtp-dialogue.js';
