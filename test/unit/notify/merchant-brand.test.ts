@@ -3,6 +3,7 @@ import { DEFAULT_ACCENT_COLOR } from '../../../src/adapters/email/render.js';
 import { loadTemplates } from '../../../src/adapters/email/templates.js';
 import { createRenderers } from '../../../src/adapters/notify/renderers.js';
 import { parseMerchantsFile } from '../../../src/config/merchants.js';
+import { DEMO_MERCHANTS_YAML } from '../../../src/demo/merchants.js';
 import type { NotificationSubject } from '../../../src/domain/routing.js';
 
 /**
@@ -115,5 +116,15 @@ describe('fallbacks, field by field', () => {
   it('the operations emails keep EMAIL_FROM', () => {
     expect(render.emailRefund({ ...completed('M-ACME'), event: 'refund.failed', status: 'FAIL', reasonCode: 'RISK_REJECT' }, 'escalation')).not.toHaveProperty('from');
     expect(render.messageId('group:1:3')).toMatch(/@platform\.example>$/);
+  });
+});
+
+describe("the demo's merchants.yaml", () => {
+  it('is valid and brands the sample merchant M-DEMO', () => {
+    const demo = parseMerchantsFile(DEMO_MERCHANTS_YAML, 'merchants.yaml');
+    expect(demo.problems).toEqual([]);
+    const email = createRenderers(templates, 'Demo Shop Refunds <refunds@shop.example>', demo.directory).customerEmail(completed('M-DEMO'));
+    expect(email.from).toBe('"Demo Shop" <hello@demo-shop.example>');
+    expect(email.subject).toBe('Your refund of $12.50 from Demo Shop is complete');
   });
 });
