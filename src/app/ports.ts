@@ -226,13 +226,26 @@ export interface SlackPort {
 }
 
 export interface EmailPort {
-  send(email: { to: string | string[]; subject: string; html: string; text: string; messageId?: string; headers?: Record<string, string> }): Promise<{ messageId: string }>;
+  /** `from` (EMAIL_FROM when absent) and `replyTo` (none when absent) are per send: a merchant's brand sets them. */
+  send(email: {
+    to: string | string[];
+    subject: string;
+    html: string;
+    text: string;
+    from?: string;
+    replyTo?: string;
+    messageId?: string;
+    headers?: Record<string, string>;
+  }): Promise<{ messageId: string }>;
 }
 
 export interface RenderedEmailOut {
   readonly subject: string;
   readonly html: string;
   readonly text: string;
+  /** The sender when it is not EMAIL_FROM (a merchant's, config/merchants.yaml). */
+  readonly from?: string;
+  readonly replyTo?: string;
 }
 
 export type OpsTemplate = Exclude<DeliveryTemplate, 'customer-completed'>;
@@ -248,7 +261,8 @@ export interface Renderers {
   customerEmail(subject: NotificationSubject): RenderedEmailOut;
   slackContent(content: NotificationContent): SlackMessageOut;
   emailContent(content: NotificationContent): RenderedEmailOut;
-  messageId(dedupeKey: string): string;
+  /** The fixed Message-ID of a delivery, on the domain of its sender (`from`, EMAIL_FROM when absent). */
+  messageId(dedupeKey: string, from?: string): string;
 }
 
 /**

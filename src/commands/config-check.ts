@@ -1,5 +1,6 @@
 import { loadTemplates } from '../adapters/email/templates.js';
 import { loadConfig } from '../config/load.js';
+import { loadMerchants, merchantsFilePath } from '../config/merchants.js';
 import { loadResultCodeTable } from '../config/result-codes.js';
 import { loadRoutingTree, routingFilePath } from '../config/routing.js';
 import { describeConfig } from '../config/print.js';
@@ -15,7 +16,9 @@ export async function configCheckCommand(_args: string[], io: CommandIo): Promis
     const routing = routingFilePath(config.configDir);
     loadRoutingTree(routing, { knownReasonCodes: table.rules.keys() });
     loadTemplates({ configDir: config.configDir });
-    io.out(`configuration is valid (CONFIG_DIR ${config.configDir}; routing ${routing}; ${table.rules.size} result codes)`);
+    const merchants = loadMerchants(config.configDir, { dkimDomain: config.values.EMAIL_DKIM_DOMAIN });
+    const brands = merchantsFilePath(config.configDir) === undefined ? 'no merchants.yaml' : `${merchants.merchants.size} merchant brands${merchants.fallback ? ' and a default' : ''}`;
+    io.out(`configuration is valid (CONFIG_DIR ${config.configDir}; routing ${routing}; ${table.rules.size} result codes; ${brands})`);
     for (const line of describeConfig(config)) io.out(line);
     if (!config.values.ANTOM_CLIENT_ID || !config.values.ANTOM_PRIVATE_KEY || !config.values.ANTOM_PUBLIC_KEY) {
       io.out('note: ANTOM_CLIENT_ID, ANTOM_PRIVATE_KEY and ANTOM_PUBLIC_KEY are needed to poll Antom');

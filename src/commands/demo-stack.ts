@@ -4,12 +4,15 @@
  * message, an SMTP server that saves every email, and refund-notifier itself with its timings
  * compressed so the whole story plays in a minute.
  */
-import { createWriteStream } from 'node:fs';
-import { join } from 'node:path';
+import { copyFileSync, createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { generateAntomKeyPair } from '../adapters/antom/keys.js';
 import { createLogger } from '../adapters/log/logger.js';
 import { allTopics } from '../composition/settings.js';
 import { loadConfig, type AppConfig } from '../config/load.js';
+import { MERCHANTS_FILE_NAME } from '../config/merchants.js';
+import { SHIPPED_ROUTING_FILE } from '../config/routing.js';
+import { DEMO_MERCHANTS_YAML } from '../demo/merchants.js';
 import { createTopics, startLocalKafka, type LocalKafka } from '../devtools/local-kafka.js';
 import { startSlackStub, type SlackStub } from '../devtools/slack-stub.js';
 import { startSmtpCapture, type SmtpCapture } from '../devtools/smtp-capture.js';
@@ -61,7 +64,7 @@ export async function startStandIns(
   out.say(`Slack stand-in  ${slack.url} (every message is printed below, prefixed │)`);
   const smtp = await startSmtpCapture({
     saveDir: emailDir,
-    onMessage: (mail, files) => out.say(`✉  email to ${addresses(mail.to)}: "${mail.subject}" → ${files.html ?? files.eml}`),
+    onMessage: (mail, files) => out.say(`✉  email from ${addresses(mail.from)} to ${addresses(mail.to)}: "${mail.subject}" → ${files.html ?? files.eml}`),
   });
   stack.smtp = smtp;
   out.say(`SMTP server     ${smtp.url} (emails saved in ${emailDir})`);
@@ -85,6 +88,7 @@ export async function createDemoService(p: {
   const config = loadConfig({
     env: {
       ...io.env,
+      CONFIG_DIR: io.env.CONFIG_DIR ?? demoConfigDir(p.outDir),
       ...p.sandbox.serviceEnv('v2'),
       ANTOM_PRIVATE_KEY: p.merchantPrivateKey,
       KAFKA_BROKERS: p.brokers,
@@ -116,6 +120,19 @@ export async function createDemoService(p: {
   p.stack.service = service;
   await createTopics(p.brokers, allTopics(config.values).map((topic) => ({ topic })));
   return { service, config };
+}
+
+/**
+ * The demo's CONFIG_DIR: the shipped default.yaml beside the demo's merchants.yaml, so the sample
+ * merchant's emails are branded without a merchants.yaml in the shipped config/. Routing, result
+ * codes and templates are not copied: the service falls back to the shipped ones.
+ */
+function demoConfigDir(outDir: string): string {
+  const dir = join(outDir, 'config');
+  mkdirSync(dir, { recursive: true });
+  copyFileSync(join(dirname(SHIPPED_ROUTING_FILE), 'default.yaml'), join(dir, 'default.yaml'));
+  writeFileSync(join(dir, MERCHANTS_FILE_NAME), DEMO_MERCHANTS_YAML);
+  return dir;
 }
 
 /** Stops whatever the demo started, the service before what it talks to, the broker last. */

@@ -80,7 +80,7 @@ export async function demoCommand(args: string[], io: CommandIo): Promise<number
 /** DEMO_DIR (default demo-out/), emptied of the last run's store, mailbox and log: the demo tells one story. */
 function freshOutDir(io: CommandIo): string {
   const outDir = resolve(io.env.DEMO_DIR ?? 'demo-out');
-  for (const name of ['emails', 'refund-notifier.db', 'refund-notifier.db-wal', 'refund-notifier.db-shm', 'service.log']) {
+  for (const name of ['emails', 'config', 'refund-notifier.db', 'refund-notifier.db-wal', 'refund-notifier.db-shm', 'service.log']) {
     rmSync(join(outDir, name), { recursive: true, force: true });
   }
   mkdirSync(outDir, { recursive: true });

@@ -13,6 +13,7 @@ import { loadTemplates } from '../adapters/email/templates.js';
 import { createRenderers } from '../adapters/notify/renderers.js';
 import { createSlackNotifier } from '../adapters/slack/client.js';
 import type { AppConfig } from '../config/load.js';
+import { loadMerchants } from '../config/merchants.js';
 import { loadRoutingTree, routingFilePath } from '../config/routing.js';
 import type { ResultCodeTable } from '../domain/result-codes.js';
 import { playbookLookup } from '../domain/routing.js';
@@ -44,7 +45,13 @@ export function wireNotifications(
   const { store, owner, clock, logger, tracing } = base;
   const routingTree = loadRoutingTree(routingFilePath(config.configDir), { knownReasonCodes: base.resultCodes.rules.keys() });
   const v = config.values;
-  const render = createRenderers(loadTemplates({ configDir: config.configDir }), v.EMAIL_FROM);
+  // The merchants' brands on the customer email (docs/notifications.md, "The merchant's brand"):
+  // checked here with the rest, their senders against the DKIM domain when emails are signed.
+  const merchants = loadMerchants(config.configDir, { dkimDomain: v.EMAIL_DKIM_DOMAIN });
+  if (merchants.merchants.size > 0 || merchants.fallback) {
+    logger.info({ merchants: merchants.merchants.size, default: merchants.fallback !== undefined }, 'customer emails carry the brands in merchants.yaml');
+  }
+  const render = createRenderers(loadTemplates({ configDir: config.configDir }), v.EMAIL_FROM, merchants);
   const slack: SlackPort = createSlackNotifier(slackSettings(v), { logger });
   const mailing = mailerSettings(v);
   const mailer = mailing ? createMailer(mailing, { logger }) : undefined;

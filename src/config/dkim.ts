@@ -1,4 +1,5 @@
 import { createPrivateKey, type KeyObject } from 'node:crypto';
+import { senderAddressDomain } from '../domain/email-address.js';
 
 /**
  * DKIM signing settings (docs/notifications.md, "Deliverability"): EMAIL_DKIM_DOMAIN,
@@ -96,12 +97,6 @@ export function dkimKeyBits(pem: string): number {
 
 function rsaBits(key: KeyObject): number {
   return key.asymmetricKeyDetails?.modulusLength ?? 0;
-}
-
-/** The domain of EMAIL_FROM (`Name <user@Example.com>` -> `example.com`). */
-export function senderAddressDomain(from: string): string {
-  const address = /<([^>]+)>\s*$/.exec(from)?.[1] ?? from;
-  return address.slice(address.lastIndexOf('@') + 1).trim().toLowerCase();
 }
 
 export interface DkimValues {

@@ -1,10 +1,12 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { LineCounter, isMap, isScalar, isSeq, parseDocument, type Document } from 'yaml';
+import { LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
+import { isEmailAddress } from '../domain/email-address.js';
 import { ConfigError } from '../domain/errors.js';
 import { normaliseResultCode } from '../domain/result-codes.js';
+import { formatPath, offsetOf, type Path } from './yaml-paths.js';
 import {
   GROUP_FIELDS,
   NOTIFICATION_EVENTS,
@@ -46,7 +48,6 @@ export interface RoutingLoadOptions {
 
 // The same pragmatic checks as the settings (src/config/settings.ts): a value failing them is a
 // typo in practice.
-const EMAIL = /^[^\s@<>()",;]+@[^\s@<>()",;]+\.[^\s@<>()",;]+$/;
 const SLACK_CHANNEL = /^(#[a-z0-9_-]{1,80}|[CGD][A-Z0-9]{6,})$/;
 const RECEIVER_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 const CODE = /^[A-Z][A-Z0-9_]*$/;
@@ -162,7 +163,6 @@ const fileSchema = z
   .strict();
 
 type RawFile = z.output<typeof fileSchema>;
-type Path = readonly (string | number)[];
 
 interface Problem {
   readonly path: Path;
@@ -263,7 +263,7 @@ function crossCheck(file: RawFile, receiverNames: string[], options: RoutingLoad
         if (ref !== '$ESCALATION_EMAIL_TO') {
           problems.push({ path: at('email', i), message: `unknown variable ${ref}: the only address variable is $ESCALATION_EMAIL_TO` });
         }
-      } else if (!EMAIL.test(ref)) {
+      } else if (!isEmailAddress(ref)) {
         problems.push({ path: at('email', i), message: `"${ref}" is not an email address` });
       }
     });
@@ -342,42 +342,4 @@ function knownKeysHint(path: Path): string {
   else if (typeof last === 'number') keys = ['name', 'match', 'receivers', 'template', 'groupBy', 'playbook', 'continue', 'routes'];
   else if (last === 'amountAbove') keys = ['currency', 'value'];
   return keys ? ` (known: ${keys.join(', ')})` : '';
-}
-
-/** `routes[2].match.reasonCode[1]`. */
-function formatPath(path: Path): string {
-  let out = '';
-  for (const segment of path) {
-    out += typeof segment === 'number' ? `[${segment}]` : out === '' ? segment : `.${segment}`;
-  }
-  return out;
-}
-
-/**
- * The offset of the deepest node on `path` that exists in the document: a map entry's key, or a
- * list item. A problem with a value points at its line; a missing key at its parent's line.
- */
-function offsetOf(doc: Document, path: Path): number | undefined {
-  let node: unknown = doc.contents;
-  let offset = rangeStart(node);
-  for (const segment of path) {
-    if (isMap(node)) {
-      const pair = node.items.find((item) => isScalar(item.key) && String(item.key.value) === String(segment));
-      if (!pair) break;
-      offset = rangeStart(pair.key) ?? offset;
-      node = pair.value;
-    } else if (isSeq(node) && typeof segment === 'number') {
-      const item = node.items[segment];
-      if (item === undefined) break;
-      offset = rangeStart(item) ?? offset;
-      node = item;
-    } else {
-      break;
-    }
-  }
-  return offset;
-}
-
-function rangeStart(node: unknown): number | undefined {
-  return (node as { range?: [number, number, number] } | null | undefined)?.range?.[0];
 }

@@ -2,6 +2,7 @@ import { createPrivateKey, createPublicKey } from 'node:crypto';
 import { z } from 'zod';
 import { dkimDomainProblem, dkimKeyProblem, dkimSelectorProblem, normalDomain } from './dkim.js';
 import { parseDuration } from './duration.js';
+import { isEmailAddress, senderProblem } from '../domain/email-address.js';
 import { isTimeZone } from '../domain/job-periods.js';
 
 /**
@@ -13,9 +14,6 @@ import { isTimeZone } from '../domain/job-periods.js';
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 const TRUE_WORDS = new Set(['true', '1', 'yes', 'on']);
 const FALSE_WORDS = new Set(['false', '0', 'no', 'off', '']);
-// A pragmatic address check: one @, no spaces, a dot in the domain. RFC 5322 allows more, but an
-// address that fails this is a typo in practice, and SMTP servers reject the exotic forms anyway.
-const EMAIL = /^[^\s@<>()",;]+@[^\s@<>()",;]+\.[^\s@<>()",;]+$/;
 
 type Parser<T> = z.ZodType<T, string | undefined>;
 
@@ -124,18 +122,14 @@ function asTopic(text: string, ctx: z.RefinementCtx): string {
 
 function asEmailList(text: string, ctx: z.RefinementCtx): string[] {
   const list = text.split(',').map((a) => a.trim()).filter((a) => a !== '');
-  const bad = list.filter((a) => !EMAIL.test(a));
+  const bad = list.filter((a) => !isEmailAddress(a));
   if (bad.length > 0) return fail(ctx, `must be comma-separated email addresses; not valid: ${bad.join(', ')}`);
   return list;
 }
 
 function asSender(text: string, ctx: z.RefinementCtx): string {
-  const inBrackets = /<([^>]+)>\s*$/.exec(text);
-  const address = inBrackets ? inBrackets[1]! : text;
-  if (!EMAIL.test(address.trim())) {
-    return fail(ctx, `must be an address or "Name <address>", got "${text}"`);
-  }
-  return text;
+  const problem = senderProblem(text);
+  return problem === undefined ? text : fail(ctx, problem);
 }
 
 export type DatabaseTarget = { kind: 'sqlite'; path: string } | { kind: 'postgres'; url: string };

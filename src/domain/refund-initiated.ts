@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { EMAIL_ADDRESS } from './email-address.js';
 import { codePointName, findJsonShapeProblem, formatJsonPath } from './json-shape.js';
 import { trackingKey, type Customer, type Money, type NewRefund, type RecordOrigin } from './refund.js';
 
@@ -22,7 +23,7 @@ export const METADATA_MAX_DEPTH = 16;
 // Printable ASCII without spaces: Antom ids are alphanumeric; this rules out the characters that
 // would corrupt logs, headers or Slack markup while accepting every id format seen in practice.
 const ID_PATTERN = /^[\x21-\x7E]+$/;
-const EMAIL = /^[^\s@<>()",;]+@[^\s@<>()",;]+\.[^\s@<>()",;]+$/;
+const EMAIL = EMAIL_ADDRESS;
 // What no text field may hold: C0 controls and DEL (U+0000-U+001F, U+007F), which corrupt logs,
 // mail headers and Slack markup, and which PostgreSQL refuses (NUL) in text; and lone surrogates,
 // which are not well-formed Unicode and cannot be stored as UTF-8. With the `u` flag a surrogate

@@ -21,6 +21,7 @@ import { createReceiveNotification, type NotificationResult } from '../../src/ap
 import { createSweepDeadlines } from '../../src/app/sweep-deadlines.js';
 import { loadTemplates } from '../../src/adapters/email/templates.js';
 import { createRenderers } from '../../src/adapters/notify/renderers.js';
+import type { MerchantDirectory } from '../../src/config/merchants.js';
 import { loadResultCodeTable } from '../../src/config/result-codes.js';
 import { SHIPPED_ROUTING_FILE, loadRoutingTree, parseRoutingFile } from '../../src/config/routing.js';
 import { classifyInquiry, classifyRefundNotification } from '../../src/domain/classify.js';
@@ -73,7 +74,9 @@ export const SCHEDULE: ScheduleSettings = {
 
 export const resultCodes = loadResultCodeTable();
 /** The real Block Kit and email templates: assertions read the text people would read. */
-export const renderers = createRenderers(loadTemplates(), 'Refunds <refunds@example.com>');
+/** The test app's EMAIL_FROM: the renderers' Message-IDs are on its domain. */
+export const TEST_EMAIL_FROM = 'Refunds <refunds@example.com>';
+export const renderers = createRenderers(loadTemplates(), TEST_EMAIL_FROM);
 
 /** A routing file's text as a tree (the shipped config/routing.yaml when none is given). */
 export function routingTree(yaml?: string): RoutingTree {
@@ -139,6 +142,8 @@ export interface TestAppOptions {
   emailPort?: EmailPort;
   /** Spans of the notification jobs (none recorded when absent). */
   tracing?: Tracing;
+  /** The merchants' brands on the customer email (config/merchants.yaml); none when absent. */
+  merchants?: MerchantDirectory;
 }
 
 export type TestApp = Awaited<ReturnType<typeof createTestApp>>;
@@ -160,7 +165,7 @@ export async function createTestApp(options: TestAppOptions = {}) {
     playbook: playbookLookup(resultCodes),
   };
   const planDeliveries: DeliveryPlanner = createDeliveryPlanner({ tree: routingTree(options.routing), ctx, slackEnabled: true, emailEnabled: true });
-  const deps: NotifierDeps = { store: used, owner, slack, email: options.emailPort ?? email, render: renderers, settings, clock, logger: quietLogger, tracing: options.tracing };
+  const deps: NotifierDeps = { store: used, owner, slack, email: options.emailPort ?? email, render: options.merchants ? createRenderers(loadTemplates(), TEST_EMAIL_FROM, options.merchants) : renderers, settings, clock, logger: quietLogger, tracing: options.tracing };
   const dispatcher: OutboxDispatcher = createOutboxDispatcher({
     store: used,
     publisher,

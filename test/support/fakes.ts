@@ -250,6 +250,9 @@ export interface SentEmail {
   readonly subject: string;
   readonly text: string;
   readonly messageId?: string;
+  /** Only when the send set them (a merchant's brand): absent means EMAIL_FROM and no Reply-To. */
+  readonly from?: string;
+  readonly replyTo?: string;
   /** Fake-clock time of the send. */
   readonly at: number;
 }
@@ -276,9 +279,17 @@ export function createRecordingEmail(options: { clock?: Clock } = {}): Recording
   const { controls, enter } = createFaults(emailFailure);
   const email: Omit<RecordingEmail, keyof FaultControls> = {
     sent,
-    async send({ to, subject, text, messageId }) {
+    async send({ to, subject, text, messageId, from, replyTo }) {
       await enter();
-      sent.push({ to: typeof to === 'string' ? [to] : [...to], subject, text, at: now(), ...(messageId === undefined ? {} : { messageId }) });
+      sent.push({
+        to: typeof to === 'string' ? [to] : [...to],
+        subject,
+        text,
+        at: now(),
+        ...(messageId === undefined ? {} : { messageId }),
+        ...(from === undefined ? {} : { from }),
+        ...(replyTo === undefined ? {} : { replyTo }),
+      });
       return { messageId: messageId ?? `<${sent.length}@fake>` };
     },
   };

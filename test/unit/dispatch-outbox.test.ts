@@ -262,7 +262,8 @@ describe('outbox dispatcher', () => {
       escalationEmailTo: ['finance@acme.example'],
       escalationChannel: '#refund-escalations',
     };
-    const render = { messageId: (k: string) => `<${k}@test>` } as never;
+    // The in-doubt report names the Message-ID, on the domain of the customer email's sender.
+    const render = { messageId: (k: string) => `<${k}@test>`, customerEmail: () => ({ subject: '', html: '', text: '' }) } as never;
     const sender = () => ({
       fallbackFor: createFallbackPlanner({
         slack: { mode: 'bot', postMessage: async () => ({}), updateMessage: async () => {} },

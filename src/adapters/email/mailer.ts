@@ -1,7 +1,8 @@
 import { createHash, randomUUID } from 'node:crypto';
 import nodemailer, { type Transporter } from 'nodemailer';
 import shared from 'nodemailer/lib/shared/index.js';
-import { dkimKeyBits, DKIM_RECOMMENDED_RSA_BITS, senderAddressDomain } from '../../config/dkim.js';
+import { dkimKeyBits, DKIM_RECOMMENDED_RSA_BITS } from '../../config/dkim.js';
+import { senderAddressDomain } from '../../domain/email-address.js';
 import { RefundNotifierError } from '../../domain/errors.js';
 import { maskEmail, type Logger } from '../log/logger.js';
 import { createSocketOpener } from './smtp-dialogue.js';
@@ -75,6 +76,10 @@ export interface OutgoingEmail {
   readonly subject: string;
   readonly html: string;
   readonly text: string;
+  /** The sender of this email; MailerSettings.from (EMAIL_FROM) when absent. Validated at startup. */
+  readonly from?: string;
+  /** Reply-To; none when absent. */
+  readonly replyTo?: string;
   /**
    * A fixed Message-ID (see messageIdFor): a redelivery of the same notification carries the same
    * id, so a mailbox, a support tool or a test can tell a duplicate from a second email.
@@ -190,9 +195,13 @@ export function createMailer(settings: MailerSettings, deps: { logger: Logger })
     const recipients = to.map((a) => maskEmail(a)).join(',');
     // Chosen here rather than by nodemailer, so that a connection lost mid-message can be traced
     // back to this send by the Message-ID it carried.
-    const messageId = asWritten(email.messageId ?? randomMessageId(settings.from));
+    const from = email.from ?? settings.from;
+    const messageId = asWritten(email.messageId ?? randomMessageId(from));
     const attempt = transport.sendMail({
-      from: settings.from,
+      // Both come validated from the configuration (one line, a checked address), and nodemailer
+      // encodes the display names: no value can add a header.
+      from,
+      ...(email.replyTo !== undefined ? { replyTo: email.replyTo } : {}),
       to,
       subject: email.subject,
       html: email.html,

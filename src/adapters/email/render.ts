@@ -136,6 +136,8 @@ function brandScope(brand: EmailBrand | undefined): TemplateScope {
     supportEmail: brand?.supportEmail,
     supportUrl: brand?.supportUrl,
     supportPhone: brand?.supportPhone,
+    // The template language has no "or": one flag says whether there is a support line to show.
+    support: Boolean(brand?.supportEmail || brand?.supportUrl || brand?.supportPhone),
   };
 }
 

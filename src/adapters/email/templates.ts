@@ -45,6 +45,8 @@ const TEMPLATE_SPECS: Readonly<Record<string, readonly string[]>> = {
     'supportEmail',
     'supportUrl',
     'supportPhone',
+    // True when any of supportEmail, supportUrl and supportPhone is set.
+    'support',
   ],
   escalation: ['title', 'text', 'severity', 'facts', 'label', 'value', 'playbook', 'sections', 'heading', 'items', 'more', 'note'],
 };

@@ -23,7 +23,7 @@ export function createFallbackPlanner(deps: Pick<NotifierDeps, 'slack' | 'email'
       dedupeKey: `${d.dedupeKey}:fallback:report`,
       route: inDoubt ? 'customer-email-in-doubt' : 'customer-email-failed',
       playbook: inDoubt
-        ? `The connection to the SMTP server was lost after it had received the email, before it confirmed it: it may or may not have been delivered, so it is not sent again. Look for Message-ID ${deps.render.messageId(entry.dedupeKey)} in the SMTP server's log; if it is not there, retry the delivery from /admin/outbox?status=dead.`
+        ? `The connection to the SMTP server was lost after it had received the email, before it confirmed it: it may or may not have been delivered, so it is not sent again. Look for Message-ID ${deps.render.messageId(entry.dedupeKey, deps.render.customerEmail(subject).from)} in the SMTP server's log; if it is not there, retry the delivery from /admin/outbox?status=dead.`
         : 'The customer was not told their refund completed: check the address and the SMTP server, then retry the delivery from /admin/outbox?status=dead or tell the customer another way.',
     };
     const report: NotificationSubject = { ...subject, event: 'integration.fault', reasonCode: inDoubt ? 'CUSTOMER_EMAIL_IN_DOUBT' : 'CUSTOMER_EMAIL_NOT_SENT', resultMessage: error };

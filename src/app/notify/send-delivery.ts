@@ -42,7 +42,8 @@ export function createDeliverySender(deps: NotifierDeps): DeliverySender {
     if (!(await store.markOutboxSending(entry.id, deps.clock.now(), deps.owner))) {
       throw new LeaseLostError('the lease on this delivery passed to another dispatcher before the send: not sent here');
     }
-    await email.send({ to, ...rendered, messageId: render.messageId(entry.dedupeKey) });
+    // The Message-ID is on the sender's domain: the merchant's when its brand sets the From.
+    await email.send({ to, ...rendered, messageId: render.messageId(entry.dedupeKey, rendered.from) });
   }
 
   async function sendOpsMessage(entry: OutboxEntry, { delivery: d, subject, fallbackFrom }: DeliveryPayload): Promise<void> {

@@ -240,7 +240,7 @@ describe('loading templates', () => {
     expect((error as ConfigError).problems).toEqual([
       `${join(dir, 'customer-complete.en.html')}: unknown template "customer-complete" (known: customer-completed, escalation)`,
       `${join(dir, 'customer-completed.es.subject.txt')}: missing (a locale needs subject.txt and html; txt is optional)`,
-      `${join(dir, 'customer-completed.es.html')}:1: unknown variable "amont" (this template may use: name, amount, refundId, paymentId, orderRef, date, brand, logoUrl, accent, supportEmail, supportUrl, supportPhone)`,
+      `${join(dir, 'customer-completed.es.html')}:1: unknown variable "amont" (this template may use: name, amount, refundId, paymentId, orderRef, date, brand, logoUrl, accent, supportEmail, supportUrl, supportPhone, support)`,
       `${join(dir, 'escalation.en.html')}:1: {{#facts}} is never closed`,
       `customer-completed.en: template missing from ${dir} (English is required: every locale falls back to it)`,
     ]);
