@@ -69,6 +69,10 @@ export const CARD = 'table[width="560"]';
 export async function showEmail(page: Page, html: string, width: number): Promise<void> {
   await page.setViewportSize({ width, height: 800 });
   await page.setContent(html, { waitUntil: 'load', timeout: 10_000 });
+  // Run under tsx (scripts/email-screenshots.ts), esbuild keeps function names by wrapping them
+  // in a `__name(fn, "name")` helper of the module; the functions below are sent to the page as
+  // source text, where that helper does not exist. Given as a string, this one is not rewritten.
+  await page.evaluate('globalThis.__name ??= (fn) => fn');
   await page.evaluate(() => (globalThis as unknown as DomWindow).document.fonts.ready.then(() => true));
 }
 
