@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { crc32, deflateSync } from 'node:zlib';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { EmailBrand } from '../../src/adapters/email/render.js';
 import { loadTemplates } from '../../src/adapters/email/templates.js';
 import { launchBrowser, type TestBrowser } from '../support/browser.js';
 import { CARD, digitsOf, documentLanguage, firstOf, layoutProblems, missingGlyphs, reading, showEmail } from '../support/email-page.js';
@@ -90,7 +91,7 @@ describe('customer emails in a real browser', () => {
   });
 
   /** Everything wrong with one sample at one width, so a failure lists it all at once. */
-  async function problemsOf(sample: EmailSample, width: number, shot: string): Promise<string[]> {
+  async function problemsOf(sample: EmailSample, brand: EmailBrand | undefined, width: number, shot: string): Promise<string[]> {
     const problems: string[] = [];
     await showEmail(page, sample.email.html, width);
     await page.screenshot({ path: join(ARTIFACTS, shot), fullPage: true });
@@ -135,10 +136,17 @@ describe('customer emails in a real browser', () => {
         continue;
       }
       const seen = await reading(element, CARD);
+      if (!seen) throw new Error(`reading() found no text in the ${what}`);
       if (seen.text !== value) problems.push(`the ${what} reads "${seen.text}", want "${value}"`);
       if (!seen.leftToRight) problems.push(`the ${what} ${value} does not read left to right`);
       if (rtl && !seen.isolated) problems.push(`the ${what} is not isolated from the right-to-left text around it (wrap it in <bdi>)`);
       if (rtl && seen.direction !== 'ltr') problems.push(`the ${what}'s direction is ${seen.direction}, want ltr`);
+    }
+    // The brand's contacts, where the template shows them: a phone number in a right-to-left
+    // paragraph is the classic victim ("+1 415 555 0100" shown as "0100 555 415 1+").
+    for (const contact of [brand?.supportPhone, brand?.supportEmail]) {
+      const seen = contact ? await reading(card, CARD, contact) : undefined;
+      if (seen && !seen.leftToRight) problems.push(`the support contact ${contact} does not read left to right`);
     }
     return problems;
   }
@@ -152,7 +160,7 @@ describe('customer emails in a real browser', () => {
       // The sample asks for this locale's template: a fallback to English would test English twice.
       expect(sample.email.locale, `${sample.customerLocale} resolves to the ${locale} template`).toBe(locale);
       for (const width of WIDTHS) {
-        const problems = await problemsOf(sample, width, `${locale}-${variant}-${width}.png`);
+        const problems = await problemsOf(sample, brand, width, `${locale}-${variant}-${width}.png`);
         expect(problems, `${locale}, ${variant}, ${width}px`).toEqual([]);
       }
     }
@@ -193,6 +201,9 @@ describe('customer emails in a real browser', () => {
       expect(await reading(page.locator('#x'), CARD)).toMatchObject({ text: '#10042-B', leftToRight: false, isolated: false });
       await showEmail(page, `<html dir="rtl" lang="ar"><body>${td('<bdi class="order-ref">#10042-B</bdi>')}</body></html>`, 600);
       expect(await reading(page.locator('bdi'), CARD)).toMatchObject({ text: '#10042-B', leftToRight: true, isolated: true, direction: 'ltr' });
+      // A phone number inside an Arabic sentence, found by its text.
+      await showEmail(page, `<html dir="rtl" lang="ar"><body><table width="560"><tr><td><p>الهاتف: +1 415 555 0100</p></td></tr></table></body></html>`, 600);
+      expect(await reading(page.locator(CARD), CARD, '+1 415 555 0100')).toMatchObject({ leftToRight: false, isolated: false });
     });
 
     it('Arabic-Indic digits count as digits', () => {

@@ -198,13 +198,13 @@ export async function documentLanguage(page: Page): Promise<{ lang: string; dir:
 }
 
 export interface Reading {
-  /** The element's own text. */
+  /** The text measured. */
   readonly text: string;
   /** Each character to the right of the one before on its line, and each line below the last. */
   readonly leftToRight: boolean;
   /** Inside an inline <bdi>, or an inline element with unicode-bidi isolate / plaintext (up to `stop`). */
   readonly isolated: boolean;
-  /** The computed `direction` of the element. */
+  /** The computed `direction` of the element (of the text's element, with `find`). */
   readonly direction: string;
 }
 
@@ -212,29 +212,42 @@ export interface Reading {
  * How an id reads on screen. In a right-to-left paragraph the bidirectional algorithm moves
  * digits and punctuation around Latin letters unless the id is isolated; its characters' boxes
  * then no longer run left to right in the order they were written.
+ *
+ * Without `find`, the element's whole text is measured; with it, the first occurrence of `find`
+ * in one of its text nodes (a phone number inside a sentence), or undefined when there is none.
  */
-export async function reading(locator: Locator, stop: string): Promise<Reading> {
+export async function reading(locator: Locator, stop: string, find?: string): Promise<Reading | undefined> {
   return locator.evaluate(
-    (el, stop) => {
+    (el, { stop, find }) => {
       const w = globalThis as unknown as DomWindow;
-      const element = el as unknown as DomElement;
-      const boxes: Box[] = [];
-      const walk = (node: DomNode) => {
-        if (node.nodeType === 3) {
-          const text = node.textContent ?? '';
-          for (let i = 0; i < text.length; i += 1) {
-            if (/\s/.test(text[i]!)) continue;
-            const range = w.document.createRange();
-            range.setStart(node, i);
-            range.setEnd(node, i + 1);
-            const box = range.getClientRects()[0];
-            if (box) boxes.push(box);
-          }
-        } else {
-          for (const child of Array.from(node.childNodes)) walk(child);
-        }
+      const texts: DomNode[] = [];
+      const collect = (node: DomNode) => {
+        if (node.nodeType === 3) texts.push(node);
+        else for (const child of Array.from(node.childNodes)) collect(child);
       };
-      walk(element);
+      collect(el as unknown as DomNode);
+      // [text node, from, to): the characters to measure.
+      let spans: Array<[DomNode, number, number]> = texts.map((t) => [t, 0, (t.textContent ?? '').length]);
+      let element = el as unknown as DomElement;
+      if (find !== undefined) {
+        const node = texts.find((t) => (t.textContent ?? '').includes(find));
+        if (!node?.parentElement) return undefined;
+        const at = (node.textContent ?? '').indexOf(find);
+        spans = [[node, at, at + find.length]];
+        element = node.parentElement;
+      }
+      const boxes: Box[] = [];
+      for (const [node, from, to] of spans) {
+        const text = node.textContent ?? '';
+        for (let i = from; i < to; i += 1) {
+          if (/\s/.test(text[i]!)) continue;
+          const range = w.document.createRange();
+          range.setStart(node, i);
+          range.setEnd(node, i + 1);
+          const box = range.getClientRects()[0];
+          if (box) boxes.push(box);
+        }
+      }
       // An id may wrap (at a hyphen, on a phone); each line must still run left to right, and
       // the lines top to bottom.
       let leftToRight = boxes.length > 0;
@@ -252,9 +265,10 @@ export async function reading(locator: Locator, stop: string): Promise<Reading> 
         const inline = style.display === 'inline' || style.display === 'inline-block';
         if (inline && (e.tagName === 'BDI' || ['isolate', 'isolate-override', 'plaintext'].includes(style.unicodeBidi))) isolated = true;
       }
-      return { text: (element.textContent ?? '').trim(), leftToRight, isolated, direction: w.getComputedStyle(element).direction };
+      const text = find ?? spans.map(([node, from, to]) => (node.textContent ?? '').slice(from, to)).join('').trim();
+      return { text, leftToRight, isolated, direction: w.getComputedStyle(element).direction };
     },
-    stop,
+    { stop, find },
   );
 }
 
