@@ -115,7 +115,7 @@ describe('customer emails in a real browser', () => {
     problems.push(...(await layoutProblems(page, CARD)));
 
     const tofu = await missingGlyphs(page, 'body');
-    if (tofu.length > 0) problems.push(`no glyph for ${tofu.map((c) => `${c} (U+${c.codePointAt(0)!.toString(16).toUpperCase()})`).join(', ')}: is fonts-noto-cjk installed (scripts/browser-setup.sh)?`);
+    if (tofu.length > 0) problems.push(`no glyph for ${tofu.map((c) => `${c} (U+${c.codePointAt(0)!.toString(16).toUpperCase()})`).join(', ')}: are the fonts of scripts/browser-setup.sh installed?`);
 
     const card = page.locator(CARD);
     const amount = await firstOf(card, 'bdi.amount', card.locator('strong'));
