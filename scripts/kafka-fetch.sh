@@ -9,24 +9,15 @@
 #
 # Usage: bash scripts/kafka-fetch.sh [--force]
 set -euo pipefail
+prog=kafka-fetch
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+parse_force_flag "$@"
 
-repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 pom="$repo_root/scripts/kafka/pom.xml"
 cache_dir="$repo_root/.cache/kafka"
 libs_dir="$cache_dir/libs"
 marker="$libs_dir/.complete"
-
-fail() {
-  echo "kafka-fetch: $*" >&2
-  exit 1
-}
-
-force=0
-case "${1:-}" in
-  --force) force=1 ;;
-  "") ;;
-  *) fail "unknown argument '$1' (usage: bash scripts/kafka-fetch.sh [--force])" ;;
-esac
 
 [ -f "$pom" ] || fail "missing $pom"
 pom_sha="$(sha256sum "$pom" | cut -d' ' -f1)"
@@ -34,7 +25,7 @@ kafka_version="$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$pom
 [ -n "$kafka_version" ] || fail "could not read <kafka.version> from $pom"
 
 if [ "$force" = 0 ] && [ -f "$marker" ] && grep -qx "pom-sha256=$pom_sha" "$marker"; then
-  echo "kafka-fetch: Kafka $kafka_version jars already in $libs_dir"
+  say "Kafka $kafka_version jars already in $libs_dir"
   exit 0
 fi
 
@@ -49,7 +40,7 @@ if command -v flock >/dev/null 2>&1; then
   exec 9>"$cache_dir/.fetch.lock"
   flock 9
   if [ "$force" = 0 ] && [ -f "$marker" ] && grep -qx "pom-sha256=$pom_sha" "$marker"; then
-    echo "kafka-fetch: Kafka $kafka_version jars already in $libs_dir"
+    say "Kafka $kafka_version jars already in $libs_dir"
     exit 0
   fi
 fi
@@ -58,7 +49,7 @@ staging="$(mktemp -d "$cache_dir/libs.staging.XXXXXX")"
 cleanup() { rm -rf "$staging"; }
 trap cleanup EXIT
 
-echo "kafka-fetch: fetching Kafka $kafka_version broker jars from Maven Central into $libs_dir ..."
+say "fetching Kafka $kafka_version broker jars from Maven Central into $libs_dir ..."
 # -q leaves only errors; the sed drops the bare colour resets that Debian's Maven 3.8 prints even in
 # batch mode, and pipefail keeps mvn's exit status.
 if ! mvn -B -q -f "$pom" \
@@ -101,4 +92,4 @@ fi
 mv "$staging" "$libs_dir"
 trap - EXIT
 [ -z "$old_libs" ] || rm -rf "$old_libs"
-echo "kafka-fetch: done, $jar_count jars ($size) in $libs_dir"
+say "done, $jar_count jars ($size) in $libs_dir"

@@ -5,23 +5,21 @@
 # checks are skipped; .ci/run installs it so they always run there.
 #
 # Debian's `prometheus` package carries promtool; installing it starts no service where there is no
-# init system (CI, containers). Idempotent: nothing is done when promtool is on the PATH.
+# init system (CI, containers). Idempotent: nothing is done when promtool is on the PATH (pass
+# --force to run apt-get anyway, which upgrades it).
 #
-# Usage: bash scripts/promtool-setup.sh
+# Usage: bash scripts/promtool-setup.sh [--force]
 set -euo pipefail
+prog=promtool-setup
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+parse_force_flag "$@"
 
-if command -v promtool >/dev/null; then
-  echo "promtool-setup: $(promtool --version 2>&1 | sed -n 1p) already installed"
+if [[ $force -eq 0 ]] && command -v promtool >/dev/null; then
+  say "$(promtool --version 2>&1 | sed -n 1p) already installed"
   exit 0
 fi
-command -v apt-get >/dev/null || { echo "promtool-setup: no apt-get: install promtool by hand (Prometheus' release archive has it)" >&2; exit 1; }
-sudo=""
-if [[ $(id -u) -ne 0 ]]; then
-  command -v sudo >/dev/null || { echo "promtool-setup: apt-get needs root: run as root or install sudo" >&2; exit 1; }
-  sudo="sudo"
-fi
-export DEBIAN_FRONTEND=noninteractive
-$sudo apt-get update -q
-$sudo apt-get install -y -q --no-install-recommends prometheus
-command -v promtool >/dev/null || { echo "promtool-setup: apt-get finished but promtool is missing" >&2; exit 1; }
-echo "promtool-setup: $(promtool --version 2>&1 | sed -n 1p) installed"
+need_apt "install promtool by hand (Prometheus' release archive has it)"
+apt_install prometheus
+command -v promtool >/dev/null || fail "apt-get finished but promtool is missing"
+say "$(promtool --version 2>&1 | sed -n 1p) installed"

@@ -87,6 +87,22 @@ export function sampleEvents(runId: string): SampleEvent[] {
       refundAmount: { currency: 'EUR', value: '1999' },
       customer: { email: 'marie@example.fr', name: 'Marie Dupont', locale: 'fr' },
     }),
+    // Customers whose languages are written in other scripts: Chinese and Korean (CJK fonts) and
+    // Arabic (right to left, Arabic-Indic digits in Kuwaiti formatting). Each gets the template
+    // of their language where one ships, else English (docs/notifications.md, "Locales, amounts
+    // and dates").
+    plain('010', 'Chinese customer (zh-CN); CNY; Antom: SUCCESS at once', 'completed', {}, {
+      refundAmount: { currency: 'CNY', value: '36800' },
+      customer: { email: 'wang.fang@example.cn', name: '王芳', locale: 'zh-CN' },
+    }),
+    plain('011', 'Korean customer (ko-KR); KRW; Antom: SUCCESS after 1 PENDING', 'completed', { pendingInquiries: 1 }, {
+      refundAmount: { currency: 'KRW', value: '59000' },
+      customer: { email: 'minjun.kim@example.kr', name: '김민준', locale: 'ko-KR' },
+    }),
+    plain('012', 'Arabic customer (ar-KW); KWD; Antom: SUCCESS', 'completed', {}, {
+      refundAmount: { currency: 'KWD', value: '7250' },
+      customer: { email: 'fatima.alsabah@example.kw', name: 'فاطمة الصباح', locale: 'ar-KW' },
+    }),
     plain('005', 'Antom: FAIL, MERCHANT_BALANCE_NOT_ENOUGH', 'failed', balance),
     plain('006', 'Antom: FAIL, MERCHANT_BALANCE_NOT_ENOUGH (grouped)', 'failed', balance, { refundAmount: { currency: 'USD', value: '8000' } }),
     plain('007', 'Antom: FAIL, MERCHANT_BALANCE_NOT_ENOUGH (grouped)', 'failed', balance, { refundAmount: { currency: 'EUR', value: '500' } }),
