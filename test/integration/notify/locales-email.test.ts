@@ -52,9 +52,20 @@ const CUSTOMERS = [
   },
 ] as const;
 
+/** The other six new locales: language, market format and fallback (zh-HK gets zh-TW) over SMTP too. */
+const MORE = [
+  { id: 'LOC-HKD', amount: { currency: 'HKD', value: '123450' }, email: 'chan@example.hk', name: '陳大文', locale: 'zh-HK', lang: 'zh-TW', prefix: '退款已完成', shown: 'HK$1,234.50' },
+  { id: 'LOC-THB', amount: { currency: 'THB', value: '125000' }, email: 'somchai@example.th', name: 'สมชาย', locale: 'th-TH', lang: 'th', prefix: 'การคืนเงิน', shown: '฿1,250.00' },
+  { id: 'LOC-IDR', amount: { currency: 'IDR', value: '150000000' }, email: 'budi@example.id', name: 'Budi Santoso', locale: 'id-ID', lang: 'id', prefix: 'Pengembalian dana', shown: 'Rp1.500.000,00' },
+  { id: 'LOC-MYR', amount: { currency: 'MYR', value: '8990' }, email: 'aisyah@example.my', name: 'Nur Aisyah', locale: 'ms-MY', lang: 'ms', prefix: 'Bayaran balik', shown: 'RM89.90' },
+  { id: 'LOC-VND', amount: { currency: 'VND', value: '2500000' }, email: 'lan@example.vn', name: 'Nguyễn Thị Lan', locale: 'vi-VN', lang: 'vi', prefix: 'Khoản hoàn tiền', shown: '2.500.000₫' },
+  { id: 'LOC-BRL', amount: { currency: 'BRL', value: '19990' }, email: 'joao@example.br', name: 'João Silva', locale: 'pt-BR', lang: 'pt-BR', prefix: 'Seu reembolso', shown: 'R$199,90' },
+] as const;
+const ALL = [...CUSTOMERS, ...MORE];
+
 const to = (m: ParsedMail) => (Array.isArray(m.to) ? m.to : m.to ? [m.to] : []).flatMap((a) => a.value.map((v) => v.address));
 
-describe('customer emails over SMTP in the customer language (zh-CN, ko, ar-KW)', () => {
+describe('customer emails over SMTP in the customer language (all nine new locales)', () => {
   let sandbox: AntomSandbox;
   let slack: SlackStub;
   let smtp: SmtpCapture;
@@ -75,13 +86,13 @@ describe('customer emails over SMTP in the customer language (zh-CN, ko, ar-KW)'
     });
     const config = configFrom(env);
     await createServiceTopics(config, 1);
-    sandbox.createRefunds(CUSTOMERS.map((c) => ({ refundId: c.id, refundRequestId: `RQ-${c.id}`, paymentId: `P-${c.id}`, notify: false, refundAmount: c.amount })));
+    sandbox.createRefunds(ALL.map((c) => ({ refundId: c.id, refundRequestId: `RQ-${c.id}`, paymentId: `P-${c.id}`, notify: false, refundAmount: c.amount })));
     service = inProcessService(config);
     await service.start();
     await produce(
       env.KAFKA_BROKERS!,
       config.values.TOPIC_REFUND_INITIATED,
-      CUSTOMERS.map((c, i) =>
+      ALL.map((c, i) =>
         refundRecord(i, {
           refundId: c.id,
           refundRequestId: `RQ-${c.id}`,
@@ -119,5 +130,21 @@ describe('customer emails over SMTP in the customer language (zh-CN, ko, ar-KW)'
     expect(`${ar.subject}${ar.text}${ar.html || ''}`).not.toMatch(/[\u0660-\u0669]/);
     // Left-to-right text parts carry no isolates.
     for (const email of ['wang@example.cn', 'minji@example.kr']) expect(smtp.messages.find((m) => to(m).includes(email))!.text).not.toMatch(/[\u2066-\u2069]/);
+  });
+
+  it('the other new locales arrive in their language too, with the market format, zh-HK in Traditional Chinese', async () => {
+    await until(() => MORE.every((c) => smtp.messages.some((m) => to(m).includes(c.email))), { timeoutMs: 30_000, message: 'six more customer emails' });
+    const compact = (text: string) => text.replace(/[\s\u00a0\u202f]/g, '');
+    for (const c of MORE) {
+      const mail = smtp.messages.filter((m) => to(m).includes(c.email));
+      expect(mail, c.id).toHaveLength(1);
+      const { subject, text, html } = mail[0]!;
+      expect(subject, c.id).toMatch(new RegExp(`^${c.prefix}`));
+      expect(compact(subject ?? ''), c.id).toContain(c.shown);
+      expect(compact(text ?? ''), c.id).toContain(c.shown);
+      expect(html || '', c.id).toContain(`<html lang="${c.lang}">`);
+      expect(compact(html || ''), c.id).toContain(`<bdiclass="amount">${c.shown}</bdi>`);
+      expect(html || '', c.id).toContain(`<bdi class="refund-id">${c.id}</bdi>`);
+    }
   });
 });
