@@ -181,7 +181,7 @@ async function runService(env: Record<string, string>, variant: Variant, dir: st
   const log = openSync(logPath, 'w');
   const service = fork(join(variant.checkout, 'bin', 'refund-notifier.js'), ['start'], {
     cwd: variant.checkout,
-    env: { ...process.env, ...env, ...variant.env, HTTP_HOST: '127.0.0.1', HTTP_PORT: String(port), ADMIN_HOST: '127.0.0.1', ADMIN_PORT: String(adminPort) },
+    env: { ...process.env, ...env, ...variant.env, HTTP_HOST: '127.0.0.1', HTTP_PORT: String(port), ADMIN_PORT: String(adminPort) },
     // A variant's options come last: for V8 the last of a flag wins.
     execArgv: [...launcherOptions(variant.checkout), ...variant.nodeOptions, '--import', new URL('./memory-probe.mjs', import.meta.url).href],
     stdio: ['ignore', log, log, 'ipc'],
