@@ -88,9 +88,8 @@ export function sampleEvents(runId: string): SampleEvent[] {
       customer: { email: 'marie@example.fr', name: 'Marie Dupont', locale: 'fr' },
     }),
     // Customers whose languages are written in other scripts: Chinese and Korean (CJK fonts) and
-    // Arabic (right to left, Arabic-Indic digits in Kuwaiti formatting). Each gets the template
-    // of their language where one ships, else English (docs/notifications.md, "Locales, amounts
-    // and dates").
+    // Arabic (right to left; amounts in Latin digits, as Gulf bank statements show them). Each
+    // gets the template of their language (docs/notifications.md, "Locales, amounts and dates").
     plain('010', 'Chinese customer (zh-CN); CNY; Antom: SUCCESS at once', 'completed', {}, {
       refundAmount: { currency: 'CNY', value: '36800' },
       customer: { email: 'wang.fang@example.cn', name: '王芳', locale: 'zh-CN' },

@@ -61,10 +61,10 @@ describe('the customer email of a listed merchant', () => {
       '<img src="https://cdn.acme.example/logo.png" alt="Acme &amp; Sons" height="40" style="display:block;height:40px;max-width:200px;margin:0 0 24px;border:0;">',
     );
     expect(email.html).toContain('border-bottom:4px solid #b3261e;padding-bottom:12px;');
-    expect(email.html).toContain('<a href="mailto:support@acme.example" style="color:#b3261e;">support@acme.example</a>');
-    expect(email.html).toContain('<a href="https://acme.example/help?a=1&amp;b=2" style="color:#b3261e;">https://acme.example/help?a=1&amp;b=2</a>');
+    expect(email.html).toContain('<a href="mailto:support@acme.example" style="color:#b3261e;"><bdi>support@acme.example</bdi></a>');
+    expect(email.html).toContain('<a href="https://acme.example/help?a=1&amp;b=2" style="color:#b3261e;"><bdi>https://acme.example/help?a=1&amp;b=2</bdi></a>');
     expect(email.html).toContain('<bdi>+1 (555) 010-0199</bdi>');
-    expect(email.html).toContain('The Acme &amp; Sons team');
+    expect(email.html).toContain('The <bdi>Acme &amp; Sons</bdi> team');
     expect(email.html).not.toContain('reply to this email');
     expect(email.text).toContain('contact our support team and quote the refund ID:\nEmail: support@acme.example\nWeb: https://acme.example/help?a=1&b=2\nPhone: +1 (555) 010-0199\n');
     expect(email.text).toMatch(/Thank you,\nThe Acme & Sons team\n?$/);
