@@ -83,7 +83,10 @@ export function sampleEvents(runId: string): SampleEvent[] {
         ),
       },
     },
-    plain('004', 'French customer; Antom: pushes notifyRefund after 2.5 s', 'completed', { pendingMs: 2500 }, {
+    // A merchant not in the demo's merchants.yaml: its customer's email carries the service's
+    // defaults (EMAIL_FROM, the shipped wording), not M-DEMO's brand.
+    plain('004', 'French customer of an unlisted merchant (M-PARTNER: no brand); Antom: pushes notifyRefund after 2.5 s', 'completed', { pendingMs: 2500 }, {
+      merchantAccountId: 'M-PARTNER',
       refundAmount: { currency: 'EUR', value: '1999' },
       customer: { email: 'marie@example.fr', name: 'Marie Dupont', locale: 'fr' },
     }),

@@ -230,6 +230,9 @@ describe('every new locale speaks its own language', () => {
 
   it.each(NEW_LOCALES)('%s: the brand (logo, accent, sign-off) and support contacts, or the reply sentence without them', (locale) => {
     const branded = renderCustomerCompleted(completed(locale, usd), templates, { brand });
+    // The subject names who refunded, first, as 【…】 in Chinese and […] elsewhere.
+    expect(branded.subject).toMatch(locale.startsWith('zh') ? /^【Acme Store】/ : /^\[Acme Store\] /);
+    expect(renderCustomerCompleted(completed(locale, usd), templates).subject).not.toMatch(/^[[【]/);
     expect(branded.html).toContain('<img src="https://cdn.acme.example/logo.png" alt="Acme Store" height="40"');
     expect(branded.html).toMatch(/<h1 style="[^"]*border-bottom:4px solid #aa0000;padding-bottom:12px;">/);
     expect(branded.html).toContain('<bdi>Acme Store</bdi>');
