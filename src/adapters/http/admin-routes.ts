@@ -4,6 +4,7 @@ import type { Clock, OutboxKind, OutboxStatus, RefundStore } from '../../app/por
 import { formatMinorUnits } from '../../domain/money.js';
 import type { Money, TrackingStatus } from '../../domain/refund.js';
 import { maskEmail } from '../log/logger.js';
+import { clientAddress, createAuthThrottle, type AuthThrottle } from './auth-throttle.js';
 import { sendJson, type RouteHandler } from './server.js';
 
 const STATUSES = new Set<TrackingStatus>(['pending', 'stalled', 'completed', 'failed']);
@@ -48,12 +49,27 @@ export function adminRefundView<T extends { customer?: { email?: string }; refun
  * Customer addresses are masked in answers, as in logs; a refund's amount carries `formatted`.
  * Outbox payloads are shown as they were (or will be) sent.
  */
-export function createAdminRoutes(deps: { store: RefundStore; clock: Clock; token: string; onRecheck?: () => void }): RouteHandler {
+export function createAdminRoutes(deps: { store: RefundStore; clock: Clock; token: string; onRecheck?: () => void; throttle?: AuthThrottle }): RouteHandler {
   const { store } = deps;
   const view = adminRefundView;
+  const throttle = deps.throttle ?? createAuthThrottle();
 
   return async (req: IncomingMessage, res: ServerResponse) => {
-    if (!authorized(req, deps.token)) return sendJson(res, 401, { error: 'missing or wrong bearer token' });
+    const client = clientAddress(req);
+    const now = deps.clock.now();
+    const wait = throttle.blockedFor(client, now);
+    if (wait > 0) {
+      const retryAfter = Math.ceil(wait / 1000);
+      const text = JSON.stringify({ error: `too many wrong tokens from this address: try again in ${retryAfter} s` });
+      res.writeHead(429, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), 'retry-after': String(retryAfter) });
+      res.end(text);
+      return;
+    }
+    if (!authorized(req, deps.token)) {
+      throttle.failed(client, now);
+      return sendJson(res, 401, { error: 'missing or wrong bearer token' });
+    }
+    throttle.succeeded(client);
     const url = new URL(req.url ?? '/', 'http://localhost');
     const parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent); // ['admin', ...]
     const q = url.searchParams;

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
+import { clientAddress, createAuthThrottle, type AuthThrottle } from '../auth-throttle.js';
 import type { RouteHandler } from '../server.js';
 import { loginPage } from './form-pages.js';
 import { html } from './html.js';
@@ -22,6 +23,8 @@ export interface ConsoleDeps extends views.ConsoleSources {
   readonly logger: Logger;
   /** How long a session lasts (default 8 hours: a working day, then log in again). */
   readonly sessionTtlMs?: number;
+  /** Wrong tokens per address (auth-throttle.ts); one of its own by default. */
+  readonly throttle?: AuthThrottle;
 }
 
 const SESSION_COOKIE = 'rn_console';
@@ -47,6 +50,7 @@ export function createConsoleRoutes(deps: ConsoleDeps): RouteHandler {
   const key = consoleKey(deps.token);
   const log = deps.logger.child({ component: 'console' });
   const ttl = deps.sessionTtlMs ?? SESSION_TTL_MS;
+  const throttle = deps.throttle ?? createAuthThrottle();
 
   /** A fresh log-in form: its own short-lived signed cookie, and the CSRF token bound to it. */
   function loginForm(req: IncomingMessage, status: number, problem?: string): Answer {
@@ -66,10 +70,21 @@ export function createConsoleRoutes(deps: ConsoleDeps): RouteHandler {
       log.warn('console: log-in form refused (no valid CSRF token)');
       return loginForm(req, 403, 'The log-in form was refused: it expired or did not come from this page. Try again.');
     }
+    const client = clientAddress(req);
+    const wait = throttle.blockedFor(client, now);
+    if (wait > 0) {
+      const retryAfterS = Math.ceil(wait / 1000);
+      return { ...loginForm(req, 429, `Too many wrong tokens from this address. Try again in ${retryAfterS} s.`), retryAfterS };
+    }
     if (!sameSecret(form.get('token') ?? '', deps.token)) {
-      log.warn('console: log-in refused (wrong token)');
+      if (throttle.failed(client, now)) {
+        log.warn({ client }, 'console: log-in refused for this address for a while (too many wrong tokens)');
+      } else {
+        log.warn('console: log-in refused (wrong token)');
+      }
       return loginForm(req, 401, 'Wrong token.');
     }
+    throttle.succeeded(client);
     const session = issueToken(key, 'session', now, ttl);
     log.info({ expiresAt: new Date(session.expiresAt).toISOString() }, 'console: logged in');
     const secure = overTls(req);

@@ -33,6 +33,8 @@ export interface Answer {
   /** A 303 to this path (after a POST, or to the login page). */
   readonly location?: string;
   readonly cookies?: readonly string[];
+  /** With a 429: seconds until the client may try again (Retry-After). */
+  readonly retryAfterS?: number;
 }
 
 export function sendAnswer(res: ServerResponse, answer: Answer): void {
@@ -42,6 +44,7 @@ export function sendAnswer(res: ServerResponse, answer: Answer): void {
   };
   if (answer.cookies && answer.cookies.length > 0) headers['set-cookie'] = [...answer.cookies];
   if (answer.location) headers.location = answer.location;
+  if (answer.retryAfterS !== undefined) headers['retry-after'] = String(answer.retryAfterS);
   const text = answer.body?.text ?? '';
   headers['content-type'] = 'text/html; charset=utf-8';
   headers['content-length'] = String(Buffer.byteLength(text));
