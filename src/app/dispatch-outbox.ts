@@ -24,6 +24,7 @@ import type { Observations } from './observations.js';
 import type { EventPayload } from './outbox-entries.js';
 import type { Clock, EventPublisher, OutboxEntry, OutboxEntryInput, OutboxKind, RefundStore } from './ports.js';
 import type { Sleep } from './rate-limiter.js';
+import { outboxTraceLogFields } from './tracing.js';
 
 export type { DeliveryWatch, DispatchStats } from './outbox/marks.js';
 
@@ -129,7 +130,7 @@ export function createOutboxDispatcher(deps: OutboxDispatcherDeps): OutboxDispat
       try {
         planned.push({ doneId: entry.id, refundKey: entry.refundKey, entries: deps.planDeliveries(entry.payload as Notice, deps.clock.now()) });
       } catch (err) {
-        log.error({ err, entry: entry.dedupeKey }, 'planning notifications failed; will retry');
+        log.error({ err, entry: entry.dedupeKey, ...outboxTraceLogFields(entry.payload) }, 'planning notifications failed; will retry');
         await marks.retryLater(entry, err, eventRetryMs(entry));
       }
     }

@@ -12,6 +12,19 @@ export function traceLogFields(traceparent: string | undefined): { trace_id?: st
   return traceId === undefined ? {} : { trace_id: traceId };
 }
 
+/**
+ * `trace_id` for a log line about an outbox entry: an outcome event and a notice carry their
+ * refund's `traceparent` at the top of their payload, a delivery in its subject; a message about
+ * no refund (an outage notice) has none.
+ */
+export function outboxTraceLogFields(payload: unknown): { trace_id?: string } {
+  if (typeof payload !== 'object' || payload === null) return {};
+  const { traceparent, subject } = payload as { traceparent?: unknown; subject?: { traceparent?: unknown } };
+  if (typeof traceparent === 'string') return traceLogFields(traceparent);
+  const nested = typeof subject === 'object' && subject !== null ? subject.traceparent : undefined;
+  return typeof nested === 'string' ? traceLogFields(nested) : {};
+}
+
 const noop = () => undefined;
 
 /** A span that records nothing: the trace goes on under `parent`, unchanged. */

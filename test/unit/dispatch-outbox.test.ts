@@ -112,6 +112,26 @@ describe('outbox dispatcher', () => {
 
   const byKey = async (key: string) => (await store.listOutbox({ limit: 1000 })).find((e) => e.dedupeKey === key)!;
 
+  it("logs a failed delivery with its refund's trace id (retried, then given up)", async () => {
+    const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
+    const entry = customerDelivery(1);
+    const payload = entry.payload as DeliveryPayload;
+    await enqueue([{ ...entry, payload: { ...payload, subject: { ...payload.subject, traceparent: `00-${traceId}-00f067aa0ba902b7-01` } } }]);
+    const lines: Array<Record<string, unknown>> = [];
+    const capture = createLogger({ level: 'info', destination: new Writable({ write: (c, _e, done) => (lines.push(JSON.parse(String(c)) as Record<string, unknown>), done()) }) });
+    let fails: Error = new Temporary();
+    const d = dispatcher({ logger: capture, deliver: async () => Promise.reject(fails) });
+    await d.dispatchOnce();
+    fails = new Permanent();
+    now += HOUR;
+    await d.dispatchOnce();
+    const about = lines.filter((l) => l['entry'] === entry.dedupeKey).map((l) => [l['msg'], l['trace_id']]);
+    expect(about).toEqual([
+      ['delivery failed; will retry', traceId],
+      ['delivery given up', traceId],
+    ]);
+  });
+
   it('never repeats a send that succeeded: when the sent mark fails, only the mark is retried', async () => {
     await enqueue([customerDelivery(1)]);
     const { store: broken, fail } = flaky(store);

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { parseRefundRecord, parseRefundRecords } from '../../src/adapters/kafka/decode-record.js';
 import { recordTrace } from '../../src/adapters/kafka/record-trace.js';
 import { createTraceStarter } from '../../src/adapters/tracing/trace-ids.js';
-import { traceLogFields } from '../../src/app/tracing.js';
+import { outboxTraceLogFields, traceLogFields } from '../../src/app/tracing.js';
 import { formatTraceparent, parseTraceparent, parseTracestate, startedTraceparent, traceIdOf } from '../../src/domain/trace-context.js';
 import { binaryHeaders, ce, consumedAt, good, json, origin } from '../support/refund-records.js';
 
@@ -166,5 +166,15 @@ describe('the ingest keeps the trace context in the refund origin', () => {
     const { good: tracked, traceIgnored } = parseRefundRecords(messages, where, consumedAt, startTrace);
     expect(tracked.map((r) => r.origin.traceparent)).toEqual([STARTED, W3C]);
     expect(traceIgnored).toEqual([{ offset: '1', traceparent: STARTED, reasons: [expect.stringMatching(/"garbage"/)] }]);
+  });
+});
+
+describe('the trace of an outbox entry, for its log lines', () => {
+  it('is found at the top of an event or a notice, in the subject of a delivery, nowhere in a message', () => {
+    expect(outboxTraceLogFields({ specversion: '1.0', traceparent: W3C })).toEqual({ trace_id: TRACE_ID });
+    expect(outboxTraceLogFields({ delivery: {}, subject: { refundKey: 'R-1', traceparent: W3C } })).toEqual({ trace_id: TRACE_ID });
+    expect(outboxTraceLogFields({ message: { title: 'outage' }, receiver: { type: 'slack' } })).toEqual({});
+    expect(outboxTraceLogFields(null)).toEqual({});
+    expect(outboxTraceLogFields({ traceparent: 42, subject: { traceparent: W3C } })).toEqual({ trace_id: TRACE_ID });
   });
 });

@@ -12,6 +12,7 @@ import { LeaseLostError, isInDoubt, isRetriable, retryAfterOf } from '../../doma
 import type { FallbackPlanner } from '../notify/fall-back.js';
 import type { Clock, OutboxEntry, RefundStore } from '../ports.js';
 import type { Sleep } from '../rate-limiter.js';
+import { outboxTraceLogFields } from '../tracing.js';
 import type { HeldLeases } from './leases.js';
 
 export interface DispatchStats {
@@ -123,25 +124,26 @@ export function createOutboxMarks(deps: {
   async function failed(entry: OutboxEntry, err: unknown): Promise<void> {
     held.release(entry.id);
     if (err instanceof LeaseLostError) {
-      log.warn({ entry: entry.dedupeKey }, err.message);
+      log.warn({ entry: entry.dedupeKey, ...outboxTraceLogFields(entry.payload) }, err.message);
       return;
     }
     const message = (err as Error).message;
+    const trace = outboxTraceLogFields(entry.payload);
     const now = deps.clock.now();
     const failingSince = entry.failingSince ?? now;
     const fallback = deps.fallbackFor?.(entry, err, { failingSince, now });
     if (fallback && fallback.length > 0) {
       stats.fallbacks += 1;
-      log.error({ err, entry: entry.dedupeKey, to: fallback.map((f) => f.channel) }, 'receiver keeps failing: fell back to another channel');
+      log.error({ err, entry: entry.dedupeKey, ...trace, to: fallback.map((f) => f.channel) }, 'receiver keeps failing: fell back to another channel');
       const doneError = `fell back to ${fallback.map((f) => f.channel).join(', ')}: ${message}`;
       await persist('fallback', () => store.expandOutbox([{ doneId: entry.id, refundKey: entry.refundKey, entries: fallback, doneError }], now, owner));
     } else if (!isRetriable(err) || isInDoubt(err) || now - failingSince >= deps.giveUpAfter(entry)) {
       stats.dead += 1;
-      log.error({ err, entry: entry.dedupeKey, attempts: entry.attempts, failingSince }, 'delivery given up');
+      log.error({ err, entry: entry.dedupeKey, ...trace, attempts: entry.attempts, failingSince }, 'delivery given up');
       await persist('dead', () => store.markOutboxDead(entry.id, { error: message, now, owner }));
     } else {
       stats.retried += 1;
-      log.warn({ err, entry: entry.dedupeKey, attempts: entry.attempts }, 'delivery failed; will retry');
+      log.warn({ err, entry: entry.dedupeKey, ...trace, attempts: entry.attempts }, 'delivery failed; will retry');
       const retryAfterMs = Math.min(RETRY_AFTER_MAX_MS, Math.max(0, retryAfterOf(err) ?? 0));
       const nextAttemptAt = now + Math.max(retryAfterMs, exponentialBackoff(entry.attempts, { baseMs: 500, capMs: DELIVERY_RETRY_MAX_MS }));
       await persist('retry', () => store.retryOutboxLater(entry.id, { nextAttemptAt, error: message, now, owner }));
