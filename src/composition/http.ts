@@ -55,9 +55,16 @@ export interface HttpListeners {
  * listener on ADMIN_PORT serves health, readiness, Prometheus metrics, the admin API (when
  * ADMIN_TOKEN is set) and whatever `adminRoutes` adds. Anything not in a listener's table is 404.
  */
+/** Below this, ADMIN_TOKEN gets a warning at startup (docs/operations.md, "Console", "Security"). */
+export const ADMIN_TOKEN_ADVISED_LENGTH = 20;
+
 export function wireHttp(config: AppConfig, parts: HttpParts): HttpListeners {
   const { logger, store, ingest, poller, dispatcher, antom } = parts;
   const { host, port, adminPort, notifyPath, adminToken } = httpSettings(config.values);
+  if (adminToken !== undefined && adminToken.length < ADMIN_TOKEN_ADVISED_LENGTH) {
+    // Guessing is throttled per address (auth-throttle.ts), which bounds a short token, no more.
+    logger.warn(`ADMIN_TOKEN is shorter than ${ADMIN_TOKEN_ADVISED_LENGTH} characters: use a long random one (openssl rand -hex 32)`);
+  }
 
   const notifyCounters = { received: 0, rejected: 0 };
   const notify = createHttpServer({

@@ -1,8 +1,10 @@
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { generateAntomKeyPair } from '../../src/adapters/antom/keys.js';
+import { createLogger } from '../../src/adapters/log/logger.js';
 import { sendJson } from '../../src/adapters/http/server.js';
-import { wireHttp, type HttpListeners, type HttpParts } from '../../src/composition/http.js';
+import { ADMIN_TOKEN_ADVISED_LENGTH, wireHttp, type HttpListeners, type HttpParts } from '../../src/composition/http.js';
 import { loadConfig } from '../../src/config/load.js';
 import { createMemoryStore } from '../support/fakes.js';
 import { standingHttpParts } from '../support/http-parts.js';
@@ -17,20 +19,18 @@ const ADMIN = 'admin-token-for-listener-tests';
 const merchant = generateAntomKeyPair();
 const antom = generateAntomKeyPair();
 
-const config = loadConfig({
-  cwd: REPO_ROOT,
-  env: {
-    CONFIG_DIR: join(REPO_ROOT, 'config'),
-    HTTP_HOST: '127.0.0.1',
-    HTTP_PORT: '0',
-    ADMIN_PORT: '0',
-    ADMIN_TOKEN: ADMIN,
-    ANTOM_BASE_URL: 'http://127.0.0.1:9',
-    ANTOM_CLIENT_ID: 'SANDBOX_TEST',
-    ANTOM_PRIVATE_KEY: merchant.privateKey,
-    ANTOM_PUBLIC_KEY: antom.publicKey,
-  },
-});
+const ENV = {
+  CONFIG_DIR: join(REPO_ROOT, 'config'),
+  HTTP_HOST: '127.0.0.1',
+  HTTP_PORT: '0',
+  ADMIN_PORT: '0',
+  ADMIN_TOKEN: ADMIN,
+  ANTOM_BASE_URL: 'http://127.0.0.1:9',
+  ANTOM_CLIENT_ID: 'SANDBOX_TEST',
+  ANTOM_PRIVATE_KEY: merchant.privateKey,
+  ANTOM_PUBLIC_KEY: antom.publicKey,
+};
+const config = loadConfig({ cwd: REPO_ROOT, env: ENV });
 
 const bearer = { authorization: `Bearer ${ADMIN}` };
 
@@ -92,5 +92,24 @@ describe('the notify and admin listeners', () => {
     await closing;
     await expect(fetch(`${httpUrl}/healthz`)).rejects.toThrow();
     await expect(fetch(`${adminUrl}/healthz`)).rejects.toThrow();
+  });
+
+  it('warns at startup about a short ADMIN_TOKEN, without writing it', async () => {
+    const warnings = async (token: string) => {
+      const lines: string[] = [];
+      const logger = createLogger({ level: 'warn', destination: new Writable({ write: (c, _e, done) => (lines.push(String(c)), done()) }) });
+      const store = await createMemoryStore();
+      cleanups.push(() => store.close());
+      const short = loadConfig({ cwd: REPO_ROOT, env: { ...ENV, ADMIN_TOKEN: token } });
+      wireHttp(short, { ...standingHttpParts(short, store), logger });
+      return lines.filter((l) => l.includes('ADMIN_TOKEN'));
+    };
+    const weak = 'hunter2-token';
+    expect(weak.length).toBeLessThan(ADMIN_TOKEN_ADVISED_LENGTH);
+    const lines = await warnings(weak);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toContain(`ADMIN_TOKEN is shorter than ${ADMIN_TOKEN_ADVISED_LENGTH} characters`);
+    expect(lines[0]).not.toContain(weak);
+    expect(await warnings(ADMIN)).toEqual([]);
   });
 });
