@@ -1,10 +1,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
 import { hasControlCharacter, isEmailAddress, senderAddressDomain, senderProblem } from '../domain/email-address.js';
 import { ConfigError } from '../domain/errors.js';
-import { formatPath, offsetOf, type Path } from './yaml-paths.js';
+import { readYamlFile, schemaProblems, type Path, type Problem } from './yaml-paths.js';
 
 /**
  * `<CONFIG_DIR>/merchants.yaml`: the brand each merchant's customer email carries (docs/notifications.md,
@@ -223,11 +222,6 @@ const fileSchema = z
 
 type RawFile = z.output<typeof fileSchema>;
 
-interface Problem {
-  readonly path: Path;
-  readonly message: string;
-}
-
 export interface MerchantsLoadOptions {
   /**
    * EMAIL_DKIM_DOMAIN, when emails are signed: every `from` must be on it or a subdomain of it,
@@ -244,39 +238,19 @@ export interface ParsedMerchantsFile {
 
 /** Parses and validates a merchants file's text; reports every problem instead of throwing. */
 export function parseMerchantsFile(source: string, fileName: string, options: MerchantsLoadOptions = {}): ParsedMerchantsFile {
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(source, { lineCounter, prettyErrors: false, uniqueKeys: true });
-  const lineOf = (offset: number | undefined) => (offset === undefined ? fileName : `${fileName}:${lineCounter.linePos(offset).line}`);
-  const format = (p: Problem) => {
-    const shown = formatPath(p.path);
-    return `${lineOf(offsetOf(doc, p.path))}: ${shown ? `${shown}: ` : ''}${p.message}`;
-  };
-
-  if (doc.errors.length > 0) {
-    return { problems: doc.errors.map((e) => `${lineOf(e.pos[0])}: not valid YAML: ${e.message.split('\n', 1)[0]}`) };
-  }
-  const value: unknown = doc.toJS();
+  const file = readYamlFile(source, fileName, 'not valid YAML: ');
+  if (file.syntaxProblems.length > 0) return { problems: file.syntaxProblems };
+  const value = file.value;
   // An empty file (or one whose every line is a comment) lists no merchant.
   if (value === null || value === undefined) return { directory: NO_MERCHANTS, problems: [] };
   if (!isMapping(value)) {
     return { problems: [`${fileName}: expected a mapping with \`merchants:\` (and optionally \`key:\` and \`default:\`), got ${Array.isArray(value) ? 'a list' : 'a single value'}`] };
   }
 
-  const problems: Problem[] = [];
   const parsed = fileSchema.safeParse(value);
-  if (!parsed.success) {
-    for (const issue of parsed.error.issues) {
-      if (issue.code === 'unrecognized_keys') {
-        for (const key of issue.keys) {
-          problems.push({ path: [...issue.path, key] as Path, message: `unknown key "${key}"${knownKeysHint(issue.path as Path)}` });
-        }
-      } else {
-        problems.push({ path: issue.path as Path, message: issue.message });
-      }
-    }
-  }
+  const problems: Problem[] = parsed.success ? [] : schemaProblems(parsed.error.issues, knownKeysHint);
   problems.push(...crossCheck(value as Record<string, unknown>, options));
-  if (problems.length > 0 || !parsed.success) return { problems: problems.map(format) };
+  if (problems.length > 0 || !parsed.success) return { problems: problems.map((p) => file.problem(p.path, p.message)) };
   return { directory: buildDirectory(parsed.data), problems: [] };
 }
 

@@ -1,12 +1,11 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
 import { isEmailAddress } from '../domain/email-address.js';
 import { ConfigError } from '../domain/errors.js';
 import { normaliseResultCode } from '../domain/result-codes.js';
-import { formatPath, offsetOf, type Path } from './yaml-paths.js';
+import { formatPath, readYamlFile, schemaProblems, type Path, type Problem } from './yaml-paths.js';
 import {
   GROUP_FIELDS,
   NOTIFICATION_EVENTS,
@@ -164,11 +163,6 @@ const fileSchema = z
 
 type RawFile = z.output<typeof fileSchema>;
 
-interface Problem {
-  readonly path: Path;
-  readonly message: string;
-}
-
 export interface ParsedRoutingFile {
   readonly tree?: RoutingTree;
   /** `file:line: path: problem`, one per problem. */
@@ -177,40 +171,20 @@ export interface ParsedRoutingFile {
 
 /** Parses and validates a routing file's text; reports problems instead of throwing. */
 export function parseRoutingFile(source: string, fileName: string, options: RoutingLoadOptions = {}): ParsedRoutingFile {
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(source, { lineCounter, prettyErrors: false, uniqueKeys: true });
-  const lineOf = (offset: number | undefined) => (offset === undefined ? fileName : `${fileName}:${lineCounter.linePos(offset).line}`);
-  const format = (p: Problem) => {
-    const shown = formatPath(p.path);
-    return `${lineOf(offsetOf(doc, p.path))}: ${shown ? `${shown}: ` : ''}${p.message}`;
-  };
-
-  if (doc.errors.length > 0) {
-    return { problems: doc.errors.map((e) => `${lineOf(e.pos[0])}: ${e.message.split('\n', 1)[0]}`) };
-  }
-  const value: unknown = doc.toJS();
+  const file = readYamlFile(source, fileName);
+  if (file.syntaxProblems.length > 0) return { problems: file.syntaxProblems };
+  const value = file.value;
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     return { problems: [`${fileName}: expected a mapping with \`receivers:\` and \`routes:\``] };
   }
+  const format = (p: Problem) => file.problem(p.path, p.message);
 
   const parsed = fileSchema.safeParse(value);
-  if (!parsed.success) {
-    const problems: Problem[] = [];
-    for (const issue of parsed.error.issues) {
-      if (issue.code === 'unrecognized_keys') {
-        for (const key of issue.keys) {
-          problems.push({ path: [...issue.path, key] as Path, message: `unknown key "${key}"${knownKeysHint(issue.path as Path)}` });
-        }
-      } else {
-        problems.push({ path: issue.path as Path, message: issue.message });
-      }
-    }
-    return { problems: problems.map(format) };
-  }
+  if (!parsed.success) return { problems: schemaProblems(parsed.error.issues, knownKeysHint).map(format) };
 
   const problems = crossCheck(parsed.data, receiverNamesOf(value), options);
   if (problems.length > 0) return { problems: problems.map(format) };
-  return { tree: buildTree(parsed.data, (path) => lineOf(offsetOf(doc, path))), problems: [] };
+  return { tree: buildTree(parsed.data, file.where), problems: [] };
 }
 
 /** Reads and validates a routing file; throws one ConfigError listing every problem. */

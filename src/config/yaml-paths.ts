@@ -1,4 +1,4 @@
-import { isMap, isScalar, isSeq, type Document } from 'yaml';
+import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
 
 /**
  * Where a problem in a YAML configuration file is: a path into the document (`routes[2].match`)
@@ -6,6 +6,67 @@ import { isMap, isScalar, isSeq, type Document } from 'yaml';
  */
 
 export type Path = readonly (string | number)[];
+
+/** A problem found in a file's value, at a path into it. */
+export interface Problem {
+  readonly path: Path;
+  readonly message: string;
+}
+
+/** What a schema issue carries (zod's shape, kept structural so this file needs no zod). */
+interface SchemaIssue {
+  readonly code: string;
+  readonly path: readonly PropertyKey[];
+  readonly message: string;
+  readonly keys?: readonly string[];
+}
+
+/**
+ * A schema's issues as problems: an unknown key is reported at its own path (so its line is
+ * shown) with `knownKeysHint(parentPath)` naming the keys allowed there.
+ */
+export function schemaProblems(issues: readonly SchemaIssue[], knownKeysHint: (path: Path) => string): Problem[] {
+  const problems: Problem[] = [];
+  for (const issue of issues) {
+    const path = issue.path as Path;
+    if (issue.code === 'unrecognized_keys') {
+      for (const key of issue.keys ?? []) problems.push({ path: [...path, key], message: `unknown key "${key}"${knownKeysHint(path)}` });
+    } else {
+      problems.push({ path, message: issue.message });
+    }
+  }
+  return problems;
+}
+
+/** A configuration file read as YAML: its value, or its syntax errors, and where a path is. */
+export interface YamlFile {
+  /** `file:line: problem` for each syntax error (with `syntaxPrefix` before the problem); empty when it parsed. */
+  readonly syntaxProblems: readonly string[];
+  /** The document as plain values (undefined when it did not parse, or is empty). */
+  readonly value: unknown;
+  /** `file:line` of the deepest node on `path` that exists (`file` when none has a position). */
+  where(path: Path): string;
+  /** `file:line: path: message` for a problem found in the value. */
+  problem(path: Path, message: string): string;
+}
+
+/** Parses a routing or merchants file with duplicate keys refused, keeping lines for messages. */
+export function readYamlFile(source: string, fileName: string, syntaxPrefix = ''): YamlFile {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(source, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const lineOf = (offset: number | undefined) => (offset === undefined ? fileName : `${fileName}:${lineCounter.linePos(offset).line}`);
+  const where = (path: Path) => lineOf(offsetOf(doc, path));
+  const syntaxProblems = doc.errors.map((e) => `${lineOf(e.pos[0])}: ${syntaxPrefix}${e.message.split('\n', 1)[0]}`);
+  return {
+    syntaxProblems,
+    value: syntaxProblems.length > 0 ? undefined : (doc.toJS() as unknown),
+    where,
+    problem(path, message) {
+      const shown = formatPath(path);
+      return `${where(path)}: ${shown ? `${shown}: ` : ''}${message}`;
+    },
+  };
+}
 
 /**
  * `routes[2].match.reasonCode[1]`; a key that is empty or holds spaces, quotes or brackets is
