@@ -1,15 +1,12 @@
-import type { ParsedMail } from 'mailparser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMailer } from '../../../src/adapters/email/mailer.js';
 import { renderCustomerCompleted } from '../../../src/adapters/email/render.js';
 import { loadTemplates } from '../../../src/adapters/email/templates.js';
 import { createLogger } from '../../../src/adapters/log/logger.js';
 import type { NotificationSubject } from '../../../src/domain/routing.js';
-import type { Service } from '../../../src/main.js';
-import type { AntomSandbox } from '../../../src/simulator/sandbox.js';
+import { recipients, serviceEmailing, type EmailingService } from '../../support/customer-emails.js';
 import { until } from '../../support/kafka.js';
-import { configFrom, createServiceTopics, inProcessService, isolatedEnv, produce, refundRecord, testSandbox } from '../../support/service.js';
-import { channelId, startSlackStub, type SlackStub } from '../../support/slack-stub.js';
+import { channelId } from '../../support/slack-stub.js';
 import { startSmtpCapture, type SmtpCapture } from '../../support/smtp.js';
 
 /**
@@ -28,53 +25,21 @@ const CUSTOMERS = [
   { id: 'AMT-IQD', amount: { currency: 'IQD', value: '1500250' }, email: 'ali@example.iq', locale: 'fr-FR', shown: '1\u202f500,250\u00a0IQD', ops: 'IQD\u00a01,500.250' },
 ] as const;
 
-const to = (m: ParsedMail) => (Array.isArray(m.to) ? m.to : m.to ? [m.to] : []).flatMap((a) => a.value.map((v) => v.address));
-
 describe('customer emails over SMTP carry ISO 4217 amounts (IDR, HUF, IQD)', () => {
-  let sandbox: AntomSandbox;
-  let slack: SlackStub;
-  let smtp: SmtpCapture;
-  let service: Service;
-  let adminUrl: string;
+  let run: EmailingService;
 
   beforeAll(async () => {
-    sandbox = await testSandbox();
-    slack = await startSlackStub({ token: TOKEN });
-    smtp = await startSmtpCapture();
-    const env = isolatedEnv('amounts', {
-      ...sandbox.serviceEnv('v2'),
-      POLL_FIRST_DELAY: '100ms',
-      POLL_MAX_INTERVAL: '1s',
-      SLACK_BOT_TOKEN: TOKEN,
-      SLACK_API_URL: slack.url,
-      SMTP_URL: smtp.url,
-      EMAIL_FROM: 'Acme Refunds <refunds@acme.example>',
-      ADMIN_TOKEN: ADMIN,
-    });
-    const config = configFrom(env);
-    await createServiceTopics(config, 1);
-    // Antom confirms the same amount the refund was initiated with.
-    sandbox.createRefunds(CUSTOMERS.map((c) => ({ refundId: c.id, refundRequestId: `RQ-${c.id}`, paymentId: `P-${c.id}`, notify: false, refundAmount: c.amount })));
-    service = inProcessService(config);
-    ({ adminUrl } = await service.start());
-    await produce(
-      env.KAFKA_BROKERS!,
-      config.values.TOPIC_REFUND_INITIATED,
-      CUSTOMERS.map((c, i) =>
-        refundRecord(i, { refundId: c.id, refundRequestId: `RQ-${c.id}`, paymentId: `P-${c.id}`, refundAmount: c.amount, customer: { email: c.email, name: 'Kim', locale: c.locale } }),
-      ),
-    );
+    run = await serviceEmailing('amounts', CUSTOMERS.map((c) => ({ ...c, name: 'Kim' })), { slackToken: TOKEN, env: { ADMIN_TOKEN: ADMIN } });
   });
 
   afterAll(async () => {
-    await service?.stop();
-    await Promise.all([sandbox?.close(), slack?.close(), smtp?.close()]);
+    await run?.close();
   });
 
   it('the service emails each customer the refunded amount, in the text and the HTML part', async () => {
-    await until(() => CUSTOMERS.every((c) => smtp.messages.some((m) => to(m).includes(c.email))), { timeoutMs: 30_000, message: 'three customer emails' });
+    await until(() => CUSTOMERS.every((c) => run.to(c.email).length > 0), { timeoutMs: 30_000, message: 'three customer emails' });
     for (const c of CUSTOMERS) {
-      const mail = smtp.messages.filter((m) => to(m).includes(c.email));
+      const mail = run.to(c.email);
       expect(mail, c.id).toHaveLength(1);
       const { subject, text, html } = mail[0]!;
       expect(subject, c.id).toContain(c.shown);
@@ -82,16 +47,16 @@ describe('customer emails over SMTP carry ISO 4217 amounts (IDR, HUF, IQD)', () 
       expect(html || '', c.id).toContain(`<strong><bdi class="amount">${c.shown}</bdi></strong>`);
     }
     // What CLDR's digits made of them before: a hundred (IDR, HUF) and a thousand (IQD) times too much.
-    const all = smtp.messages.map((m) => `${m.subject}\n${m.text}\n${m.html || ''}`).join('\n');
+    const all = run.smtp.messages.map((m) => `${m.subject}\n${m.text}\n${m.html || ''}`).join('\n');
     for (const wrong of ['IDR\u00a01,000,000', 'HUF\u00a01.234.550', '1\u202f500\u202f250\u00a0IQD']) expect(all).not.toContain(wrong);
   });
 
   it('the ops line in Slack and the admin API show the same amounts', async () => {
-    const ops = () => slack.messages().filter((m) => m.channel === channelId('#refunds'));
+    const ops = () => run.slack.messages().filter((m) => m.channel === channelId('#refunds'));
     await until(() => CUSTOMERS.every((c) => ops().some((m) => m.text.includes(c.id))), { timeoutMs: 30_000, message: 'three ops lines' });
     for (const c of CUSTOMERS) {
       expect(ops().find((m) => m.text.includes(c.id))!.text).toBe(`Refund ${c.id} completed (${c.ops}), payment P-${c.id}`);
-      const res = await fetch(`${adminUrl}/admin/refunds/${c.id}`, { headers: { authorization: `Bearer ${ADMIN}` } });
+      const res = await fetch(`${run.adminUrl}/admin/refunds/${c.id}`, { headers: { authorization: `Bearer ${ADMIN}` } });
       const body = (await res.json()) as { refund: { refundAmount: unknown } };
       expect(body.refund.refundAmount).toEqual({ ...c.amount, formatted: c.ops });
     }
@@ -169,7 +134,7 @@ describe('the mailer keeps ISO amounts intact through SMTP encoding, in every sh
     expect(smtp.messages).toHaveLength(24);
     for (const [currency, byLocale] of Object.entries(expected)) {
       for (const [locale, shown] of Object.entries(byLocale)) {
-        const mail = smtp.messages.find((m) => to(m).includes(`${currency}.${locale}@example.com`.toLowerCase()))!;
+        const mail = smtp.messages.find((m) => recipients(m).includes(`${currency}.${locale}@example.com`.toLowerCase()))!;
         expect(mail.subject, `${currency} ${locale}`).toContain(shown);
         expect(mail.text, `${currency} ${locale}`).toContain(shown);
         expect(mail.html || '', `${currency} ${locale}`).toContain(`<strong><bdi class="amount">${shown}</bdi></strong>`);

@@ -1,12 +1,7 @@
-import type { ParsedMail } from 'mailparser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FSI, PDI } from '../../../src/adapters/email/locales.js';
-import type { Service } from '../../../src/main.js';
-import type { AntomSandbox } from '../../../src/simulator/sandbox.js';
+import { serviceEmailing, type EmailingService } from '../../support/customer-emails.js';
 import { until } from '../../support/kafka.js';
-import { configFrom, createServiceTopics, inProcessService, isolatedEnv, produce, refundRecord, testSandbox } from '../../support/service.js';
-import { startSlackStub, type SlackStub } from '../../support/slack-stub.js';
-import { startSmtpCapture, type SmtpCapture } from '../../support/smtp.js';
 
 /**
  * Issue 15, items 1-3: refunds for Chinese, Korean and Kuwaiti customers complete, and the emails
@@ -63,57 +58,21 @@ const MORE = [
 ] as const;
 const ALL = [...CUSTOMERS, ...MORE];
 
-const to = (m: ParsedMail) => (Array.isArray(m.to) ? m.to : m.to ? [m.to] : []).flatMap((a) => a.value.map((v) => v.address));
-
 describe('customer emails over SMTP in the customer language (all nine new locales)', () => {
-  let sandbox: AntomSandbox;
-  let slack: SlackStub;
-  let smtp: SmtpCapture;
-  let service: Service;
+  let run: EmailingService;
 
   beforeAll(async () => {
-    sandbox = await testSandbox();
-    slack = await startSlackStub({ token: TOKEN });
-    smtp = await startSmtpCapture();
-    const env = isolatedEnv('locales', {
-      ...sandbox.serviceEnv('v2'),
-      POLL_FIRST_DELAY: '100ms',
-      POLL_MAX_INTERVAL: '1s',
-      SLACK_BOT_TOKEN: TOKEN,
-      SLACK_API_URL: slack.url,
-      SMTP_URL: smtp.url,
-      EMAIL_FROM: 'Acme Refunds <refunds@acme.example>',
-    });
-    const config = configFrom(env);
-    await createServiceTopics(config, 1);
-    sandbox.createRefunds(ALL.map((c) => ({ refundId: c.id, refundRequestId: `RQ-${c.id}`, paymentId: `P-${c.id}`, notify: false, refundAmount: c.amount })));
-    service = inProcessService(config);
-    await service.start();
-    await produce(
-      env.KAFKA_BROKERS!,
-      config.values.TOPIC_REFUND_INITIATED,
-      ALL.map((c, i) =>
-        refundRecord(i, {
-          refundId: c.id,
-          refundRequestId: `RQ-${c.id}`,
-          paymentId: `P-${c.id}`,
-          refundAmount: c.amount,
-          customer: { email: c.email, name: c.name, locale: c.locale },
-          metadata: { orderId: `ORD-${c.id}` },
-        }),
-      ),
-    );
+    run = await serviceEmailing('locales', ALL.map((c) => ({ ...c, metadata: { orderId: `ORD-${c.id}` } })), { slackToken: TOKEN });
   });
 
   afterAll(async () => {
-    await service?.stop();
-    await Promise.all([sandbox?.close(), slack?.close(), smtp?.close()]);
+    await run?.close();
   });
 
   it('each customer receives one email in their language, with the amount in their market format', async () => {
-    await until(() => CUSTOMERS.every((c) => smtp.messages.some((m) => to(m).includes(c.email))), { timeoutMs: 30_000, message: 'three customer emails' });
+    await until(() => CUSTOMERS.every((c) => run.to(c.email).length > 0), { timeoutMs: 30_000, message: 'three customer emails' });
     for (const c of CUSTOMERS) {
-      const mail = smtp.messages.filter((m) => to(m).includes(c.email));
+      const mail = run.to(c.email);
       expect(mail, c.id).toHaveLength(1);
       const { subject, text, html } = mail[0]!;
       expect(subject, c.id).toBe(c.subject);
@@ -125,18 +84,18 @@ describe('customer emails over SMTP in the customer language (all nine new local
       expect(html || '', c.id).toContain(`<bdi>${c.name}</bdi>`);
     }
     // Arabic: the text part isolates the ids; Latin digits throughout.
-    const ar = smtp.messages.find((m) => to(m).includes('fatima@example.kw'))!;
+    const ar = run.to('fatima@example.kw')[0]!;
     expect(ar.text).toContain(`${FSI}LOC-KWD${PDI}`);
     expect(`${ar.subject}${ar.text}${ar.html || ''}`).not.toMatch(/[\u0660-\u0669]/);
     // Left-to-right text parts carry no isolates.
-    for (const email of ['wang@example.cn', 'minji@example.kr']) expect(smtp.messages.find((m) => to(m).includes(email))!.text).not.toMatch(/[\u2066-\u2069]/);
+    for (const email of ['wang@example.cn', 'minji@example.kr']) expect(run.to(email)[0]!.text).not.toMatch(/[\u2066-\u2069]/);
   });
 
   it('the other new locales arrive in their language too, with the market format, zh-HK in Traditional Chinese', async () => {
-    await until(() => MORE.every((c) => smtp.messages.some((m) => to(m).includes(c.email))), { timeoutMs: 30_000, message: 'six more customer emails' });
+    await until(() => MORE.every((c) => run.to(c.email).length > 0), { timeoutMs: 30_000, message: 'six more customer emails' });
     const compact = (text: string) => text.replace(/[\s\u00a0\u202f]/g, '');
     for (const c of MORE) {
-      const mail = smtp.messages.filter((m) => to(m).includes(c.email));
+      const mail = run.to(c.email);
       expect(mail, c.id).toHaveLength(1);
       const { subject, text, html } = mail[0]!;
       expect(subject, c.id).toMatch(new RegExp(`^${c.prefix}`));
