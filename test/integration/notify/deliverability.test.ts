@@ -16,6 +16,7 @@ import { createTestApp, refundKey, type TestApp } from '../../support/app-fixtur
 import { splitMessage, verifyDkim } from '../../support/dkim.js';
 import { startSmtpCapture, type ReceivedMessage, type SmtpCapture } from '../../support/smtp.js';
 import { captureLogs } from './log-capture.js';
+import { completedSubject } from '../../support/subjects.js';
 
 /**
  * Issue 15, item 4 (docs/notifications.md, "Deliverability"): through a real SMTP server, every
@@ -52,19 +53,14 @@ function mailerFromSettings(env: Record<string, string>): Mailer {
 const signing = () => ({ EMAIL_FROM: FROM, EMAIL_DKIM_DOMAIN: DOMAIN, EMAIL_DKIM_SELECTOR: SELECTOR, EMAIL_DKIM_PRIVATE_KEY_FILE: keyFile });
 
 function completed(overrides: Partial<NotificationSubject> = {}): NotificationSubject {
-  return {
-    event: 'refund.completed',
-    refundKey: 'R-1',
-    refundId: 'R-1',
-    paymentId: 'P-1',
-    status: 'SUCCESS',
+  return completedSubject({
     refundAmount: { currency: 'EUR', value: '123456' },
     customer: { email: 'jane.doe@example.com', name: 'Jane O\'Brien & Co', locale: 'de-AT' },
     refundTime: '2025-03-04T10:00:00Z',
     detectedAt: Date.UTC(2025, 2, 4, 10),
     metadata: { orderId: 'A-77' },
     ...overrides,
-  };
+  });
 }
 
 /** A header of a raw message, unfolded (the first one of that name). */

@@ -9,10 +9,10 @@ import { createMailer, messageIdFor, type Mailer } from '../../../src/adapters/e
 import { renderCustomerCompleted, renderEscalationEmail } from '../../../src/adapters/email/render.js';
 import { loadTemplates } from '../../../src/adapters/email/templates.js';
 import { escalationGroupContent } from '../../../src/domain/notification-content.js';
-import type { NotificationSubject } from '../../../src/domain/routing.js';
 import { until } from '../../support/kafka.js';
 import { startSmtpCapture, type SmtpCapture, emailFailure } from '../../support/smtp.js';
 import { captureLogs } from './log-capture.js';
+import { completedSubject } from '../../support/subjects.js';
 
 const PASSWORD = 'smtp-secret-p4ss';
 const FROM = 'Refunds <refunds@shop.example>';
@@ -28,20 +28,7 @@ function mailer(settings: { pool?: boolean; smtpUrl?: string; timeoutMs?: number
   return m;
 }
 
-function completed(overrides: Partial<NotificationSubject> = {}): NotificationSubject {
-  return {
-    event: 'refund.completed',
-    refundKey: 'R-1',
-    refundId: 'R-1',
-    paymentId: 'P-1',
-    status: 'SUCCESS',
-    refundAmount: { currency: 'USD', value: '1250' },
-    customer: { email: 'jane.doe@example.com', name: 'Jane', locale: 'en' },
-    refundTime: '2024-11-25T16:00:00Z',
-    detectedAt: Date.UTC(2024, 10, 25, 16),
-    ...overrides,
-  };
-}
+const completed = completedSubject;
 
 const failure = emailFailure;
 

@@ -5,6 +5,7 @@ import { escapeHtml, loadTemplates } from '../../../src/adapters/email/templates
 import { ISO4217_MINOR_UNITS } from '../../../src/domain/iso4217.js';
 import { formatMinorUnits } from '../../../src/domain/money.js';
 import type { NotificationSubject } from '../../../src/domain/routing.js';
+import { localisedSubject } from '../../support/subjects.js';
 
 /**
  * The customer email in Antom's markets' languages (issue 15, items 1-3; docs/notifications.md,
@@ -17,19 +18,7 @@ const RLM = '\u200f';
 const NBSP = '\u00a0';
 
 function completed(locale: string, amount: { currency: string; value: string }, overrides: Partial<NotificationSubject> = {}): NotificationSubject {
-  return {
-    event: 'refund.completed',
-    refundKey: 'R-2025-0042',
-    refundId: 'R-2025-0042',
-    paymentId: 'P-889',
-    status: 'SUCCESS',
-    refundAmount: amount,
-    customer: { email: 'c@example.com', name: 'Kim', locale },
-    refundTime: '2025-03-04T10:00:00Z',
-    detectedAt: Date.UTC(2025, 2, 4, 10),
-    metadata: { orderId: 'ORD-7' },
-    ...overrides,
-  };
+  return localisedSubject(locale, { refundAmount: amount, ...overrides });
 }
 
 describe('the template a customer locale reads', () => {

@@ -5,6 +5,7 @@ import { createRenderers } from '../../../src/adapters/notify/renderers.js';
 import { parseMerchantsFile } from '../../../src/config/merchants.js';
 import { DEMO_MERCHANTS_YAML } from '../../../src/demo/merchants.js';
 import type { NotificationSubject } from '../../../src/domain/routing.js';
+import { completedSubject } from '../../support/subjects.js';
 
 /**
  * The customer email in a merchant's brand (docs/notifications.md, "The merchant's brand"): the
@@ -32,18 +33,7 @@ const templates = loadTemplates();
 const render = createRenderers(templates, EMAIL_FROM, directory);
 
 function completed(merchantAccountId: string | undefined, locale = 'en'): NotificationSubject {
-  return {
-    event: 'refund.completed',
-    refundKey: 'R-1',
-    refundId: 'R-1',
-    paymentId: 'P-1',
-    status: 'SUCCESS',
-    refundAmount: { currency: 'USD', value: '1250' },
-    merchantAccountId,
-    customer: { email: 'jane@example.com', name: 'Jane', locale },
-    refundTime: '2024-11-25T16:00:00Z',
-    detectedAt: Date.UTC(2024, 10, 25, 16),
-  };
+  return completedSubject({ merchantAccountId, customer: { email: 'jane@example.com', name: 'Jane', locale } });
 }
 
 describe('the customer email of a listed merchant', () => {

@@ -7,6 +7,7 @@ import { renderCustomerCompleted, renderEscalationEmail } from '../../../src/ada
 import { escapeHtml, loadTemplates } from '../../../src/adapters/email/templates.js';
 import { escalationGroupContent, refundContent } from '../../../src/domain/notification-content.js';
 import type { NotificationSubject } from '../../../src/domain/routing.js';
+import { localisedSubject } from '../../support/subjects.js';
 
 /**
  * The plain-text part reads well on its own (issue 15, item 4; docs/notifications.md): a reader
@@ -18,19 +19,12 @@ const TAG = /<\/?[a-z][a-z0-9]*(?:\s[^<>]*)?\/?>/i;
 const ENTITY = /&(?:#\d+|#x[0-9a-f]+|[a-z][a-z0-9]*);/i;
 
 function completed(locale: string, overrides: Partial<NotificationSubject> = {}): NotificationSubject {
-  return {
-    event: 'refund.completed',
-    refundKey: 'R-2025-0042',
-    refundId: 'R-2025-0042',
-    paymentId: 'P-889',
-    status: 'SUCCESS',
+  return localisedSubject(locale, {
     refundAmount: { currency: 'KWD', value: '1250500' },
     customer: { email: 'c@example.com', name: 'Ann "Annie" O\'Hara & Co', locale },
-    refundTime: '2025-03-04T10:00:00Z',
-    detectedAt: Date.UTC(2025, 2, 4, 10),
     metadata: { orderId: 'ORD-7<1>' },
     ...overrides,
-  };
+  });
 }
 
 /** Every URL an HTML part links to (mailto: as its address). */
