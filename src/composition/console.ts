@@ -3,6 +3,7 @@ import type { AntomHealthWindow } from '../app/antom-health.js';
 import type { OutboxDispatcher } from '../app/dispatch-outbox.js';
 import type { PollLoop } from '../app/poll-refunds.js';
 import type { Clock, RefundStore } from '../app/ports.js';
+import type { AuthThrottle } from '../adapters/http/auth-throttle.js';
 import { createConsoleRoutes } from '../adapters/http/console/console-routes.js';
 import type { RouteHandler } from '../adapters/http/server.js';
 import type { IngestConsumer } from '../adapters/kafka/ingest-consumer.js';
@@ -14,7 +15,7 @@ import type { IngestConsumer } from '../adapters/kafka/ingest-consumer.js';
  */
 export function consoleRoutes(
   adminToken: string | undefined,
-  parts: { logger: Logger; clock: Clock; store: RefundStore; poller: PollLoop; dispatcher: OutboxDispatcher; ingest: IngestConsumer; antomHealth: AntomHealthWindow },
+  parts: { logger: Logger; clock: Clock; store: RefundStore; poller: PollLoop; dispatcher: OutboxDispatcher; ingest: IngestConsumer; antomHealth: AntomHealthWindow; throttle?: AuthThrottle },
 ): Array<{ method: string; path: string; prefix: boolean; handler: RouteHandler }> {
   if (adminToken === undefined) return [];
   const handler = createConsoleRoutes({
@@ -27,6 +28,7 @@ export function consoleRoutes(
     antomHealth: () => parts.antomHealth.snapshot(),
     ingest: () => parts.ingest.stats,
     consumerLag: () => parts.ingest.lag(),
+    throttle: parts.throttle,
   });
   return (['GET', 'POST'] as const).map((method) => ({ method, path: '/console', prefix: true, handler }));
 }

@@ -8,6 +8,7 @@ import { loadPublicKey } from '../adapters/antom/keys.js';
 import type { AntomClientSettings } from '../adapters/antom/client.js';
 import type { AntomHealthWindow } from '../app/antom-health.js';
 import { createAdminRoutes } from '../adapters/http/admin-routes.js';
+import { createAuthThrottle, type AuthThrottle } from '../adapters/http/auth-throttle.js';
 import { healthRoute, metricsRoute, readinessRoute, type ReadinessCheck } from '../adapters/http/health-routes.js';
 import { createServiceMetrics } from '../adapters/http/metrics.js';
 import { createNotifyRoute } from '../adapters/http/notify-route.js';
@@ -89,6 +90,8 @@ export function wireHttp(config: AppConfig, parts: HttpParts): HttpListeners {
     ],
   });
 
+  // One count of wrong ADMIN_TOKENs per address for the admin API and the console's log-in.
+  const throttle = createAuthThrottle();
   const metrics = createServiceMetrics({
     ingest: () => ingest.stats,
     lag: () => ingest.lag(),
@@ -108,9 +111,9 @@ export function wireHttp(config: AppConfig, parts: HttpParts): HttpListeners {
       healthRoute,
       readinessRoute(readinessChecks(parts)),
       metricsRoute(metrics),
-      ...adminApiRoutes(parts, adminToken),
+      ...adminApiRoutes(parts, adminToken, throttle),
       // The operations console, beside the admin API (src/composition/console.ts).
-      ...consoleRoutes(adminToken, { logger, clock: parts.clock, store, poller, dispatcher, ingest, antomHealth: parts.antomHealth }),
+      ...consoleRoutes(adminToken, { logger, clock: parts.clock, store, poller, dispatcher, ingest, antomHealth: parts.antomHealth, throttle }),
       ...(parts.adminRoutes ?? []),
     ],
   });
@@ -129,9 +132,9 @@ export function wireHttp(config: AppConfig, parts: HttpParts): HttpListeners {
 }
 
 /** The admin API under /admin/, off without ADMIN_TOKEN. */
-function adminApiRoutes(parts: HttpParts, token: string | undefined): HttpRoute[] {
+function adminApiRoutes(parts: HttpParts, token: string | undefined, throttle: AuthThrottle): HttpRoute[] {
   if (token === undefined) return [];
-  const handler = createAdminRoutes({ store: parts.store, clock: parts.clock, token, onRecheck: () => parts.poller.wake() });
+  const handler = createAdminRoutes({ store: parts.store, clock: parts.clock, token, onRecheck: () => parts.poller.wake(), throttle });
   return ['GET', 'POST'].map((method) => ({ method, path: '/admin/', prefix: true, handler }));
 }
 

@@ -23,7 +23,7 @@ export interface ConsoleDeps extends views.ConsoleSources {
   readonly logger: Logger;
   /** How long a session lasts (default 8 hours: a working day, then log in again). */
   readonly sessionTtlMs?: number;
-  /** Wrong tokens per address (auth-throttle.ts); one of its own by default. */
+  /** Wrong tokens per address (auth-throttle.ts), shared with the admin API by the composition; one of its own by default. */
   readonly throttle?: AuthThrottle;
 }
 
